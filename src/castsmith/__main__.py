@@ -1,0 +1,5 @@
+"""Allow ``python -m castsmith``."""
+
+from castsmith.cli import main
+
+main()

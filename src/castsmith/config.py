@@ -1,0 +1,347 @@
+"""Settings: one object read from CLI flags, the environment and ``castsmith.toml``.
+
+Precedence, highest first: values passed in (CLI flags), environment variables, the
+TOML file (``CASTSMITH_CONFIG`` or ``./castsmith.toml``), then defaults. Every setting
+has a ``CASTSMITH_*`` environment name; the names the older scripts used
+(``RUNPOD_API_KEY``, ``AWS_ACCESS_KEY``, ``S3_ENDPOINT``, ...) are accepted as aliases.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+
+
+def _env(name: str, *aliases: str) -> Any:
+    """Accept ``CASTSMITH_<NAME>`` first, then the seeds' names, then the field name."""
+    return Field(
+        validation_alias=AliasChoices(f"CASTSMITH_{name.upper()}", *aliases, name),
+    )
+
+
+def config_file_path() -> Path:
+    """Where the optional TOML settings file is looked for."""
+    return Path(os.environ.get("CASTSMITH_CONFIG", "castsmith.toml"))
+
+
+class Settings(BaseSettings):
+    """The effective configuration of one castsmith process."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore",
+        populate_by_name=True,
+        case_sensitive=False,
+    )
+
+    # --- where things live -------------------------------------------------------
+    data_dir: Path = Field(
+        default=Path("castsmith-data"),
+        validation_alias=AliasChoices("CASTSMITH_DATA_DIR", "data_dir"),
+    )
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("CASTSMITH_DATABASE_URL", "DATABASE_URL", "database_url"),
+    )
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("CASTSMITH_HOST", "host"))
+    port: int = Field(default=8000, validation_alias=AliasChoices("CASTSMITH_PORT", "PORT", "port"))
+    public_base_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("CASTSMITH_PUBLIC_BASE_URL", "public_base_url"),
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CASTSMITH_SECRET_KEY", "secret_key"),
+    )
+    log_level: str = Field(
+        default="INFO", validation_alias=AliasChoices("CASTSMITH_LOG_LEVEL", "log_level")
+    )
+    log_json: bool = Field(
+        default=True, validation_alias=AliasChoices("CASTSMITH_LOG_JSON", "log_json")
+    )
+
+    # --- object storage ----------------------------------------------------------
+    storage_backend: Literal["local", "s3"] = Field(
+        default="local",
+        validation_alias=AliasChoices(
+            "CASTSMITH_STORAGE_BACKEND", "STORAGE_BACKEND", "storage_backend"
+        ),
+    )
+    storage_root: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CASTSMITH_STORAGE_ROOT", "storage_root"),
+    )
+    s3_bucket: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "CASTSMITH_S3_BUCKET",
+            "STORAGE_BUCKET",
+            "S3_BUCKET_NAME",
+            "AWS_USER_IMAGES_BUCKET",
+            "AWS_SYSTEM_ACTORS_BUCKET",
+            "s3_bucket",
+        ),
+    )
+    s3_region: str = Field(
+        default="us-east-1",
+        validation_alias=AliasChoices(
+            "CASTSMITH_S3_REGION", "S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION", "s3_region"
+        ),
+    )
+    s3_endpoint: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "CASTSMITH_S3_ENDPOINT", "S3_ENDPOINT", "AWS_ENDPOINT_URL", "s3_endpoint"
+        ),
+    )
+    s3_access_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "CASTSMITH_S3_ACCESS_KEY",
+            "S3_ACCESS_KEY",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_ACCESS_KEY",
+            "s3_access_key",
+        ),
+    )
+    s3_secret_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "CASTSMITH_S3_SECRET_KEY",
+            "S3_SECRET_KEY",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_ACCESS_SECRET",
+            "s3_secret_key",
+        ),
+    )
+    s3_addressing: Literal["auto", "path", "virtual"] = Field(
+        default="auto",
+        validation_alias=AliasChoices("CASTSMITH_S3_ADDRESSING", "s3_addressing"),
+    )
+    s3_acl: str = Field(default="", validation_alias=AliasChoices("CASTSMITH_S3_ACL", "s3_acl"))
+    s3_allow_http: bool = Field(
+        default=False, validation_alias=AliasChoices("CASTSMITH_S3_ALLOW_HTTP", "s3_allow_http")
+    )
+    serve_from_cloud: bool = Field(
+        default=True,
+        validation_alias=AliasChoices(
+            "CASTSMITH_SERVE_FROM_CLOUD", "SERVE_FROM_CLOUD", "serve_from_cloud"
+        ),
+    )
+    presigned_url_expiry: int = Field(
+        default=3600,
+        validation_alias=AliasChoices(
+            "CASTSMITH_PRESIGNED_URL_EXPIRY", "PRESIGNED_URL_EXPIRY", "presigned_url_expiry"
+        ),
+    )
+
+    # --- providers -------------------------------------------------------------------
+    image_provider: str = Field(
+        default="auto",
+        validation_alias=AliasChoices("CASTSMITH_IMAGE_PROVIDER", "image_provider"),
+    )
+    poster_provider: str = Field(
+        default="auto",
+        validation_alias=AliasChoices("CASTSMITH_POSTER_PROVIDER", "poster_provider"),
+    )
+    text_provider: str = Field(
+        default="auto",
+        validation_alias=AliasChoices("CASTSMITH_TEXT_PROVIDER", "text_provider"),
+    )
+    provider_timeout: float = Field(
+        default=60.0,
+        validation_alias=AliasChoices("CASTSMITH_PROVIDER_TIMEOUT", "provider_timeout"),
+    )
+    runpod_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "CASTSMITH_RUNPOD_API_KEY", "RUNPOD_API_KEY", "runpod_api_key"
+        ),
+    )
+    runpod_endpoint_id: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "CASTSMITH_RUNPOD_ENDPOINT_ID", "RUNPOD_ENDPOINT_ID", "runpod_endpoint_id"
+        ),
+    )
+    runpod_endpoint_url: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "CASTSMITH_RUNPOD_ENDPOINT_URL", "RUNPOD_ENDPOINT_URL", "runpod_endpoint_url"
+        ),
+    )
+    runpod_mode: Literal["run", "runsync"] = Field(
+        default="run",
+        validation_alias=AliasChoices("CASTSMITH_RUNPOD_MODE", "RUNPOD_MODE", "runpod_mode"),
+    )
+    comfyui_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("CASTSMITH_COMFYUI_URL", "COMFYUI_URL", "comfyui_url"),
+    )
+    replicate_api_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "CASTSMITH_REPLICATE_API_TOKEN", "REPLICATE_API_TOKEN", "replicate_api_token"
+        ),
+    )
+    replicate_base_url: str = Field(
+        default="https://api.replicate.com",
+        validation_alias=AliasChoices(
+            "CASTSMITH_REPLICATE_BASE_URL", "REPLICATE_BASE_URL", "replicate_base_url"
+        ),
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "CASTSMITH_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"
+        ),
+    )
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        validation_alias=AliasChoices(
+            "CASTSMITH_OPENAI_BASE_URL", "OPENAI_BASE_URL", "openai_base_url"
+        ),
+    )
+    openai_image_model: str = Field(
+        default="gpt-image-1",
+        validation_alias=AliasChoices("CASTSMITH_OPENAI_IMAGE_MODEL", "openai_image_model"),
+    )
+    openai_text_model: str = Field(
+        default="gpt-4o-mini",
+        validation_alias=AliasChoices("CASTSMITH_OPENAI_TEXT_MODEL", "openai_text_model"),
+    )
+    google_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "CASTSMITH_GOOGLE_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY", "google_api_key"
+        ),
+    )
+    google_base_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("CASTSMITH_GOOGLE_BASE_URL", "google_base_url"),
+    )
+    google_project: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "CASTSMITH_GOOGLE_PROJECT", "GOOGLE_CLOUD_PROJECT", "google_project"
+        ),
+    )
+    google_location: str = Field(
+        default="us-central1",
+        validation_alias=AliasChoices(
+            "CASTSMITH_GOOGLE_LOCATION", "GOOGLE_CLOUD_LOCATION", "google_location"
+        ),
+    )
+    google_image_model: str = Field(
+        default="imagen-4.0-generate-001",
+        validation_alias=AliasChoices("CASTSMITH_GOOGLE_IMAGE_MODEL", "google_image_model"),
+    )
+    flowise_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("CASTSMITH_FLOWISE_URL", "FLOWISE_URL", "flowise_url"),
+    )
+    flowise_chatflow_id: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "CASTSMITH_FLOWISE_CHATFLOW_ID", "FLOWISE_CHATFLOW_ID", "flowise_chatflow_id"
+        ),
+    )
+    flowise_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "CASTSMITH_FLOWISE_API_KEY", "FLOWISE_API_KEY", "flowise_api_key"
+        ),
+    )
+
+    # --- workers and limits ------------------------------------------------------------
+    worker_interval: float = Field(
+        default=1.0,
+        validation_alias=AliasChoices(
+            "CASTSMITH_WORKER_INTERVAL", "WORKER_INTERVAL", "worker_interval"
+        ),
+    )
+    worker_concurrency: int = Field(
+        default=4,
+        validation_alias=AliasChoices("CASTSMITH_WORKER_CONCURRENCY", "worker_concurrency"),
+    )
+    multithread_flowise: int = Field(
+        default=5,
+        validation_alias=AliasChoices(
+            "CASTSMITH_MULTITHREAD_FLOWISE", "MULTITHREAD_FLOWISE", "multithread_flowise"
+        ),
+    )
+    max_concurrent_requests: int = Field(
+        default=8,
+        validation_alias=AliasChoices(
+            "CASTSMITH_MAX_CONCURRENT_REQUESTS",
+            "MAX_CONCURRENT_REQUESTS",
+            "max_concurrent_requests",
+        ),
+    )
+    max_image_pixels: int = Field(
+        default=64_000_000,
+        validation_alias=AliasChoices("CASTSMITH_MAX_IMAGE_PIXELS", "max_image_pixels"),
+    )
+    max_upload_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        validation_alias=AliasChoices("CASTSMITH_MAX_UPLOAD_BYTES", "max_upload_bytes"),
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file_path())
+        return (init_settings, env_settings, toml)
+
+    @field_validator("presigned_url_expiry")
+    @classmethod
+    def _expiry_in_range(cls, value: int) -> int:
+        if not 1 <= value <= MAX_PRESIGN_SECONDS:
+            raise ValueError(
+                f"PRESIGNED_URL_EXPIRY must be between 1 and {MAX_PRESIGN_SECONDS} seconds "
+                f"(7 days, the longest S3 allows); got {value}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _fill_derived(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'castsmith.db'}"
+        if self.storage_root is None:
+            self.storage_root = self.data_dir / "storage"
+        if not self.public_base_url:
+            self.public_base_url = f"http://{self.host}:{self.port}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is an SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def local_storage_root(self) -> Path:
+        """The local storage folder (always set after validation)."""
+        assert self.storage_root is not None
+        return self.storage_root
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings; ``overrides`` (CLI flags) win over everything else."""
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**clean)

@@ -1,0 +1,309 @@
+"""The tables castsmith keeps, as SQLAlchemy 2 declarative models.
+
+The same models run on SQLite and PostgreSQL: JSON columns use ``JSON`` with a JSONB
+variant on PostgreSQL, timestamps are timezone-aware, and partial indexes are declared
+for both dialects.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations are stable."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Timestamped, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20), default="user")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Asset(Timestamped, Base):
+    """One stored object and where it came from."""
+
+    __tablename__ = "assets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    storage_key: Mapped[str] = mapped_column(String(1024), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), default="image")
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    md5: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    provider: Mapped[str | None] = mapped_column(String(40))
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt: Mapped[str | None] = mapped_column(Text)
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    provider_job_id: Mapped[str | None] = mapped_column(String(200))
+    parent_asset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assets.id", ondelete="SET NULL"), index=True
+    )
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    meta: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AssetRendition(Timestamped, Base):
+    """A derived file of an asset, such as the WebP sm/md/lg of a poster."""
+
+    __tablename__ = "asset_renditions"
+    __table_args__ = (UniqueConstraint("asset_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(20))
+    storage_key: Mapped[str] = mapped_column(String(1024), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    md5: Mapped[str] = mapped_column(String(32))
+
+
+class Actor(Timestamped, Base):
+    """A character in the library."""
+
+    __tablename__ = "actors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    actor_type: Mapped[str] = mapped_column(String(40), default="person")
+    sex: Mapped[str | None] = mapped_column(String(20))
+    age: Mapped[int | None] = mapped_column(Integer)
+    ethnicity: Mapped[str | None] = mapped_column(String(80))
+    style: Mapped[str | None] = mapped_column(String(80))
+    lora_model_url: Mapped[str | None] = mapped_column(String(2048))
+    lora_name: Mapped[str | None] = mapped_column(String(300))
+    lora_trigger_word: Mapped[str | None] = mapped_column(String(200))
+    lora_strength_model: Mapped[float] = mapped_column(Float, default=0.8)
+    lora_strength_clip: Mapped[float] = mapped_column(Float, default=0.8)
+    base_image_asset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assets.id", ondelete="SET NULL")
+    )
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    legacy_id: Mapped[str | None] = mapped_column(String(100))
+    extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class PosterFrameVersion(Timestamped, Base):
+    """One generated poster of an actor; exactly one per actor is current."""
+
+    __tablename__ = "poster_frame_versions"
+    __table_args__ = (
+        UniqueConstraint("actor_id", "version"),
+        Index(
+            "uq_poster_frame_versions_current",
+            "actor_id",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class TrainingDataItem(Timestamped, Base):
+    """One image of an actor's LoRA training set."""
+
+    __tablename__ = "training_data_items"
+    __table_args__ = (UniqueConstraint("actor_id", "n"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    n: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(300))
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"))
+    prompt: Mapped[str | None] = mapped_column(Text)
+    prompt_id: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="synced")
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class PersonaTask(Timestamped, Base):
+    """A request for a number of generated personas."""
+
+    __tablename__ = "persona_tasks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(64), unique=True)
+    count: Mapped[int] = mapped_column(Integer)
+    locale: Mapped[str] = mapped_column(String(20), default="en_US")
+    constraints: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[str] = mapped_column(String(30), default="pending", index=True)
+    error_log: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class PersonaResult(Timestamped, Base):
+    """One persona of a task: its data and its five images."""
+
+    __tablename__ = "persona_results"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("persona_tasks.id", ondelete="CASCADE"), index=True
+    )
+    firstname: Mapped[str] = mapped_column(String(120))
+    lastname: Mapped[str] = mapped_column(String(120))
+    age: Mapped[int | None] = mapped_column(Integer)
+    gender: Mapped[str | None] = mapped_column(String(30))
+    location: Mapped[str | None] = mapped_column(String(200))
+    occupation: Mapped[str | None] = mapped_column(String(200))
+    bio: Mapped[str | None] = mapped_column(Text)
+    image_prompt: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(30), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    base_image_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
+    image_0_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
+    image_1_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
+    image_2_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
+    image_3_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+
+
+class CharacterReference(Timestamped, Base):
+    """A reference image for video jobs, standalone or attached to a video job."""
+
+    __tablename__ = "character_references"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    description: Mapped[str] = mapped_column(Text)
+    aspect_ratio: Mapped[str] = mapped_column(String(10), default="1:1")
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"))
+    video_job_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    source_reference_id: Mapped[str | None] = mapped_column(
+        ForeignKey("character_references.id", ondelete="SET NULL")
+    )
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Job(Timestamped, Base):
+    """A unit of work in the durable queue; the row users see."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_claim", "status", "queue", "priority", "run_after"),
+        Index(
+            "uq_jobs_active_idempotency_key",
+            "idempotency_key",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100), index=True)
+    queue: Mapped[str] = mapped_column(String(50), default="default")
+    status: Mapped[str] = mapped_column(String(30), default="queued")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_log: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    progress_message: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    timeout_seconds: Mapped[float | None] = mapped_column(Float)
+    provider: Mapped[str | None] = mapped_column(String(40))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    run_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class JobRun(Base):
+    """One attempt at a job."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    worker_id: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(30), default="running")
+    error: Mapped[str | None] = mapped_column(Text)
