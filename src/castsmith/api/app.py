@@ -1,0 +1,59 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from castsmith import __version__
+from castsmith.api import errors, health
+from castsmith.bootstrap import Container
+from castsmith.logs import request_id_var
+
+log = logging.getLogger("castsmith.api")
+
+
+def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
+    """Build the web application around ``container``.
+
+    ``run_worker`` starts an in-process job worker for the app's lifetime (the
+    embedded default); deployments with separate workers leave it off.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(
+        title="castsmith",
+        version=__version__,
+        description="Build and keep libraries of consistent AI characters.",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    app.state.run_worker = run_worker
+
+    @app.middleware("http")
+    async def request_ids(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("unhandled error", extra={"path": request.url.path})
+            response = JSONResponse({"detail": "internal error"}, status_code=500)
+        finally:
+            request_id_var.reset(token)
+        response.headers["x-request-id"] = request_id
+        return response
+
+    errors.install(app)
+    app.include_router(health.router)
+    return app

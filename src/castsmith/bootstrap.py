@@ -1,0 +1,67 @@
+"""The composition root: builds castsmith's collaborators from settings.
+
+This is the one place that names concrete stores and providers; everything above it
+(API, web pages, CLI, workers) receives a :class:`Container`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from castsmith.config import Settings
+from castsmith.db.engine import make_engine, make_session_factory
+from castsmith.storage.base import ObjectStore
+from castsmith.storage.factory import store_from_settings, urls_from_settings
+from castsmith.storage.urls import UrlBuilder
+
+
+@dataclass
+class Container:
+    """Everything a castsmith process needs, built once from settings."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+    urls: UrlBuilder
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+
+def signing_secret(settings: Settings) -> bytes:
+    """The HMAC key for locally signed URLs: configured, or created once per data folder.
+
+    Every process sharing a data folder must sign alike, so a generated key is kept in
+    ``{data_dir}/secret.key`` rather than made per process.
+    """
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    path = Path(settings.data_dir) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text().strip().encode()
+
+
+def build_container(settings: Settings) -> Container:
+    """Build the container for one process."""
+    engine = make_engine(settings.database_url)
+    return Container(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        store=store_from_settings(settings),
+        urls=urls_from_settings(settings, signing_secret(settings)),
+    )

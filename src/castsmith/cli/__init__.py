@@ -1,0 +1,48 @@
+"""The ``castsmith`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from castsmith.cli import system
+from castsmith.config import load_settings
+
+app = typer.Typer(
+    name="castsmith",
+    help="Build and keep libraries of consistent AI characters.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="Database URL (CASTSMITH_DATABASE_URL)."
+    ),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Folder for the SQLite file and local storage."
+    ),
+    storage_backend: str | None = typer.Option(
+        None, "--storage-backend", help="local or s3 (CASTSMITH_STORAGE_BACKEND)."
+    ),
+) -> None:
+    """Global options apply to every command and win over the environment."""
+    flags = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "storage_backend": storage_backend,
+    }
+    ctx.obj = {"flags": {k: v for k, v in flags.items() if v is not None}}
+    ctx.obj["settings"] = load_settings(**ctx.obj["flags"])
+
+
+system.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
