@@ -31,7 +31,8 @@ def pg_template() -> Iterator[str]:
     if not pg_reachable():
         service_missing(
             "PostgreSQL on 127.0.0.1:5432",
-            "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+            "start it with: pg_ctlcluster --skip-systemctl-redirect "
+            "$(ls /etc/postgresql) main start",
         )
     name = create_pg_database()
     engine = make_engine(pg_url_for(name))
