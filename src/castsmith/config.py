@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -33,6 +33,13 @@ def _env(name: str, *aliases: str) -> Any:
 def config_file_path() -> Path:
     """Where the optional TOML settings file is looked for."""
     return Path(os.environ.get("CASTSMITH_CONFIG", "castsmith.toml"))
+
+
+class ProviderLimit(BaseModel):
+    """Cluster-wide limits for one provider's jobs: running at once, starts per minute."""
+
+    concurrency: int | None = Field(default=None, ge=1)
+    rpm: int | None = Field(default=None, ge=1)
 
 
 class Settings(BaseSettings):
@@ -287,6 +294,40 @@ class Settings(BaseSettings):
             "MAX_CONCURRENT_REQUESTS",
             "max_concurrent_requests",
         ),
+    )
+    job_lease_seconds: float = Field(
+        default=30.0,
+        validation_alias=AliasChoices("CASTSMITH_JOB_LEASE_SECONDS", "job_lease_seconds"),
+    )
+    job_heartbeat_seconds: float = Field(
+        default=2.0,
+        validation_alias=AliasChoices("CASTSMITH_JOB_HEARTBEAT_SECONDS", "job_heartbeat_seconds"),
+    )
+    job_backoff_base: float = Field(
+        default=2.0,
+        validation_alias=AliasChoices("CASTSMITH_JOB_BACKOFF_BASE", "job_backoff_base"),
+    )
+    job_backoff_cap: float = Field(
+        default=300.0,
+        validation_alias=AliasChoices("CASTSMITH_JOB_BACKOFF_CAP", "job_backoff_cap"),
+    )
+    job_max_attempts: int = Field(
+        default=3,
+        validation_alias=AliasChoices("CASTSMITH_JOB_MAX_ATTEMPTS", "job_max_attempts"),
+    )
+    job_shutdown_grace: float = Field(
+        default=30.0,
+        validation_alias=AliasChoices("CASTSMITH_JOB_SHUTDOWN_GRACE", "job_shutdown_grace"),
+    )
+    job_events_retention_seconds: float = Field(
+        default=7 * 24 * 3600.0,
+        validation_alias=AliasChoices(
+            "CASTSMITH_JOB_EVENTS_RETENTION_SECONDS", "job_events_retention_seconds"
+        ),
+    )
+    provider_limits: dict[str, ProviderLimit] = Field(
+        default_factory=dict,
+        validation_alias=AliasChoices("CASTSMITH_PROVIDER_LIMITS", "provider_limits"),
     )
     max_image_pixels: int = Field(
         default=64_000_000,
