@@ -37,7 +37,7 @@ SEED_ALIASES = {
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(SEED_ALIASES) + ["AWS_DEFAULT_REGION", "PORT", "DATABASE_URL"]:
+    for name in [*SEED_ALIASES, "AWS_DEFAULT_REGION", "PORT", "DATABASE_URL"]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CASTSMITH_CONFIG", str(tmp_path / "castsmith.toml"))
 
