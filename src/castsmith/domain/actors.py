@@ -1,0 +1,165 @@
+"""Actor naming and validation rules, the list cursor and the portrait prompt.
+
+Pure functions with no I/O. An actor name becomes part of object keys
+(``system_actors/base_images/{actor_name}_base.jpg``), so it is kept to a small, safe
+alphabet: ASCII letters, digits, ``_``, ``-`` and ``.``, 1 to 100 characters, never
+``..``. The seeds' ``NNNN_ethnicity_age_sex`` names (``0001_european_20_female``) are
+typical, but any name of that alphabet is accepted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from castsmith.domain.errors import InvalidName, ValidationError
+
+MAX_ACTOR_NAME = 100
+MAX_DESCRIPTION = 10_000
+MAX_LIST_LIMIT = 200
+DEFAULT_LIST_LIMIT = 50
+
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_\- ]{1,40}$")
+# The seeds' naming scheme: number, ethnicity, age, sex.
+_SEED_NAME = re.compile(r"^(?P<number>\d+)_(?P<ethnicity>[a-z]+)_(?P<age>\d{1,3})_(?P<sex>[a-z]+)$")
+
+
+def validate_actor_name(value: object, field: str = "name") -> str:
+    """Return ``value`` when it is a safe actor name, else raise ``InvalidName``."""
+    if not isinstance(value, str):
+        raise InvalidName(f"{field} must be text", field)
+    if not value:
+        raise InvalidName(f"{field} must not be empty", field)
+    if len(value) > MAX_ACTOR_NAME:
+        raise InvalidName(
+            f"{field} is too long ({len(value)} characters; at most {MAX_ACTOR_NAME})", field
+        )
+    if ".." in value or value == ".":
+        raise InvalidName(f"{field} must not contain '..' or be '.': {value!r}", field)
+    if not _NAME.match(value):
+        raise InvalidName(
+            f"{field} may contain only letters, digits, '_', '-' and '.': {value!r}", field
+        )
+    return value
+
+
+def validate_token(value: object, field: str) -> str | None:
+    """A short label (sex, actor type, ethnicity, style); ``None`` and ``""`` mean unset."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _TOKEN.match(value):
+        raise ValidationError(
+            f"{field} must be 1-40 letters, digits, spaces, '_' or '-': {value!r}", field
+        )
+    return value.strip().lower()
+
+
+def validate_age(value: object, field: str = "age") -> int | None:
+    """An age in whole years from 0 to 150, or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 150:
+        raise ValidationError(f"{field} must be a whole number from 0 to 150: {value!r}", field)
+    return value
+
+
+def validate_strength(value: object, field: str) -> float:
+    """A LoRA strength; ComfyUI accepts -10..10, anything outside is a typo."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -10 <= value <= 10:
+        raise ValidationError(f"{field} must be a number from -10 to 10: {value!r}", field)
+    return float(value)
+
+
+def validate_description(value: object, field: str = "description") -> str:
+    """Free text up to 10,000 characters."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be text", field)
+    if len(value) > MAX_DESCRIPTION:
+        raise ValidationError(f"{field} is longer than {MAX_DESCRIPTION} characters", field)
+    return value
+
+
+def parse_seed_name(name: str) -> dict[str, Any]:
+    """Fields implied by a seed-style name (``0012_european_30_male``), else ``{}``."""
+    match = _SEED_NAME.match(name)
+    if not match:
+        return {}
+    return {
+        "ethnicity": match["ethnicity"],
+        "age": int(match["age"]),
+        "sex": match["sex"],
+    }
+
+
+def validate_limit(value: int | None) -> int:
+    """The page size of a listing: 1 to 200, 50 when not given."""
+    if value is None:
+        return DEFAULT_LIST_LIMIT
+    if not 1 <= value <= MAX_LIST_LIMIT:
+        raise ValidationError(f"limit must be from 1 to {MAX_LIST_LIMIT}: {value}", "limit")
+    return value
+
+
+def encode_cursor(last_id: int) -> str:
+    """An opaque cursor pointing after the actor with id ``last_id``."""
+    return base64.urlsafe_b64encode(f"a:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    """The id a cursor points after; ``ValidationError`` naming ``cursor`` when garbled."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        text = base64.urlsafe_b64decode(padded.encode()).decode()
+        prefix, _, number = text.partition(":")
+        if prefix != "a":
+            raise ValueError(prefix)
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError("cursor is not one this server made", "cursor") from None
+
+
+@dataclass(frozen=True)
+class PortraitSubject:
+    """What the portrait prompt of a base image is made from."""
+
+    name: str
+    description: str = ""
+    sex: str | None = None
+    age: int | None = None
+    ethnicity: str | None = None
+    actor_type: str = "person"
+
+
+def portrait_prompt(subject: PortraitSubject) -> str:
+    """A neutral, front-facing studio portrait prompt for an actor's base image.
+
+    A base image is the identity reference for every later image (training data,
+    posters), so it asks for an even light, a plain background and the face in full
+    view rather than anything stylised.
+    """
+    who: list[str] = []
+    if subject.age is not None:
+        who.append(f"{subject.age} year old")
+    if subject.ethnicity:
+        who.append(subject.ethnicity)
+    if subject.actor_type and subject.actor_type != "person":
+        who.append(subject.actor_type)
+    else:
+        who.append({"male": "man", "female": "woman"}.get(subject.sex or "", "person"))
+    lead = "a " + " ".join(who)
+    details = subject.description.strip().rstrip(".")
+    parts = [
+        f"Photorealistic head-and-shoulders studio portrait of {lead}",
+        details,
+        "facing the camera, neutral expression, eyes open, even soft light, "
+        "plain light grey background, sharp focus, natural skin texture",
+    ]
+    return ", ".join(part for part in parts if part)
