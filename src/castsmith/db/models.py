@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -287,6 +288,11 @@ class Job(Timestamped, Base):
         ForeignKey("jobs.id", ondelete="CASCADE"), index=True
     )
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A short name for a child within its parent, shown in the parent's error log.
+    label: Mapped[str | None] = mapped_column(String(200))
+    # "run" runs the handler; "finalize" runs the kind's hook once the children ended.
+    stage: Mapped[str] = mapped_column(String(20), default="run", server_default="run")
+    finalizer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
@@ -307,3 +313,39 @@ class JobRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str] = mapped_column(String(30), default="running")
     error: Mapped[str | None] = mapped_column(Text)
+    # Copied from the job so rate limits can count recent starts per provider cheaply.
+    provider: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (Index("ix_job_runs_provider_started", "provider", "started_at"),)
+
+
+class JobEvent(Base):
+    """A status change or progress report of a job, in the order it happened."""
+
+    __tablename__ = "job_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    parent_id: Mapped[int | None] = mapped_column(BigId)
+    event: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(String(500))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+
+
+class PeriodicRun(Base):
+    """One run of a periodic task for one period; the unique key elects one worker."""
+
+    __tablename__ = "periodic_runs"
+    __table_args__ = (UniqueConstraint("name", "period_start"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    worker_id: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
