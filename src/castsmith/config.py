@@ -337,6 +337,16 @@ class Settings(BaseSettings):
         default=25 * 1024 * 1024,
         validation_alias=AliasChoices("CASTSMITH_MAX_UPLOAD_BYTES", "max_upload_bytes"),
     )
+    fetch_allow_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts that URL downloads may reach even when they "
+        "resolve to private or loopback addresses (a local mirror, a test server).",
+        validation_alias=AliasChoices("CASTSMITH_FETCH_ALLOW_HOSTS", "fetch_allow_hosts"),
+    )
+    fetch_timeout: float = Field(
+        default=30.0,
+        validation_alias=AliasChoices("CASTSMITH_FETCH_TIMEOUT", "fetch_timeout"),
+    )
 
     @classmethod
     def settings_customise_sources(
