@@ -1,0 +1,315 @@
+"""A ComfyUI server driven directly over HTTP and its websocket.
+
+The socket is opened before ``POST /prompt`` (cached prompts can finish in
+milliseconds); progress events go to the callback; the prompt is done on ``executing``
+with ``node: null`` or ``execution_success``. If the socket cannot be opened or drops,
+``/history/{id}`` is polled instead. Outputs are fetched from ``/view``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from pydantic import SecretStr
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
+
+from castsmith.domain.errors import InvalidRequest, ProviderError
+from castsmith.providers._comfy import describe_prompt_error, graph_seed, output_images
+from castsmith.providers._http import Boundary, secret_value
+from castsmith.providers._support import Poller, Stopwatch
+from castsmith.providers.base import (
+    Capabilities,
+    GeneratedImage,
+    ImageProvider,
+    ImageResult,
+    InputImage,
+    ProgressCallback,
+    Provenance,
+    RunWorkflow,
+    TextToImage,
+    report,
+)
+from castsmith.providers.runpod import WorkflowBuilder
+
+log = logging.getLogger("castsmith.providers.comfyui")
+
+
+class _Done(Exception):
+    """The socket saw the prompt finish."""
+
+
+class ComfyUIProvider(ImageProvider):
+    """ComfyUI workflows on a ComfyUI server (no auth unless a proxy asks for a token)."""
+
+    name = "comfyui"
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        api_key: SecretStr | str | None = None,
+        timeout: float = 60.0,
+        poll_interval: float = 1.0,
+        poll_max_interval: float = 5.0,
+        max_wait: float = 1800.0,
+        workflow_builder: WorkflowBuilder | None = None,
+    ) -> None:
+        self.base = base_url.rstrip("/")
+        self.poll_interval = poll_interval
+        self.poll_max_interval = poll_max_interval
+        self.max_wait = max_wait
+        self.workflow_builder = workflow_builder
+        key = secret_value(api_key)
+        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._http = Boundary(self.name, http, timeout, secrets=[key], classify=_classify)
+        self.capabilities = Capabilities(
+            text_to_image=workflow_builder is not None, workflow=True, max_images=16
+        )
+
+    @property
+    def model(self) -> str:
+        return "comfyui-workflow"
+
+    def _ws_url(self, client_id: str) -> str:
+        parts = urlsplit(self.base)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return urlunsplit((scheme, parts.netloc, f"{parts.path}/ws", f"clientId={client_id}", ""))
+
+    async def text_to_image(
+        self, request: TextToImage, progress: ProgressCallback | None = None
+    ) -> ImageResult:
+        """Build a workflow for the prompt (when a builder was given) and run it."""
+        if self.workflow_builder is None:
+            return await super().text_to_image(request, progress)
+        return await self.run_workflow(RunWorkflow(self.workflow_builder(request)), progress)
+
+    async def run_workflow(
+        self, request: RunWorkflow, progress: ProgressCallback | None = None
+    ) -> ImageResult:
+        """Upload inputs, queue the prompt, follow it to the end, fetch the images."""
+        watch = Stopwatch()
+        workflow = dict(request.workflow)
+        for image in request.images:
+            stored = await self._upload(image)
+            if stored != image.name:
+                workflow = _rename_input(workflow, image.name, stored)
+        watch.lap("upload")
+        client_id = uuid.uuid4().hex
+        deadline = time.monotonic() + self.max_wait
+        socket: ClientConnection | None = None
+        try:
+            socket = await connect(
+                self._ws_url(client_id),
+                open_timeout=self._http.timeout,
+                additional_headers=self._headers,
+                max_size=None,
+            )
+        except (OSError, WebSocketException, TimeoutError) as exc:
+            log.warning("comfyui websocket unavailable (%s); polling history", type(exc).__name__)
+        try:
+            prompt_id = await self._queue(workflow, client_id)
+            await report(progress, 0.05, f"comfyui prompt {prompt_id} queued")
+            if socket is not None:
+                await self._follow(socket, prompt_id, deadline, progress)
+        finally:
+            if socket is not None:
+                await socket.close()
+        entry = await self._history(prompt_id, deadline)
+        watch.lap("generate")
+        images = [await self._view(ref) for ref in output_images(entry.get("outputs"))]
+        if not images:
+            raise self._http.invalid(
+                f"comfyui prompt {prompt_id} finished without images "
+                "(does the workflow end in a SaveImage node?)"
+            )
+        watch.lap("download")
+        await report(progress, 1.0, "done")
+        return ImageResult(
+            images=tuple(images),
+            provenance=Provenance(
+                provider=self.name,
+                model=self.model,
+                seed=graph_seed(workflow),
+                provider_job_id=prompt_id,
+                timings=watch.total(),
+            ),
+        )
+
+    async def _upload(self, image: InputImage) -> str:
+        response = await self._http.request(
+            "POST",
+            f"{self.base}/upload/image",
+            headers=self._headers,
+            files={"image": (image.name, image.data, image.content_type)},
+            data={"overwrite": "true", "type": "input"},
+        )
+        body = self._http.json(response)
+        if not isinstance(body, dict) or not body.get("name"):
+            raise self._http.malformed("the upload answer has no name")
+        name = str(body["name"])
+        subfolder = str(body.get("subfolder") or "")
+        return f"{subfolder}/{name}" if subfolder else name
+
+    async def _queue(self, workflow: Mapping[str, Any], client_id: str) -> str:
+        response = await self._http.request(
+            "POST",
+            f"{self.base}/prompt",
+            json={"prompt": workflow, "client_id": client_id},
+            headers=self._headers,
+        )
+        body = self._http.json(response)
+        if not isinstance(body, dict) or not body.get("prompt_id"):
+            raise self._http.malformed("POST /prompt returned no prompt_id")
+        if body.get("node_errors"):
+            log.warning("comfyui skipped invalid outputs: %s", describe_prompt_error(body))
+        return str(body["prompt_id"])
+
+    async def _follow(
+        self,
+        socket: ClientConnection,
+        prompt_id: str,
+        deadline: float,
+        progress: ProgressCallback | None,
+    ) -> None:
+        """Read socket events until the prompt ends; return early if the socket drops."""
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise self._timed_out(prompt_id)
+                message = await asyncio.wait_for(socket.recv(), timeout=remaining)
+                if isinstance(message, bytes):
+                    continue  # binary preview frames
+                await self._event(json.loads(message), prompt_id, progress)
+        except _Done:
+            return
+        except TimeoutError:
+            raise self._timed_out(prompt_id) from None
+        except (WebSocketException, OSError, ValueError) as exc:
+            log.warning("comfyui websocket dropped (%s); polling history", type(exc).__name__)
+
+    async def _event(self, event: Any, prompt_id: str, progress: ProgressCallback | None) -> None:
+        if not isinstance(event, dict):
+            return
+        kind = event.get("type")
+        data = event.get("data") or {}
+        if not isinstance(data, dict) or data.get("prompt_id", prompt_id) != prompt_id:
+            return
+        if kind == "progress" and data.get("max"):
+            value, top = float(data.get("value", 0)), float(data["max"])
+            await report(progress, 0.1 + 0.8 * value / top, f"step {int(value)}/{int(top)}")
+        elif kind == "executing":
+            if data.get("node") is None and "prompt_id" in data:
+                raise _Done
+            await report(progress, 0.1, f"running node {data.get('node')}")
+        elif kind == "execution_success":
+            raise _Done
+        elif kind == "execution_error":
+            raise self._execution_error(prompt_id, data)
+        elif kind == "execution_interrupted":
+            raise ProviderError(f"comfyui prompt {prompt_id} was interrupted", self.name)
+
+    def _execution_error(self, prompt_id: str, data: Mapping[str, Any]) -> ProviderError:
+        message = (
+            f"comfyui prompt {prompt_id} failed in node {data.get('node_id')} "
+            f"{data.get('node_type', '')}: {data.get('exception_message', '').strip()}"
+        )
+        kind = str(data.get("exception_type", "")) + str(data.get("exception_message", ""))
+        if "memory" in kind.lower():
+            return self._http.unavailable(message)
+        return self._http.invalid(message)
+
+    def _timed_out(self, prompt_id: str) -> ProviderError:
+        return self._http.unavailable(
+            f"comfyui prompt {prompt_id} did not finish within {self.max_wait:g} s"
+        )
+
+    async def _history(self, prompt_id: str, deadline: float) -> dict[str, Any]:
+        """The finished history entry; ``{}`` means still running (or unknown)."""
+        poller = Poller(
+            self.poll_interval, self.poll_max_interval, max(0.0, deadline - time.monotonic())
+        )
+        while True:
+            response = await self._http.request(
+                "GET", f"{self.base}/history/{prompt_id}", headers=self._headers
+            )
+            body = self._http.json(response)
+            if not isinstance(body, dict):
+                raise self._http.malformed("history is not an object")
+            entry = body.get(prompt_id)
+            if isinstance(entry, dict):
+                status = entry.get("status") or {}
+                if status.get("status_str") == "error":
+                    for kind, data in status.get("messages") or []:
+                        if kind == "execution_error":
+                            raise self._execution_error(prompt_id, data)
+                        if kind == "execution_interrupted":
+                            raise ProviderError(
+                                f"comfyui prompt {prompt_id} was interrupted", self.name
+                            )
+                    raise self._http.unavailable(f"comfyui prompt {prompt_id} failed")
+                return entry
+            if poller.expired:
+                raise self._timed_out(prompt_id)
+            await poller.wait()
+
+    async def _view(self, ref: Mapping[str, str]) -> GeneratedImage:
+        url = str(httpx.URL(f"{self.base}/view", params=dict(ref)))
+        data, content_type = await self._http.download(url, headers=self._headers)
+        return GeneratedImage(data, content_type)
+
+    async def cancel(self, provider_job_id: str) -> None:
+        """Interrupt the prompt if it runs, and drop it from the queue if it waits."""
+        await self._http.request(
+            "POST",
+            f"{self.base}/interrupt",
+            json={"prompt_id": provider_job_id},
+            headers=self._headers,
+        )
+        await self._http.request(
+            "POST", f"{self.base}/queue", json={"delete": [provider_job_id]}, headers=self._headers
+        )
+
+    async def check(self) -> str:
+        """``/system_stats`` answers once the server is up."""
+        response = await self._http.request(
+            "GET", f"{self.base}/system_stats", headers=self._headers
+        )
+        body = self._http.json(response)
+        system = body.get("system", {}) if isinstance(body, dict) else {}
+        version = system.get("comfyui_version", "unknown") if isinstance(system, dict) else "?"
+        return f"server reachable (ComfyUI {version})"
+
+
+def _classify(response: httpx.Response, reason: str) -> ProviderError | None:
+    """A 400 from ``POST /prompt`` lists failing nodes; say which, in plain words."""
+    if response.status_code == 400 and response.request.url.path.endswith("/prompt"):
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return InvalidRequest(
+            f"comfyui rejected the workflow: {describe_prompt_error(body)}", "comfyui"
+        )
+    return None
+
+
+def _rename_input(workflow: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """Point nodes that load ``old`` at the name the server stored the upload under."""
+    renamed: dict[str, Any] = {}
+    for node_id, node in workflow.items():
+        if isinstance(node, dict) and isinstance(node.get("inputs"), dict):
+            inputs = {k: (new if v == old else v) for k, v in node["inputs"].items()}
+            node = {**node, "inputs": inputs}
+        renamed[node_id] = node
+    return renamed

@@ -1,0 +1,302 @@
+"""RunPod serverless endpoints running worker-comfyui.
+
+Submits with ``/run`` and polls ``/status/{id}`` with backoff, or ``/runsync`` falling
+back to polling when the wait runs out. Reads both output shapes: 5.x
+(``output.images[]`` with ``type`` base64 or s3_url) and the older
+(``output.message`` holding one URL or base64, where ``status: "error"`` can hide inside
+a COMPLETED job).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, Literal
+
+import httpx
+from pydantic import SecretStr
+
+from castsmith.domain.errors import (
+    InvalidRequest,
+    OutputExpired,
+    ProviderError,
+    ProviderUnavailable,
+)
+from castsmith.providers._comfy import describe_worker_validation, graph_seed
+from castsmith.providers._http import Boundary, secret_value, sniff_type
+from castsmith.providers._support import Poller, Stopwatch
+from castsmith.providers.base import (
+    Capabilities,
+    GeneratedImage,
+    ImageProvider,
+    ImageResult,
+    ProgressCallback,
+    Provenance,
+    RunWorkflow,
+    TextToImage,
+    report,
+)
+
+log = logging.getLogger("castsmith.providers.runpod")
+
+TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"}
+_PERMANENT_WORDS = (
+    "validation failed",
+    "missing 'workflow'",
+    "must be a list",
+    "does not exist",
+    "invalid",
+    "must be",
+)
+
+WorkflowBuilder = Callable[[TextToImage], dict[str, Any]]
+
+
+def endpoint_base(endpoint_id: str = "", endpoint_url: str = "") -> str:
+    """The endpoint's base URL from a full URL or an endpoint id."""
+    if endpoint_url:
+        return endpoint_url.rstrip("/")
+    if endpoint_id:
+        return f"https://api.runpod.ai/v2/{endpoint_id}"
+    raise InvalidRequest("runpod needs an endpoint id or endpoint URL", "runpod")
+
+
+class RunPodProvider(ImageProvider):
+    """ComfyUI workflows on a RunPod serverless endpoint (worker-comfyui 3.x to 5.x)."""
+
+    name = "runpod"
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        api_key: SecretStr | str,
+        endpoint_id: str = "",
+        endpoint_url: str = "",
+        mode: Literal["run", "runsync"] = "run",
+        timeout: float = 60.0,
+        poll_interval: float = 1.0,
+        poll_max_interval: float = 8.0,
+        max_wait: float = 1800.0,
+        runsync_wait_ms: int = 60_000,
+        workflow_builder: WorkflowBuilder | None = None,
+    ) -> None:
+        self.base = endpoint_base(endpoint_id, endpoint_url)
+        self.mode = mode
+        self.poll_interval = poll_interval
+        self.poll_max_interval = poll_max_interval
+        self.max_wait = max_wait
+        self.runsync_wait_ms = max(1000, min(300_000, runsync_wait_ms))
+        self.workflow_builder = workflow_builder
+        key = secret_value(api_key)
+        self._headers = {"Authorization": f"Bearer {key}"}
+        self._http = Boundary(self.name, http, timeout, secrets=[key])
+        self.capabilities = Capabilities(
+            text_to_image=workflow_builder is not None, workflow=True, max_images=16
+        )
+
+    @property
+    def model(self) -> str:
+        return "comfyui-workflow"
+
+    async def text_to_image(
+        self, request: TextToImage, progress: ProgressCallback | None = None
+    ) -> ImageResult:
+        """Build a workflow for the prompt (when a builder was given) and run it."""
+        if self.workflow_builder is None:
+            return await super().text_to_image(request, progress)
+        return await self.run_workflow(RunWorkflow(self.workflow_builder(request)), progress)
+
+    async def run_workflow(
+        self, request: RunWorkflow, progress: ProgressCallback | None = None
+    ) -> ImageResult:
+        """Submit the workflow, wait for the job, decode or download its images."""
+        watch = Stopwatch()
+        payload: dict[str, Any] = {"workflow": dict(request.workflow)}
+        if request.images:
+            payload["images"] = [
+                {"name": img.name, "image": base64.b64encode(img.data).decode()}
+                for img in request.images
+            ]
+        if self.mode == "runsync":
+            url = f"{self.base}/runsync?wait={self.runsync_wait_ms}"
+            # The HTTP wait must outlast the server-side wait or the job id is lost.
+            timeout = self._http.timeout + self.runsync_wait_ms / 1000
+        else:
+            url, timeout = f"{self.base}/run", self._http.timeout
+        response = await self._http.request(
+            "POST",
+            url,
+            json={"input": payload},
+            headers=self._headers,
+            timeout=timeout,
+            not_found=lambda r: self._http.invalid(
+                f"runpod endpoint not found at {self.base} (check the endpoint id)"
+            ),
+        )
+        job = self._job(response)
+        job_id = str(job.get("id", ""))
+        await report(progress, 0.05, f"runpod job {job_id} submitted")
+        job = await self._wait(job, progress)
+        watch.lap("generate")
+        images = await self._images(job)
+        watch.lap("download")
+        return ImageResult(
+            images=tuple(images),
+            provenance=Provenance(
+                provider=self.name,
+                model=self.model,
+                seed=graph_seed(request.workflow),
+                provider_job_id=job_id,
+                timings={
+                    **watch.total(),
+                    "queue": float(job.get("delayTime") or 0) / 1000,
+                    "execution": float(job.get("executionTime") or 0) / 1000,
+                },
+            ),
+        )
+
+    def _job(self, response: httpx.Response) -> dict[str, Any]:
+        body = self._http.json(response)
+        if not isinstance(body, dict) or "status" not in body:
+            raise self._http.malformed("a job object with a status was expected")
+        return body
+
+    async def _wait(self, job: dict[str, Any], progress: ProgressCallback | None) -> dict[str, Any]:
+        job_id = str(job.get("id", ""))
+        poller = Poller(self.poll_interval, self.poll_max_interval, self.max_wait)
+        while job.get("status") not in TERMINAL:
+            if not job_id:
+                raise self._http.malformed("the job has no id")
+            if poller.expired:
+                raise self._http.unavailable(
+                    f"runpod job {job_id} did not finish within {self.max_wait:g} s "
+                    f"(last status {job.get('status')})"
+                )
+            status = job.get("status")
+            fraction = 0.1 if status == "IN_QUEUE" else 0.5
+            label = "waiting for a worker" if status == "IN_QUEUE" else "running"
+            await report(progress, fraction, f"runpod job {job_id}: {label}")
+            await poller.wait()
+            response = await self._http.request(
+                "GET",
+                f"{self.base}/status/{job_id}",
+                headers=self._headers,
+                not_found=lambda r: OutputExpired(
+                    f"runpod job {job_id} is no longer known to the endpoint "
+                    "(results are kept 30 minutes after /run, 1 minute after /runsync)",
+                    self.name,
+                ),
+            )
+            job = self._job(response)
+        return self._raise_for_terminal(job)
+
+    def _raise_for_terminal(self, job: dict[str, Any]) -> dict[str, Any]:
+        status = job.get("status")
+        job_id = job.get("id", "")
+        if status == "COMPLETED":
+            return job
+        if status == "TIMED_OUT":
+            raise self._http.unavailable(
+                f"runpod job {job_id} timed out before a worker finished it"
+            )
+        if status == "CANCELLED":
+            raise ProviderError(f"runpod job {job_id} was cancelled", self.name)
+        raise self._failure(str(job_id), job.get("error"))
+
+    def _failure(self, job_id: str, error: Any) -> ProviderError:
+        text = str(error or "the job failed without a message")
+        # Uncaught handler exceptions arrive as a JSON-encoded string.
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, dict) and "error_message" in decoded:
+            kind = decoded.get("error_type") or "error"
+            text = f"{decoded['error_message']} ({kind})"
+        if text.startswith("Workflow validation failed"):
+            text = describe_worker_validation(text)
+        message = f"runpod job {job_id} failed: {' '.join(text.split())[:500]}"
+        if any(word in text.lower() for word in _PERMANENT_WORDS):
+            return self._http.invalid(message)
+        return self._http.unavailable(message)
+
+    async def _images(self, job: dict[str, Any]) -> list[GeneratedImage]:
+        output = job.get("output")
+        job_id = job.get("id", "")
+        if isinstance(output, dict) and isinstance(output.get("images"), list):
+            for warning in output.get("errors") or []:
+                log.warning("runpod job %s warning: %s", job_id, self._http.redact(str(warning)))
+            images = [await self._decode_entry(entry) for entry in output["images"]]
+            if not images:
+                raise self._http.invalid(
+                    f"runpod job {job_id} finished without images "
+                    "(does the workflow end in a SaveImage node?)"
+                )
+            return images
+        if isinstance(output, dict) and "message" in output:
+            if output.get("status") == "error":
+                raise self._http.unavailable(
+                    f"runpod job {job_id} failed inside the worker: {output.get('message')}"
+                )
+            return [await self._decode_value(str(output["message"]))]
+        if isinstance(output, str):
+            return [await self._decode_value(output)]
+        raise self._http.unavailable(
+            f"runpod job {job_id} completed without output (results above about 20 MB are "
+            "dropped; configure S3 output on the endpoint)"
+        )
+
+    async def _decode_entry(self, entry: Any) -> GeneratedImage:
+        if not isinstance(entry, dict) or "data" not in entry:
+            raise self._http.malformed("an image entry has no data")
+        if entry.get("type") == "s3_url":
+            data, content_type = await self._http.download(str(entry["data"]))
+            return GeneratedImage(data, content_type)
+        return self._b64(str(entry["data"]))
+
+    async def _decode_value(self, value: str) -> GeneratedImage:
+        if value.startswith(("http://", "https://")):
+            data, content_type = await self._http.download(value)
+            return GeneratedImage(data, content_type)
+        return self._b64(value)
+
+    def _b64(self, value: str) -> GeneratedImage:
+        _, _, payload = value.rpartition(",")
+        try:
+            data = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise self._http.malformed("an image is not valid base64") from None
+        return GeneratedImage(data, sniff_type(data, "image/png"))
+
+    async def cancel(self, provider_job_id: str) -> None:
+        """Cancel a queued or running job."""
+        await self._http.request(
+            "POST",
+            f"{self.base}/cancel/{provider_job_id}",
+            headers=self._headers,
+            not_found=lambda r: OutputExpired(
+                f"runpod job {provider_job_id} is not known to the endpoint", self.name
+            ),
+        )
+
+    async def check(self) -> str:
+        """Ask the endpoint's ``/health`` for worker counts (proves the key works)."""
+        response = await self._http.request(
+            "GET",
+            f"{self.base}/health",
+            headers=self._headers,
+            not_found=lambda r: self._http.invalid(f"no runpod endpoint at {self.base}"),
+        )
+        body = self._http.json(response)
+        workers = body.get("workers", {}) if isinstance(body, dict) else {}
+        jobs = body.get("jobs", {}) if isinstance(body, dict) else {}
+        if not isinstance(workers, dict) or not isinstance(jobs, dict):
+            raise ProviderUnavailable("malformed response from runpod /health", self.name)
+        return (
+            f"endpoint reachable: {workers.get('idle', 0)} idle and "
+            f"{workers.get('running', 0)} running workers, {jobs.get('inQueue', 0)} jobs queued"
+        )
