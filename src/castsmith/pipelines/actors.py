@@ -1,0 +1,306 @@
+"""Actor use cases: create, list, show, change, delete/restore/purge, and base images.
+
+Database work runs in a worker thread (sync SQLAlchemy); storage and providers are
+awaited. A base image arrives by upload, by URL or from the default image provider
+(as an ``actor.base_image`` job); it is always stored as a JPEG under
+``system_actors/base_images/{actor_name}_base.jpg`` or, when that key is taken, a new
+numbered key, so an earlier base image is never overwritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from castsmith.db.models import Actor, Asset, PosterFrameVersion
+from castsmith.db.repositories.actors import ActorFilters, ActorRepository
+from castsmith.db.repositories.assets import AssetRepository
+from castsmith.domain.actors import (
+    clean_actor_fields,
+    decode_cursor,
+    encode_cursor,
+    validate_limit,
+)
+from castsmith.domain.errors import CastsmithError, ImageError, ValidationError
+from castsmith.domain.keys import base_image_key
+from castsmith.imaging.inspect import inspect_image
+from castsmith.imaging.renditions import to_jpeg
+from castsmith.pipelines.assets import (
+    AssetProvenance,
+    Services,
+    asset_url,
+    free_key,
+    public_pair,
+    store_asset,
+)
+from castsmith.pipelines.fetch import fetch_url, policy_from_settings
+
+log = logging.getLogger("castsmith.pipelines.actors")
+
+POSTER_SIZES = ("sm", "md", "lg")
+
+
+@dataclass
+class _Loaded:
+    """An actor with what its JSON needs, read in one database round."""
+
+    actor: Actor
+    base_key: str | None
+    poster: PosterFrameVersion | None
+    poster_keys: dict[str, str]
+
+
+def _load(session: Session, actors: list[Actor]) -> list[_Loaded]:
+    repo, assets = ActorRepository(session), AssetRepository(session)
+    posters = repo.current_posters(actor.id for actor in actors)
+    wanted = {a.base_image_asset_id for a in actors if a.base_image_asset_id is not None}
+    wanted.update(version.asset_id for version in posters.values())
+    rows = {asset.id: asset for asset in (session.get(Asset, i) for i in wanted) if asset}
+    renditions = assets.renditions(version.asset_id for version in posters.values())
+    loaded = []
+    for actor in actors:
+        poster = posters.get(actor.id)
+        keys: dict[str, str] = {}
+        if poster is not None:
+            for rendition in renditions.get(poster.asset_id, []):
+                keys[rendition.name.removeprefix("webp_")] = rendition.storage_key
+        base = rows.get(actor.base_image_asset_id) if actor.base_image_asset_id else None
+        loaded.append(_Loaded(actor, base.storage_key if base else None, poster, keys))
+    return loaded
+
+
+async def poster_frames_json(
+    services: Services, poster: PosterFrameVersion | None, keys: dict[str, str]
+) -> dict[str, dict[str, str]] | None:
+    """The seeds' ``poster_frames`` shape for a poster version, or ``None``.
+
+    An imported poster keeps the URLs it arrived with (``params["poster_frames"]``).
+    """
+    if poster is None:
+        return None
+    imported = (poster.params or {}).get("poster_frames")
+    if isinstance(imported, dict):
+        return imported
+    if not keys:
+        return None
+    accelerated: dict[str, str] = {}
+    standard: dict[str, str] = {}
+    for size in POSTER_SIZES:
+        if size in keys:
+            fast, plain = await public_pair(services, keys[size])
+            accelerated[f"webp_{size}"], standard[f"webp_{size}"] = fast, plain
+    return {"accelerated": accelerated, "standard": standard}
+
+
+async def _to_json(services: Services, item: _Loaded) -> dict[str, Any]:
+    actor = item.actor
+    has_lora = actor.lora_model_url is not None or actor.lora_name is not None
+    return {
+        "id": actor.id,
+        "name": actor.name,
+        "description": actor.description,
+        "actor_type": actor.actor_type,
+        "sex": actor.sex,
+        "age": actor.age,
+        "ethnicity": actor.ethnicity,
+        "style": actor.style,
+        "lora": {
+            "model_url": actor.lora_model_url,
+            "name": actor.lora_name,
+            "trigger_word": actor.lora_trigger_word,
+            "strength_model": actor.lora_strength_model,
+            "strength_clip": actor.lora_strength_clip,
+        }
+        if has_lora
+        else None,
+        "owner_id": actor.owner_id,
+        "base_image_url": await asset_url(services, item.base_key) if item.base_key else None,
+        "poster_frames": await poster_frames_json(services, item.poster, item.poster_keys),
+        "deleted": actor.deleted_at is not None,
+        "created_at": actor.created_at,
+        "updated_at": actor.updated_at,
+    }
+
+
+async def _show(
+    services: Services, actor_id: int, *, include_deleted: bool = False
+) -> dict[str, Any]:
+    def read() -> _Loaded:
+        with services.sessions() as session:
+            actor = ActorRepository(session).get(actor_id, include_deleted=include_deleted)
+            return _load(session, [actor])[0]
+
+    return await _to_json(services, await asyncio.to_thread(read))
+
+
+async def get_actor(services: Services, actor_id: int) -> dict[str, Any]:
+    """One live actor as JSON; ``NotFound`` when unknown or deleted."""
+    return await _show(services, actor_id)
+
+
+async def create_actor(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
+    """Create an actor from user fields; ``InvalidName`` / ``Conflict`` on bad input."""
+    values = clean_actor_fields(fields, partial=False)
+
+    def write() -> int:
+        with services.sessions.begin() as session:
+            return ActorRepository(session).add(Actor(**values)).id
+
+    return await _show(services, await asyncio.to_thread(write))
+
+
+async def update_actor(services: Services, actor_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """Change the given fields of a live actor (a renamed actor keeps its stored keys)."""
+    values = clean_actor_fields(fields, partial=True)
+
+    def write() -> None:
+        with services.sessions.begin() as session:
+            repo = ActorRepository(session)
+            actor = repo.get_for_update(actor_id)
+            if "name" in values:
+                repo.rename_check(actor, values["name"])
+            for column, value in values.items():
+                setattr(actor, column, value)
+
+    await asyncio.to_thread(write)
+    return await _show(services, actor_id)
+
+
+async def list_actors(
+    services: Services, filters: ActorFilters, *, cursor: str | None, limit: int | None
+) -> dict[str, Any]:
+    """``{items, next_cursor, total}``: a keyset page of actors in id order."""
+    after_id = decode_cursor(cursor)
+    size = validate_limit(limit)
+
+    def read() -> tuple[list[_Loaded], int, int | None]:
+        with services.sessions() as session:
+            page = ActorRepository(session).search(filters, after_id=after_id, limit=size)
+            return _load(session, page.items), page.total, page.last_id
+
+    loaded, total, last_id = await asyncio.to_thread(read)
+    items = [await _to_json(services, item) for item in loaded]
+    next_cursor = encode_cursor(last_id) if last_id is not None else None
+    return {"items": items, "next_cursor": next_cursor, "total": total}
+
+
+async def delete_actor(services: Services, actor_id: int) -> None:
+    """Soft-delete: hidden from lists, rows and objects kept, restorable."""
+
+    def write() -> None:
+        with services.sessions.begin() as session:
+            repo = ActorRepository(session)
+            repo.soft_delete(repo.get_for_update(actor_id))
+
+    await asyncio.to_thread(write)
+
+
+async def restore_actor(services: Services, actor_id: int) -> dict[str, Any]:
+    """Undo a soft delete (a live actor is returned unchanged)."""
+
+    def write() -> None:
+        with services.sessions.begin() as session:
+            repo = ActorRepository(session)
+            repo.restore(repo.get_for_update(actor_id, include_deleted=True))
+
+    await asyncio.to_thread(write)
+    return await _show(services, actor_id)
+
+
+async def purge_actor(services: Services, actor_id: int) -> list[str]:
+    """Remove an actor (live or deleted), its rows and its objects for good.
+
+    Rows are deleted in one transaction first; objects afterwards, so a failure
+    leaves at worst an unreferenced object, never a row pointing at nothing.
+    """
+
+    def write() -> list[str]:
+        with services.sessions.begin() as session:
+            repo = ActorRepository(session)
+            return repo.purge(repo.get_for_update(actor_id, include_deleted=True))
+
+    keys = await asyncio.to_thread(write)
+    for key in keys:
+        try:
+            await services.store.delete(key)
+        except CastsmithError:
+            log.warning("could not delete %s while purging actor %s", key, actor_id)
+    return keys
+
+
+# --- base images ---------------------------------------------------------------------
+
+
+async def set_base_image(
+    services: Services,
+    actor_id: int,
+    data: bytes,
+    *,
+    field: str = "file",
+    provenance: AssetProvenance | None = None,
+) -> dict[str, Any]:
+    """Validate ``data`` as an image, store it as the actor's JPEG base image.
+
+    Bytes that are not an image raise ``ValidationError`` naming ``field``. The object
+    is written first; the asset row and the actor's pointer follow in one transaction.
+    """
+    limit = services.settings.max_upload_bytes
+    if len(data) > limit:
+        raise ValidationError(f"{field}: the image is larger than {limit} bytes", field)
+    try:
+        await asyncio.to_thread(inspect_image, data, max_pixels=services.settings.max_image_pixels)
+        jpeg = await asyncio.to_thread(to_jpeg, data, max_pixels=services.settings.max_image_pixels)
+    except ImageError as exc:
+        raise ValidationError(f"{field}: {exc}", field) from exc
+
+    def actor_name() -> str:
+        with services.sessions() as session:
+            return ActorRepository(session).get(actor_id).name
+
+    name = await asyncio.to_thread(actor_name)
+    key = await free_key(services, base_image_key(name))
+    base = provenance or AssetProvenance()
+    provenance = AssetProvenance(
+        provider=base.provider,
+        model=base.model,
+        prompt=base.prompt,
+        seed=base.seed,
+        provider_job_id=base.provider_job_id,
+        owner_id=base.owner_id,
+        meta={**base.meta, "actor_id": actor_id},
+    )
+
+    def point_actor(session: Session, asset: Asset) -> None:
+        ActorRepository(session).get_for_update(actor_id).base_image_asset_id = asset.id
+
+    await store_asset(
+        services,
+        key,
+        jpeg,
+        kind="base_image",
+        provenance=provenance,
+        with_row=point_actor,
+    )
+    return await _show(services, actor_id)
+
+
+async def base_image_from_url(services: Services, actor_id: int, url: str) -> dict[str, Any]:
+    """Download ``url`` safely and make it the actor's base image (errors name ``url``)."""
+
+    def exists() -> None:
+        with services.sessions() as session:
+            ActorRepository(session).get(actor_id)
+
+    await asyncio.to_thread(exists)
+    fetched = await fetch_url(url, policy_from_settings(services.settings), field="url")
+    return await set_base_image(
+        services,
+        actor_id,
+        fetched.data,
+        field="url",
+        provenance=AssetProvenance(provider="url", meta={"source_url": fetched.url}),
+    )
