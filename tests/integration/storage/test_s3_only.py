@@ -106,7 +106,7 @@ class _Always503(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_PUT = do_HEAD = _answer  # noqa: N815
+    do_GET = do_PUT = do_HEAD = _answer
 
     def log_message(self, *args: object) -> None:
         pass
@@ -132,7 +132,7 @@ async def test_5xx_is_retryable(broken_s3: str) -> None:
         allow_http=True,
         max_retries=0,
     )
-    with pytest.raises(StorageUnavailable, match="'x.png'"):
+    with pytest.raises(StorageUnavailable, match=r"'x\.png'"):
         await store.put("x.png", b"x", content_type="image/png")
     with pytest.raises(StorageUnavailable):
         await store.get("x.png")
