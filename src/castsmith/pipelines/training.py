@@ -1,0 +1,352 @@
+"""Training images: one image-to-image generation from an actor's base image, stored safely.
+
+One image goes through these steps, in this order, so that concurrent generations never
+lose or duplicate an entry and a failure leaves nothing behind:
+
+1. read the base image (the actor's stored one, or ``base_image_url`` fetched through
+   the SSRF-safe downloader) - an actor without one is refused naming ``base_image``;
+2. ask the image provider for a variation with the prompt; convert the output to JPEG;
+3. reserve the next free number ``n`` in the database (unique per actor; a collision
+   retries with the next number; SQLite takes the write lock up front, PostgreSQL locks
+   the actor row), then check the object store and skip numbers whose key is taken;
+4. upload to ``system_actors/training_data/{actor_name}/{actor_name}_{n}.jpg``;
+5. record hashes, size and provenance and mark the item ``synced`` in one transaction.
+
+Any failure after step 3 releases the reservation and removes the uploaded object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from castsmith.config import Settings
+from castsmith.db.models import Actor, Asset, utcnow
+from castsmith.db.repositories.actors import ActorRepository
+from castsmith.db.repositories.training import (
+    FileFacts,
+    Reservation,
+    TrainingRepository,
+)
+from castsmith.domain.errors import CastsmithError, ConfigurationError, Conflict, ValidationError
+from castsmith.domain.keys import training_image_key
+from castsmith.imaging.inspect import inspect_image
+from castsmith.imaging.renditions import to_jpeg
+from castsmith.pipelines.fetch import fetch_url, policy_from_settings
+from castsmith.providers.base import ImageProvider, ImageToImage, InputImage, ProgressCallback
+from castsmith.storage.base import ObjectStore
+
+log = logging.getLogger("castsmith.pipelines.training")
+
+MAX_RESERVE_ATTEMPTS = 200
+STALE_RESERVATION = timedelta(hours=1)
+
+
+class TrainingServices(Protocol):
+    """What training needs from the application container."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+    urls: Any
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    """One training image to make. ``provider`` ``None`` means the configured default."""
+
+    actor_id: int
+    prompt: str
+    prompt_id: str | None = None
+    provider: str | None = None
+    base_image_url: str | None = None
+    seed: int | None = None
+    job_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainingImage:
+    """A stored training image."""
+
+    item_id: int
+    n: int
+    filename: str
+    key: str
+    md5: str
+    size_bytes: int
+    provider: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form for job results."""
+        return {
+            "item_id": self.item_id,
+            "n": self.n,
+            "filename": self.filename,
+            "key": self.key,
+            "md5_hash": self.md5,
+            "size_bytes": self.size_bytes,
+            "provider": self.provider,
+        }
+
+
+@dataclass(frozen=True)
+class ActorFacts:
+    """The parts of an actor a generation reads."""
+
+    id: int
+    name: str
+    actor_type: str
+    sex: str | None
+    trigger_word: str | None
+    base_asset_id: int | None
+    base_key: str | None
+
+
+def load_actor(services: TrainingServices, actor_id: int) -> ActorFacts:
+    """Read an actor (``NotFound`` when unknown) with its base image key. Sync."""
+    with services.sessions() as session:
+        actor: Actor = ActorRepository(session).get(actor_id)
+        base = session.get(Asset, actor.base_image_asset_id) if actor.base_image_asset_id else None
+        return ActorFacts(
+            id=actor.id,
+            name=actor.name,
+            actor_type=actor.actor_type or "person",
+            sex=actor.sex,
+            trigger_word=actor.lora_trigger_word,
+            base_asset_id=base.id if base else None,
+            base_key=base.storage_key if base else None,
+        )
+
+
+def image_provider(services: Any, name: str | None = None) -> ImageProvider:
+    """The provider to use: ``name`` if given, else the configured default image provider.
+
+    Refuses (naming ``provider``) one that cannot make images from an input image.
+    """
+    registry = getattr(services, "providers", None)
+    if registry is None:
+        raise ConfigurationError("no image providers are configured in this process")
+    provider: ImageProvider = registry.image(name) if name else registry.default_image()
+    if not provider.capabilities.image_to_image:
+        raise ValidationError(
+            f"provider {provider.name!r} cannot make images from a base image; "
+            "choose replicate, openai, google or offline",
+            "provider",
+        )
+    return provider
+
+
+async def read_base_image(
+    services: TrainingServices, actor: ActorFacts, base_image_url: str | None
+) -> tuple[bytes, int | None]:
+    """The base image bytes and its asset id (``None`` when it came from a URL)."""
+    if base_image_url:
+        policy = policy_from_settings(services.settings)
+        fetched = await fetch_url(base_image_url, policy, field="base_image_url")
+        return fetched.data, None
+    if actor.base_key is None:
+        raise ValidationError(
+            f"actor {actor.name!r} has no base image; upload one or pass base_image_url",
+            "base_image",
+        )
+    return await services.store.get(actor.base_key), actor.base_asset_id
+
+
+def _reserve_session(services: TrainingServices) -> Session:
+    # On SQLite the write lock is taken at BEGIN: two deferred transactions that both
+    # read max(n) and then write would fail instead of waiting.
+    engine = services.engine.execution_options(sqlite_begin="IMMEDIATE")
+    return Session(engine, expire_on_commit=False)
+
+
+def reserve_number(
+    services: TrainingServices,
+    actor: ActorFacts,
+    *,
+    prompt: str | None,
+    prompt_id: str | None,
+    job_id: int | None,
+    floor: int = 0,
+) -> tuple[Reservation, bool]:
+    """Reserve the next free training image number of ``actor``. Sync.
+
+    Returns the reservation and whether it is one an earlier attempt of ``job_id`` made
+    (its key then already belongs to this job).
+    """
+
+    def key_for(n: int) -> str:
+        return training_image_key(actor.name, n)
+
+    for _ in range(MAX_RESERVE_ATTEMPTS):
+        n = floor + 1
+        try:
+            with _reserve_session(services) as session, session.begin():
+                repo = TrainingRepository(session)
+                if job_id is not None:
+                    earlier = repo.pending_for_job(actor.id, job_id)
+                    if earlier is not None:
+                        return earlier, True
+                repo.lock_actor(actor.id)
+                n = repo.next_number(actor.id, floor)
+                fresh = repo.reserve(
+                    actor.id, n, key_for, prompt=prompt, prompt_id=prompt_id, job_id=job_id
+                )
+                return fresh, False
+        except IntegrityError:
+            # Another writer took n (or an unrelated asset holds its key): move past it.
+            floor = max(floor, n)
+    raise Conflict(f"could not reserve a training image number for actor {actor.name!r}")
+
+
+def release(services: TrainingServices, reservation: Reservation) -> None:
+    """Remove a reservation's rows. Sync."""
+    with services.sessions.begin() as session:
+        TrainingRepository(session).release(reservation)
+
+
+async def _discard_object(services: TrainingServices, key: str) -> None:
+    try:
+        await services.store.delete(key)
+    except CastsmithError:
+        log.warning("could not remove %s after a failed training image", key, exc_info=True)
+
+
+async def store_training_image(
+    services: TrainingServices,
+    actor: ActorFacts,
+    jpeg: bytes,
+    *,
+    prompt: str | None,
+    prompt_id: str | None,
+    job_id: int | None,
+    provenance: dict[str, Any],
+) -> TrainingImage:
+    """Reserve a number, upload ``jpeg`` under its key and record it (steps 3 to 5)."""
+    info = await asyncio.to_thread(
+        inspect_image, jpeg, max_pixels=services.settings.max_image_pixels
+    )
+    floor = 0
+    while True:
+        reservation, reused = await asyncio.to_thread(
+            reserve_number,
+            services,
+            actor,
+            prompt=prompt,
+            prompt_id=prompt_id,
+            job_id=job_id,
+            floor=floor,
+        )
+        # A reservation left by an earlier attempt of this job owns its key already.
+        if reused or not await services.store.exists(reservation.key):
+            break
+        log.warning("training image key %s is taken in the store; skipping", reservation.key)
+        await asyncio.to_thread(release, services, reservation)
+        floor = reservation.n
+    uploaded = False
+    try:
+        await services.store.put(reservation.key, jpeg, content_type="image/jpeg")
+        uploaded = True
+        facts = FileFacts(
+            size_bytes=info.size_bytes,
+            md5=info.md5,
+            sha256=info.sha256,
+            width=info.width,
+            height=info.height,
+        )
+
+        def record() -> int:
+            with services.sessions.begin() as session:
+                return TrainingRepository(session).finalize(reservation, facts, provenance).id
+
+        item_id = await asyncio.to_thread(record)
+    except BaseException:
+        if uploaded:
+            await _discard_object(services, reservation.key)
+        await asyncio.to_thread(release, services, reservation)
+        raise
+    return TrainingImage(
+        item_id=item_id,
+        n=reservation.n,
+        filename=reservation.filename,
+        key=reservation.key,
+        md5=info.md5,
+        size_bytes=info.size_bytes,
+        provider=str(provenance.get("provider") or ""),
+    )
+
+
+async def generate_training_image(
+    services: TrainingServices,
+    request: TrainingRequest,
+    progress: ProgressCallback | None = None,
+) -> TrainingImage:
+    """Make one training image for an actor and record it (the whole flow above)."""
+    if not request.prompt or not request.prompt.strip():
+        raise ValidationError("prompt must not be empty", "prompt")
+    actor = await asyncio.to_thread(load_actor, services, request.actor_id)
+    provider = image_provider(services, request.provider)
+    base, base_asset_id = await read_base_image(services, actor, request.base_image_url)
+    try:
+        base_info = await asyncio.to_thread(
+            inspect_image, base, max_pixels=services.settings.max_image_pixels
+        )
+    except CastsmithError as exc:
+        field = "base_image_url" if request.base_image_url else "base_image"
+        raise ValidationError(f"{field}: {exc}", field) from exc
+    result = await provider.image_to_image(
+        ImageToImage(
+            prompt=request.prompt,
+            images=(InputImage(base, f"base.{base_info.extension}", base_info.content_type),),
+            seed=request.seed,
+        ),
+        progress,
+    )
+    if not result.images:
+        raise ValidationError(f"provider {provider.name!r} returned no image", "provider")
+    jpeg = await asyncio.to_thread(
+        to_jpeg, result.images[0].data, max_pixels=services.settings.max_image_pixels
+    )
+    prov = result.provenance
+    provenance: dict[str, Any] = {
+        "provider": prov.provider,
+        "model": prov.model,
+        "seed": result.images[0].seed if result.images[0].seed is not None else prov.seed,
+        "provider_job_id": prov.provider_job_id,
+        "parent_asset_id": base_asset_id,
+        "meta": {
+            "prompt_id": request.prompt_id,
+            "placeholder": prov.placeholder,
+            **({"base_image_url": request.base_image_url} if request.base_image_url else {}),
+        },
+    }
+    return await store_training_image(
+        services,
+        actor,
+        jpeg,
+        prompt=request.prompt,
+        prompt_id=request.prompt_id,
+        job_id=request.job_id,
+        provenance=provenance,
+    )
+
+
+async def clear_stale_reservations(services: TrainingServices, actor_id: int) -> int:
+    """Remove reservations (and their objects) that a crashed worker left behind."""
+
+    def find() -> list[Reservation]:
+        with services.sessions() as session:
+            return TrainingRepository(session).stale_pending(actor_id, utcnow() - STALE_RESERVATION)
+
+    stale = await asyncio.to_thread(find)
+    for reservation in stale:
+        await _discard_object(services, reservation.key)
+        await asyncio.to_thread(release, services, reservation)
+    return len(stale)
