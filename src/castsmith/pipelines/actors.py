@@ -20,15 +20,25 @@ from castsmith.db.models import Actor, Asset, PosterFrameVersion
 from castsmith.db.repositories.actors import ActorFilters, ActorRepository
 from castsmith.db.repositories.assets import AssetRepository
 from castsmith.domain.actors import (
+    PortraitSubject,
     clean_actor_fields,
     decode_cursor,
     encode_cursor,
+    portrait_prompt,
     validate_limit,
 )
-from castsmith.domain.errors import CastsmithError, ImageError, ValidationError
+from castsmith.domain.errors import (
+    CastsmithError,
+    ConfigurationError,
+    ImageError,
+    ProviderUnavailable,
+    ValidationError,
+)
 from castsmith.domain.keys import base_image_key
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import to_jpeg
+from castsmith.jobs.queue import JobQueue
+from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.pipelines.assets import (
     AssetProvenance,
     Services,
@@ -38,6 +48,8 @@ from castsmith.pipelines.assets import (
     store_asset,
 )
 from castsmith.pipelines.fetch import fetch_url, policy_from_settings
+from castsmith.providers.base import ImageProvider, TextToImage
+from castsmith.providers.offline import OfflineImages
 
 log = logging.getLogger("castsmith.pipelines.actors")
 
@@ -304,3 +316,112 @@ async def base_image_from_url(services: Services, actor_id: int, url: str) -> di
         field="url",
         provenance=AssetProvenance(provider="url", meta={"source_url": fetched.url}),
     )
+
+
+# --- generated base images (the ``actor.base_image`` job) ----------------------------
+
+BASE_IMAGE_JOB = "actor.base_image"
+
+
+def image_provider(services: Services) -> ImageProvider:
+    """The default image provider of the application (offline when none is set up)."""
+    providers = getattr(services, "providers", None)
+    if providers is not None:
+        provider: ImageProvider = providers.default_image()
+        return provider
+    return OfflineImages()
+
+
+def _queue(services: Services) -> JobQueue:
+    queue = getattr(services, "queue", None)
+    if isinstance(queue, JobQueue):
+        return queue
+    engine = getattr(services, "engine", None)
+    if engine is None:
+        raise ConfigurationError("no job queue is configured")
+    return JobQueue.from_settings(engine, services.settings)
+
+
+async def enqueue_base_image(
+    services: Services, actor_id: int, *, prompt: str | None = None, seed: int | None = None
+) -> dict[str, Any]:
+    """Queue generation of the actor's base image; one job per actor at a time."""
+
+    def check() -> None:
+        with services.sessions() as session:
+            ActorRepository(session).get(actor_id)
+
+    await asyncio.to_thread(check)
+    if prompt is not None and len(prompt) > 4000:
+        raise ValidationError("prompt is longer than 4000 characters", "prompt")
+    queue = _queue(services)
+    job = await asyncio.to_thread(
+        queue.enqueue,
+        BASE_IMAGE_JOB,
+        {"actor_id": actor_id, "prompt": prompt, "seed": seed},
+        idempotency_key=f"{BASE_IMAGE_JOB}:{actor_id}",
+    )
+    return {"job_id": job.id, "kind": job.kind, "status": job.status, "actor_id": actor_id}
+
+
+async def generate_base_image(
+    services: Services,
+    actor_id: int,
+    *,
+    prompt: str | None = None,
+    seed: int | None = None,
+    provider: ImageProvider | None = None,
+) -> dict[str, Any]:
+    """Make a portrait with the image provider and store it as the actor's base image."""
+
+    def subject() -> PortraitSubject:
+        with services.sessions() as session:
+            actor = ActorRepository(session).get(actor_id)
+            return PortraitSubject(
+                name=actor.name,
+                description=actor.description,
+                sex=actor.sex,
+                age=actor.age,
+                ethnicity=actor.ethnicity,
+                actor_type=actor.actor_type,
+            )
+
+    text = prompt or portrait_prompt(await asyncio.to_thread(subject))
+    generator = provider or image_provider(services)
+    result = await generator.text_to_image(TextToImage(prompt=text, seed=seed))
+    if not result.images:
+        raise ProviderUnavailable(f"{generator.name} returned no image")
+    image = result.images[0]
+    origin = result.provenance
+    return await set_base_image(
+        services,
+        actor_id,
+        image.data,
+        field="image",
+        provenance=AssetProvenance(
+            provider=origin.provider,
+            model=origin.model,
+            prompt=text,
+            seed=image.seed if image.seed is not None else origin.seed,
+            provider_job_id=origin.provider_job_id,
+            meta={"placeholder": origin.placeholder} if origin.placeholder else {},
+        ),
+    )
+
+
+async def _handle_base_image(ctx: JobContext) -> dict[str, Any]:
+    payload = ctx.payload
+    await ctx.progress(5, "making the portrait")
+    actor = await generate_base_image(
+        ctx.services,
+        int(payload["actor_id"]),
+        prompt=payload.get("prompt"),
+        seed=payload.get("seed"),
+    )
+    await ctx.progress(100, "base image stored")
+    return {"actor_id": actor["id"], "base_image_url": actor["base_image_url"]}
+
+
+def register_handlers(registry: HandlerRegistry) -> None:
+    """Register the actor job kinds (``actor.base_image``)."""
+    registry.register(BASE_IMAGE_JOB, _handle_base_image, timeout=600)
