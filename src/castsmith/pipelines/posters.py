@@ -1,0 +1,323 @@
+"""Poster frames: draw an actor's poster on the poster provider and keep it as a version.
+
+One ``poster.generate`` job builds the FLUX + LoRA workflow from the actor and the
+request's overrides, runs it on the configured poster provider (RunPod, ComfyUI or the
+offline renderer), makes the WebP sm/md/lg renditions in a worker thread, and saves
+everything as the actor's next poster version (see :mod:`posters_store`). Its result is
+the seeds' regenerate response. ``poster.regenerate_batch`` fans out one child job per
+actor.
+
+Use cases for the API and CLI: :func:`request_poster`, :func:`request_batch`,
+:func:`history`, :func:`make_current`, :func:`wait_for_job`, :func:`resolve_actor`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from castsmith.db.repositories.actors import ActorFilters, ActorRepository
+from castsmith.db.repositories.posters import PosterRepository
+from castsmith.domain.errors import NotFound, ProviderError, ValidationError
+from castsmith.domain.keys import DEFAULT_LAYOUT, KeyLayout
+from castsmith.imaging.inspect import inspect_image
+from castsmith.imaging.renditions import make_renditions
+from castsmith.jobs.registry import HandlerRegistry, JobContext
+from castsmith.jobs.types import ChildrenSummary, JobSpec, JobView, WaitForChildren
+from castsmith.pipelines.assets import AssetProvenance, Services
+from castsmith.pipelines.posters_params import PosterOverrides, params_record, poster_params
+from castsmith.pipelines.posters_store import (
+    ActorRef,
+    save_poster_version,
+    seed_response,
+    version_view,
+    write_session,
+)
+from castsmith.providers.base import ImageProvider, RunWorkflow
+from castsmith.workflows.poster_frame import build_poster_workflow
+
+GENERATE = "poster.generate"
+BATCH = "poster.regenerate_batch"
+SEED_KEYS = ("success", "actor_id", "actor_name", "poster_frames", "message")
+TERMINAL = {"completed", "completed_with_errors", "failed", "cancelled"}
+MAX_BATCH = 10_000
+
+Progress = Callable[[float, str], Awaitable[None]]
+
+
+async def _no_progress(_percent: float, _message: str) -> None:
+    return None
+
+
+def poster_provider(services: Any) -> ImageProvider:
+    """The configured poster provider (``CASTSMITH_POSTER_PROVIDER``)."""
+    provider: ImageProvider = services.providers.default_poster()
+    return provider
+
+
+def layout_of(services: Any) -> KeyLayout:
+    """The key layout in use (the container may carry a configured one)."""
+    layout = getattr(services, "keys", None)
+    return layout if isinstance(layout, KeyLayout) else DEFAULT_LAYOUT
+
+
+async def _load_actor(services: Services, actor_id: int) -> Any:
+    def load() -> Any:
+        with services.sessions() as session:
+            return ActorRepository(session).get(actor_id)
+
+    return await asyncio.to_thread(load)
+
+
+async def generate_poster(
+    services: Services,
+    actor_id: int,
+    overrides: PosterOverrides,
+    *,
+    job_id: int | None = None,
+    progress: Progress = _no_progress,
+) -> dict[str, Any]:
+    """Draw, convert and save one poster version; return the job result.
+
+    The result is the seeds' response plus a ``poster`` entry with the version,
+    seed and provider.
+    """
+    await progress(2, "building the workflow")
+    actor = await _load_actor(services, actor_id)
+    params = poster_params(actor, overrides, fix_seed=True)
+    ref = ActorRef.of(actor)
+    workflow = build_poster_workflow(params)
+    provider = poster_provider(services)
+
+    async def provider_progress(fraction: float, message: str) -> None:
+        await progress(10 + 65 * fraction, message or "generating")
+
+    await progress(10, f"generating on {provider.name}")
+    result = await provider.run_workflow(RunWorkflow(workflow), provider_progress)
+    if not result.images:
+        raise ProviderError(f"{provider.name} finished without returning an image", provider.name)
+    image = result.images[0]
+
+    await progress(78, "converting to WebP")
+    max_pixels = services.settings.max_image_pixels
+    info = await asyncio.to_thread(inspect_image, image.data, max_pixels=max_pixels, decode=False)
+    renditions = await asyncio.to_thread(make_renditions, image.data, max_pixels=max_pixels)
+
+    await progress(90, "uploading")
+    prov = result.provenance
+    record = params_record(params)
+    provenance = AssetProvenance(
+        provider=prov.provider,
+        model=prov.model,
+        prompt=record["prompt"],
+        seed=params.seed,
+        provider_job_id=prov.provider_job_id,
+        owner_id=ref.owner_id,
+        meta={"placeholder": prov.placeholder, "timings": dict(prov.timings)},
+    )
+    keys = await save_poster_version(
+        services,
+        layout_of(services),
+        ref,
+        image.data,
+        info,
+        renditions,
+        provenance=provenance,
+        params=record,
+        job_id=job_id,
+    )
+    response = await seed_response(services, ref, keys.renditions)
+    response["poster"] = {
+        "version": keys.version,
+        "seed": params.seed,
+        "provider": prov.provider,
+        "placeholder": prov.placeholder,
+    }
+    await progress(100, f"poster version {keys.version} saved")
+    return response
+
+
+# --- jobs -----------------------------------------------------------------------------
+
+
+async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
+    overrides = PosterOverrides.model_validate(ctx.payload.get("overrides") or {})
+
+    async def report(percent: float, message: str) -> None:
+        await ctx.progress(percent, message)
+
+    return await generate_poster(
+        ctx.services, int(ctx.payload["actor_id"]), overrides, job_id=ctx.job_id, progress=report
+    )
+
+
+async def _handle_batch(ctx: JobContext) -> WaitForChildren:
+    actor_ids = [int(i) for i in ctx.payload.get("actor_ids", [])]
+    overrides = dict(ctx.payload.get("overrides") or {})
+    provider = ctx.payload.get("provider")
+    await ctx.progress(1, f"queueing {len(actor_ids)} posters")
+    await ctx.spawn(
+        [
+            JobSpec(
+                kind=GENERATE,
+                payload={"actor_id": actor_id, "overrides": overrides},
+                provider=provider,
+                label=f"actor {actor_id}",
+            )
+            for actor_id in actor_ids
+        ]
+    )
+    return WaitForChildren()
+
+
+async def _batch_done(_ctx: JobContext, summary: ChildrenSummary) -> dict[str, Any]:
+    done = [child for child in summary.children if child.status == "completed"]
+    return {
+        "total": len(summary.children),
+        "succeeded": len(done),
+        "failed": len(summary.children) - len(done),
+        "errors": summary.error_log,
+    }
+
+
+def register_handlers(registry: HandlerRegistry) -> None:
+    """Register the poster job kinds."""
+    registry.register(GENERATE, _handle_generate)
+    registry.register(BATCH, _handle_batch, on_children_done=_batch_done)
+
+
+# --- use cases for the API and the CLI --------------------------------------------------
+
+
+async def resolve_actor(services: Services, ref: str | int) -> ActorRef:
+    """An actor by id or by name; ``NotFound`` when neither matches."""
+
+    def find() -> ActorRef:
+        with services.sessions() as session:
+            repo = ActorRepository(session)
+            text = str(ref).strip()
+            if text.isdigit():
+                try:
+                    return ActorRef.of(repo.get(int(text)))
+                except NotFound:
+                    pass
+            actor = repo.by_name(text)
+            if actor is None or actor.deleted_at is not None:
+                raise NotFound(f"actor {text!r} not found")
+            return ActorRef.of(actor)
+
+    return await asyncio.to_thread(find)
+
+
+async def request_poster(
+    services: Any,
+    actor_id: int,
+    overrides: PosterOverrides,
+    *,
+    actor_name: str | None = None,
+) -> JobView:
+    """Queue a poster for an actor after checking the request; return the job.
+
+    While a poster job for the actor is queued or running, the same job comes back
+    (two quick clicks make one job).
+    """
+    actor = await _load_actor(services, actor_id)
+    if actor_name is not None and actor_name != actor.name:
+        raise ValidationError(
+            f"actor_name {actor_name!r} does not match actor {actor_id} ({actor.name!r})",
+            "actor_name",
+        )
+    poster_params(actor, overrides, fix_seed=False)  # refuse bad values before queueing
+    provider = poster_provider(services)
+    job: JobView = await asyncio.to_thread(
+        services.queue.enqueue,
+        GENERATE,
+        {"actor_id": actor_id, "overrides": overrides.payload()},
+        provider=provider.name,
+        idempotency_key=f"{GENERATE}:{actor_id}",
+        owner_id=actor.owner_id,
+    )
+    return job
+
+
+async def request_batch(
+    services: Any,
+    overrides: PosterOverrides,
+    *,
+    actor_ids: list[int] | None = None,
+    filters: ActorFilters | None = None,
+) -> JobView:
+    """Queue one parent job with a child poster job per actor (by ids or by filter)."""
+    if actor_ids is None and filters is None:
+        raise ValidationError("give actor_ids or filter", "actor_ids")
+
+    def select_ids() -> list[int]:
+        with services.sessions() as session:
+            repo = ActorRepository(session)
+            if actor_ids is not None:
+                for actor_id in actor_ids:
+                    repo.get(actor_id)
+                return list(dict.fromkeys(actor_ids))
+            assert filters is not None
+            page = repo.search(filters, after_id=None, limit=MAX_BATCH)
+            return [actor.id for actor in page.items]
+
+    ids = await asyncio.to_thread(select_ids)
+    if not ids:
+        raise ValidationError("no actors match", "actor_ids" if actor_ids is not None else "filter")
+    if len(ids) > MAX_BATCH:
+        raise ValidationError(f"at most {MAX_BATCH} actors per batch", "actor_ids")
+    provider = poster_provider(services)
+    job: JobView = await asyncio.to_thread(
+        services.queue.enqueue,
+        BATCH,
+        {"actor_ids": ids, "overrides": overrides.payload(), "provider": provider.name},
+    )
+    return job
+
+
+async def history(services: Services, actor_id: int) -> list[dict[str, Any]]:
+    """Every poster version of an actor, newest first, with URLs."""
+
+    def load() -> list[Any]:
+        with services.sessions() as session:
+            ActorRepository(session).get(actor_id)
+            return PosterRepository(session).history(actor_id)
+
+    records = await asyncio.to_thread(load)
+    return [await version_view(services, record) for record in records]
+
+
+async def make_current(services: Services, actor_id: int, version: int) -> dict[str, Any]:
+    """Make an earlier (or later) version the actor's poster again; return it."""
+
+    def change() -> Any:
+        with write_session(services) as session, session.begin():
+            PosterRepository(session).make_current(actor_id, version)
+        with services.sessions() as session:
+            return PosterRepository(session).get(actor_id, version)
+
+    record = await asyncio.to_thread(change)
+    return await version_view(services, record)
+
+
+async def wait_for_job(
+    services: Any, job_id: int, wait_seconds: float, poll: float = 0.05
+) -> JobView | None:
+    """The job once it has ended, or ``None`` if it is still going after ``wait_seconds``."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        job: JobView = await asyncio.to_thread(services.queue.get, job_id)
+        if job.status in TERMINAL:
+            return job
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+        poll = min(poll * 1.5, 0.5)
+
+
+def seed_shape(result: dict[str, Any] | None) -> dict[str, Any]:
+    """The seeds' response fields of a poster job's result."""
+    return {key: (result or {}).get(key) for key in SEED_KEYS}

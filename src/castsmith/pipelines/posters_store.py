@@ -1,0 +1,305 @@
+"""Saving a poster as a new version, and the URLs users get for a version.
+
+Order, so nothing is ever half-written and nothing is ever overwritten:
+
+1. Reserve a version number: insert the source asset's row (keyed by its unique storage
+   key, which contains the version) marked deleted, so no listing shows it yet. The
+   unique key is the reservation: two jobs for one actor can never pick the same
+   number, and numbers whose keys already hold objects are skipped.
+2. Upload the source image and the three WebP renditions in parallel.
+3. One transaction: un-hide the asset, insert the renditions and the version row, and
+   make it current. If it fails, the objects and the reservation are removed again.
+
+A worker killed between 1 and 3 leaves only a hidden asset row, and the retried job
+takes the next number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from castsmith.db.models import Actor, Asset, AssetRendition
+from castsmith.db.repositories.assets import AssetRepository
+from castsmith.db.repositories.posters import PosterRecord, PosterRepository
+from castsmith.domain.errors import CastsmithError, StorageError
+from castsmith.domain.keys import POSTER_SIZES, KeyLayout
+from castsmith.imaging.inspect import ImageInfo, hashes
+from castsmith.imaging.renditions import Rendition
+from castsmith.pipelines.assets import AssetProvenance, Services, public_pair
+from castsmith.storage.base import PutItem
+
+log = logging.getLogger("castsmith.pipelines.posters")
+
+MAX_VERSION_TRIES = 50
+SEED_SIZE_NAMES = {"sm": "webp_sm", "md": "webp_md", "lg": "webp_lg"}
+CACHE_CONTROL = "public, max-age=31536000, immutable"  # a versioned key never changes
+
+
+@dataclass(frozen=True)
+class ActorRef:
+    """The few actor fields that decide where its posters live."""
+
+    id: int
+    name: str
+    owner_id: int | None
+
+    @classmethod
+    def of(cls, actor: Actor) -> ActorRef:
+        """Copy the fields out of a row (usable after its session closed)."""
+        return cls(actor.id, actor.name, actor.owner_id)
+
+
+@dataclass(frozen=True)
+class PosterKeys:
+    """Where one version's files go."""
+
+    version: int
+    source: str
+    renditions: dict[str, str]
+
+    def all(self) -> list[str]:
+        """Every key of the version."""
+        return [self.source, *self.renditions.values()]
+
+
+def poster_keys(
+    layout: KeyLayout, actor: ActorRef, version: int, source_ext: str = "png"
+) -> PosterKeys:
+    """The keys of ``version``: the seed layout, or the user layout for owned actors.
+
+    The source image sits beside the renditions, named after the layout's ``lg`` file.
+    """
+    renditions: dict[str, str]
+    if actor.owner_id is not None:
+        renditions = {
+            size: layout.character_poster_frame(str(actor.owner_id), str(actor.id), version, size)
+            for size in POSTER_SIZES
+        }
+    else:
+        renditions = {size: layout.poster_frame(actor.name, version, size) for size in POSTER_SIZES}
+    large = PurePosixPath(renditions["lg"])
+    stem = large.stem.removesuffix("_lg")
+    source = str(large.with_name(f"{stem}_source.{source_ext}"))
+    return PosterKeys(version, source, renditions)
+
+
+def write_session(services: Services) -> Session:
+    """A session whose transactions take SQLite's write lock at BEGIN.
+
+    A deferred SQLite transaction that reads and then writes fails at once (no busy
+    wait) when another connection committed in between; ``IMMEDIATE`` queues instead.
+    """
+    bind: Any = services.sessions.kw["bind"]
+    return services.sessions(bind=bind.execution_options(sqlite_begin="IMMEDIATE"))
+
+
+def _source_row(
+    key: str, data: bytes, info: ImageInfo, actor: ActorRef, version: int, prov: AssetProvenance
+) -> Asset:
+    md5, sha256 = hashes(data)
+    return Asset(
+        storage_key=key,
+        kind="poster_frame",
+        content_type=info.content_type,
+        size_bytes=len(data),
+        md5=md5,
+        sha256=sha256,
+        width=info.width,
+        height=info.height,
+        provider=prov.provider,
+        model=prov.model,
+        prompt=prov.prompt,
+        seed=prov.seed,
+        provider_job_id=prov.provider_job_id,
+        owner_id=actor.owner_id,
+        meta={**prov.meta, "actor_id": actor.id, "poster_version": version},
+        deleted_at=datetime.now(UTC),  # hidden until the version is recorded
+    )
+
+
+async def _reserve(
+    services: Services,
+    layout: KeyLayout,
+    actor: ActorRef,
+    data: bytes,
+    info: ImageInfo,
+    prov: AssetProvenance,
+) -> tuple[PosterKeys, int]:
+    def start() -> int:
+        with services.sessions() as session:
+            return PosterRepository(session).max_version(actor.id) + 1
+
+    def try_insert(keys: PosterKeys) -> int | None:
+        row = _source_row(keys.source, data, info, actor, keys.version, prov)
+        try:
+            with write_session(services) as session, session.begin():
+                if AssetRepository(session).keys_taken(keys.all()):
+                    return None
+                session.add(row)
+                session.flush()
+                return row.id
+        except IntegrityError:
+            return None
+
+    version = await asyncio.to_thread(start)
+    for _ in range(MAX_VERSION_TRIES):
+        keys = poster_keys(layout, actor, version, info.extension)
+        present = await asyncio.gather(*(services.store.exists(key) for key in keys.all()))
+        if not any(present):
+            asset_id = await asyncio.to_thread(try_insert, keys)
+            if asset_id is not None:
+                return keys, asset_id
+        version += 1
+    raise StorageError(f"no free poster version for actor {actor.name!r} near {version}")
+
+
+async def save_poster_version(
+    services: Services,
+    layout: KeyLayout,
+    actor: ActorRef,
+    source: bytes,
+    info: ImageInfo,
+    renditions: Mapping[str, Rendition],
+    *,
+    provenance: AssetProvenance,
+    params: dict[str, Any],
+    job_id: int | None = None,
+) -> PosterKeys:
+    """Store ``source`` and its renditions as the actor's next version and make it current."""
+    keys, asset_id = await _reserve(services, layout, actor, source, info, provenance)
+    items = [PutItem(keys.source, source, info.content_type, CACHE_CONTROL)]
+    items += [
+        PutItem(
+            keys.renditions[size],
+            renditions[size].data,
+            renditions[size].content_type,
+            CACHE_CONTROL,
+        )
+        for size in POSTER_SIZES
+    ]
+
+    def record() -> None:
+        with write_session(services) as session, session.begin():
+            asset = AssetRepository(session).get(asset_id)
+            asset.deleted_at = None
+            for size in POSTER_SIZES:
+                rendition = renditions[size]
+                session.add(
+                    AssetRendition(
+                        asset_id=asset_id,
+                        name=size,
+                        storage_key=keys.renditions[size],
+                        content_type=rendition.content_type,
+                        size_bytes=rendition.size_bytes,
+                        width=rendition.width,
+                        height=rendition.height,
+                        md5=hashes(rendition.data)[0],
+                    )
+                )
+            session.flush()
+            PosterRepository(session).add_version(
+                actor.id, keys.version, asset_id, params=params, job_id=job_id
+            )
+
+    try:
+        await services.store.put_many(items, concurrency=len(items))
+        await asyncio.to_thread(record)
+    except BaseException:
+        await _undo(services, keys, asset_id)
+        raise
+    return keys
+
+
+async def _undo(services: Services, keys: PosterKeys, asset_id: int) -> None:
+    # Shielded: a cancelled job must still take back what it wrote.
+    async def work() -> None:
+        for key in keys.all():
+            try:
+                await services.store.delete(key)
+            except CastsmithError:
+                log.warning("could not remove %s after a failed poster save", key)
+
+        def drop_row() -> None:
+            with write_session(services) as session, session.begin():
+                session.execute(delete(Asset).where(Asset.id == asset_id))
+
+        try:
+            await asyncio.to_thread(drop_row)
+        except Exception:
+            log.warning("could not remove the reserved poster asset %s", asset_id)
+
+    await asyncio.shield(work())
+
+
+# --- URLs ------------------------------------------------------------------------------
+
+
+async def poster_frames(
+    services: Services, rendition_keys: Mapping[str, str]
+) -> dict[str, dict[str, str]]:
+    """The seed's ``poster_frames`` shape: ``{accelerated: {webp_sm, ...}, standard: {...}}``.
+
+    AWS S3 gives the bucket's accelerated and standard URLs; a custom endpoint or the
+    local store gives the user URL (presigned, or the app's signed link) for both.
+    """
+    pairs = await asyncio.gather(
+        *(public_pair(services, rendition_keys[size]) for size in POSTER_SIZES)
+    )
+    accelerated = {SEED_SIZE_NAMES[s]: pair[0] for s, pair in zip(POSTER_SIZES, pairs, strict=True)}
+    standard = {SEED_SIZE_NAMES[s]: pair[1] for s, pair in zip(POSTER_SIZES, pairs, strict=True)}
+    return {"accelerated": accelerated, "standard": standard}
+
+
+async def seed_response(
+    services: Services, actor: ActorRef, rendition_keys: Mapping[str, str]
+) -> dict[str, Any]:
+    """The seed's regenerate response for a saved version."""
+    return {
+        "success": True,
+        "actor_id": str(actor.id),
+        "actor_name": actor.name,
+        "poster_frames": await poster_frames(services, rendition_keys),
+        "message": "Poster frame regenerated successfully",
+    }
+
+
+async def version_view(services: Services, record: PosterRecord) -> dict[str, Any]:
+    """One history entry: the version, its URLs, parameters and provenance."""
+    row, asset = record.version, record.asset
+    keys = {name.removeprefix("webp_"): r.storage_key for name, r in record.renditions.items()}
+    imported = (row.params or {}).get("poster_frames")
+    if isinstance(imported, dict):
+        frames: dict[str, Any] | None = imported
+    elif all(size in keys for size in POSTER_SIZES):
+        frames = await poster_frames(services, keys)
+    else:
+        frames = None
+    created = row.created_at
+    if created is not None and created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return {
+        "version": row.version,
+        "is_current": row.is_current,
+        "created_at": created.isoformat() if created else None,
+        "job_id": row.job_id,
+        "seed": asset.seed,
+        "provider": asset.provider,
+        "model": asset.model,
+        "placeholder": bool((asset.meta or {}).get("placeholder", False)),
+        "params": row.params,
+        "poster_frames": frames,
+        "sizes": {
+            name: {"width": r.width, "height": r.height, "size_bytes": r.size_bytes}
+            for name, r in sorted(record.renditions.items())
+        },
+    }
