@@ -103,7 +103,7 @@ class RetryPolicy:
         """The largest delay the jitter may pick after ``attempt`` failed."""
         exponent = max(attempt - 1, 0)
         # Cap the exponent first so a large attempt count cannot overflow a float.
-        return min(self.cap, self.base * (2 ** min(exponent, 62)))
+        return float(min(self.cap, self.base * 2.0 ** min(exponent, 62)))
 
     def delay(
         self,
@@ -113,7 +113,7 @@ class RetryPolicy:
     ) -> float:
         """Seconds to wait before the next attempt."""
         chooser = rng or random
-        jittered = chooser.uniform(0.0, self.ceiling(attempt))
+        jittered = float(chooser.uniform(0.0, self.ceiling(attempt)))
         if retry_after is not None and retry_after > jittered:
             return float(retry_after)
         return jittered

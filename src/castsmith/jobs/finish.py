@@ -1,0 +1,203 @@
+"""Recording how attempts ended, renewing leases and reporting progress.
+
+Every write is guarded by the worker id and attempt number: a worker that lost its
+lease (and whose job another worker took over) cannot overwrite the newer attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from castsmith.domain import jobs as rules
+from castsmith.jobs.db import JOBS, JOBS_CHANNEL, RUNS, add_events, event_row, notify
+from castsmith.jobs.family import cancel_tree, child_error_log, roll_up, terminal_data
+from castsmith.jobs.types import Outcome
+
+RUN_OUTCOME_BY_KIND = {
+    "succeeded": rules.RUN_SUCCEEDED,
+    "wait": rules.RUN_SUCCEEDED,
+    "failed": rules.RUN_FAILED,
+    "retry": rules.RUN_RETRYING,
+    "timed_out": rules.RUN_TIMED_OUT,
+    "cancelled": rules.RUN_CANCELLED,
+    "release": rules.RUN_LOST,
+}
+
+_RUN_UPDATE = (
+    update(RUNS)
+    .where(RUNS.c.id == bindparam("b_run"), RUNS.c.outcome == rules.RUN_RUNNING)
+    .values(
+        outcome=bindparam("b_outcome"),
+        error=bindparam("b_error"),
+        finished_at=bindparam("b_finished"),
+    )
+)
+
+
+def _job_values(outcome: Outcome, job: Any, conn: Connection, now: datetime) -> dict[str, Any]:
+    kind = outcome.kind
+    if job.cancel_requested and kind in {"retry", "timed_out", "failed", "release"}:
+        kind = "cancelled"
+    base: dict[str, Any] = {"lease_until": None, "updated_at": now}
+    if kind == "succeeded":
+        status, error, error_log = rules.COMPLETED, None, job.error_log
+        if job.stage == "finalize":
+            children = conn.execute(
+                select(JOBS.c.id, JOBS.c.kind, JOBS.c.status, JOBS.c.error, JOBS.c.label).where(
+                    JOBS.c.parent_id == job.id
+                )
+            ).all()
+            status = rules.aggregate_children(c.status for c in children)
+            error_log = child_error_log(children)
+            if error_log:
+                error = f"{len(error_log)} of {len(children)} child jobs failed"
+        return base | {
+            "status": status,
+            "result": outcome.result,
+            "error": error,
+            "error_log": error_log,
+            "progress": 100.0,
+            "finished_at": now,
+        }
+    if kind == "wait":
+        return base | {
+            "status": rules.WAITING,
+            "finalizer": outcome.finalizer,
+            "result": outcome.result,
+        }
+    if kind in {"retry", "timed_out"} and (kind == "retry" or outcome.retry_allowed):
+        return base | {
+            "status": rules.QUEUED,
+            "worker_id": None,
+            "error": outcome.error,
+            "run_after": outcome.retry_at or now,
+        }
+    if kind == "release":
+        # A shutdown is not the job's fault: the attempt does not count.
+        return base | {
+            "status": rules.QUEUED,
+            "worker_id": None,
+            "run_after": now,
+            "attempts": JOBS.c.attempts - 1,
+        }
+    if kind == "cancelled":
+        return base | {"status": rules.CANCELLED, "error": "cancelled", "finished_at": now}
+    return base | {"status": rules.FAILED, "error": outcome.error, "finished_at": now}
+
+
+def finish_many(
+    conn: Connection, worker_id: str, outcomes: Sequence[Outcome], now: datetime
+) -> list[int]:
+    """Record the end of several attempts; returns the ids whose outcome was recorded."""
+    recorded: list[int] = []
+    run_updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    parents: set[int] = set()
+    waiting: set[int] = set()
+    requeued: set[str] = set()
+    for outcome in outcomes:
+        job = conn.execute(
+            select(JOBS)
+            .where(
+                JOBS.c.id == outcome.job_id,
+                JOBS.c.worker_id == worker_id,
+                JOBS.c.attempts == outcome.attempt,
+                JOBS.c.status == rules.RUNNING,
+            )
+            .with_for_update()
+        ).first()
+        if job is None:
+            continue  # lost the lease meanwhile; the newer attempt owns the job
+        values = _job_values(outcome, job, conn, now)
+        conn.execute(update(JOBS).where(JOBS.c.id == job.id).values(**values))
+        recorded.append(job.id)
+        status = values["status"]
+        run_outcome = RUN_OUTCOME_BY_KIND[outcome.kind]
+        if status == rules.CANCELLED:
+            run_outcome = rules.RUN_CANCELLED
+        run_error = outcome.error
+        if outcome.kind == "release":
+            run_error = "worker shut down before the job finished; queued again"
+        run_updates.append(
+            {
+                "b_run": outcome.run_id,
+                "b_outcome": run_outcome,
+                "b_error": run_error,
+                "b_finished": now,
+            }
+        )
+        progress = values.get("progress", job.progress)
+        if status in rules.TERMINAL_STATUSES:
+            data = terminal_data(status, values.get("result"), values.get("error"))
+            events.append(event_row(job, status, now, progress=progress, data=data))
+            if job.parent_id is not None:
+                parents.add(job.parent_id)
+            if status == rules.CANCELLED:
+                cancel_tree(conn, job.id, now)
+        else:
+            message = outcome.error if status == rules.QUEUED else None
+            events.append(event_row(job, status, now, progress=progress, message=message))
+            if status == rules.WAITING:
+                waiting.add(job.id)
+            elif status == rules.QUEUED:
+                requeued.add(job.queue)
+    if run_updates:
+        conn.execute(_RUN_UPDATE, run_updates)
+    add_events(conn, events)
+    for queue in requeued:
+        notify(conn, JOBS_CHANNEL, queue)
+    # A parent whose children all ended before it went waiting settles right here.
+    roll_up(conn, parents | waiting, now)
+    return recorded
+
+
+def heartbeat(
+    conn: Connection, worker_id: str, job_ids: Sequence[int], now: datetime, lease: float
+) -> dict[int, bool]:
+    """Renew the leases of ``job_ids``; map each job still held to its cancel flag.
+
+    A job missing from the answer is no longer this worker's (its lease ran out and
+    another worker took it over, or it was settled elsewhere).
+    """
+    if not job_ids:
+        return {}
+    rows = conn.execute(
+        update(JOBS)
+        .where(
+            JOBS.c.id.in_(list(job_ids)),
+            JOBS.c.worker_id == worker_id,
+            JOBS.c.status == rules.RUNNING,
+        )
+        .values(lease_until=now + timedelta(seconds=lease))
+        .returning(JOBS.c.id, JOBS.c.cancel_requested)
+    ).all()
+    return {row.id: bool(row.cancel_requested) for row in rows}
+
+
+def report_progress(
+    conn: Connection,
+    job_id: int,
+    worker_id: str,
+    percent: float,
+    message: str | None,
+    now: datetime,
+) -> bool:
+    """Store a running job's progress and record a progress event."""
+    percent = max(0.0, min(100.0, float(percent)))
+    row = conn.execute(
+        update(JOBS)
+        .where(JOBS.c.id == job_id, JOBS.c.worker_id == worker_id, JOBS.c.status == rules.RUNNING)
+        .values(progress=percent, progress_message=message, updated_at=now)
+        .returning(JOBS.c.id, JOBS.c.kind, JOBS.c.parent_id, JOBS.c.progress)
+    ).first()
+    if row is None:
+        return False
+    add_events(
+        conn,
+        [event_row(row, rules.RUNNING, now, event="progress", progress=percent, message=message)],
+    )
+    return True

@@ -1,0 +1,460 @@
+"""The durable job queue: one object over the ``jobs`` tables that every process shares.
+
+Methods are synchronous (SQLAlchemy Core); async callers run them through
+``asyncio.to_thread``. The queue knows job kinds only through the optional
+:class:`~castsmith.jobs.registry.HandlerRegistry`, which supplies per-kind defaults.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from castsmith.config import ProviderLimit, Settings
+from castsmith.domain import jobs as rules
+from castsmith.domain.errors import Conflict, NotFound, ValidationError
+from castsmith.jobs import claim as claiming
+from castsmith.jobs import finish
+from castsmith.jobs.db import (
+    EVENTS,
+    JOBS,
+    JOBS_CHANNEL,
+    PERIODIC,
+    RUNS,
+    Clock,
+    add_events,
+    event_row,
+    in_write_tx,
+    notify,
+    system_clock,
+)
+from castsmith.jobs.family import cancel_one, cancel_tree, child_error_log, roll_up
+from castsmith.jobs.types import (
+    ChildrenSummary,
+    ClaimedJob,
+    EventView,
+    JobSpec,
+    JobView,
+    Outcome,
+    RunView,
+)
+
+if TYPE_CHECKING:
+    from castsmith.jobs.registry import HandlerRegistry
+
+ACTIVE_KEY_WHERE = text("status IN ('queued', 'running')")
+MAX_PAGE = 500
+
+
+def encode_cursor(last_id: int) -> str:
+    """An opaque pagination cursor."""
+    return base64.urlsafe_b64encode(f"j:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The id a cursor points after; a malformed cursor is a user error."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, value = raw.partition(":")
+        if prefix != "j":
+            raise ValueError(raw)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("invalid cursor", field="cursor") from exc
+
+
+class JobQueue:
+    """Enqueue, inspect, cancel and retry jobs; claim and settle them for workers."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        lease_seconds: float = 30.0,
+        default_max_attempts: int = 3,
+        limits: Mapping[str, ProviderLimit] | None = None,
+        clock: Clock = system_clock,
+        registry: HandlerRegistry | None = None,
+    ) -> None:
+        self.engine = engine
+        self.lease_seconds = lease_seconds
+        self.default_max_attempts = default_max_attempts
+        self.limits = dict(limits or {})
+        self.clock = clock
+        self.registry = registry
+
+    @classmethod
+    def from_settings(
+        cls, engine: Engine, settings: Settings, registry: HandlerRegistry | None = None
+    ) -> JobQueue:
+        """A queue configured from settings (lease, attempts, provider limits)."""
+        return cls(
+            engine,
+            lease_seconds=settings.job_lease_seconds,
+            default_max_attempts=settings.job_max_attempts,
+            limits=settings.provider_limits,
+            registry=registry,
+        )
+
+    @property
+    def is_postgres(self) -> bool:
+        """Whether the queue lives in PostgreSQL (LISTEN/NOTIFY available)."""
+        return self.engine.dialect.name == "postgresql"
+
+    # --- enqueue -----------------------------------------------------------------
+    def _row(self, spec: JobSpec, now: datetime) -> dict[str, Any]:
+        if not spec.kind:
+            raise ValidationError("a job needs a kind", field="kind")
+        defaults = self.registry.get(spec.kind) if self.registry else None
+        max_attempts = spec.max_attempts or (defaults.max_attempts if defaults else None)
+        return {
+            "kind": spec.kind,
+            "queue": spec.queue or "default",
+            "status": rules.QUEUED,
+            "payload": dict(spec.payload),
+            "error_log": [],
+            "progress": 0.0,
+            "attempts": 0,
+            "max_attempts": max(1, max_attempts or self.default_max_attempts),
+            "priority": spec.priority,
+            "timeout_seconds": spec.timeout_seconds or (defaults.timeout if defaults else None),
+            "provider": spec.provider or (defaults.provider if defaults else None),
+            "run_after": spec.run_after or now,
+            "idempotency_key": spec.idempotency_key,
+            "cancel_requested": False,
+            "parent_id": spec.parent_id,
+            "owner_id": spec.owner_id,
+            "label": spec.label,
+            "stage": "run",
+            "finalizer": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    def _insert_keyed(self, conn: Connection, row: dict[str, Any]) -> tuple[Any, bool]:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        # The partial unique index decides races: whoever inserts second gets nothing
+        # back and reads the job that won.
+        stmt = (
+            dialect.insert(JOBS)
+            .values(**row)
+            .on_conflict_do_nothing(
+                index_elements=["idempotency_key"], index_where=ACTIVE_KEY_WHERE
+            )
+            .returning(*JOBS.c)
+        )
+        for _ in range(5):
+            created = conn.execute(stmt).first()
+            if created is not None:
+                return created, True
+            existing = conn.execute(
+                select(JOBS).where(
+                    JOBS.c.idempotency_key == row["idempotency_key"],
+                    JOBS.c.status.in_([rules.QUEUED, rules.RUNNING]),
+                )
+            ).first()
+            if existing is not None:
+                return existing, False
+        raise Conflict(f"could not enqueue job with key {row['idempotency_key']!r}")
+
+    def enqueue_many(self, specs: Sequence[JobSpec]) -> list[JobView]:
+        """Enqueue several jobs in one transaction; keyed ones may return existing jobs."""
+        if not specs:
+            return []
+        now = self.clock()
+        rows = [self._row(spec, now) for spec in specs]
+
+        def work(conn: Connection) -> list[JobView]:
+            out: list[Any] = [None] * len(rows)
+            fresh: list[Any] = []
+            plain = [i for i, row in enumerate(rows) if not row["idempotency_key"]]
+            if plain:
+                created = conn.execute(
+                    insert(JOBS).returning(*JOBS.c, sort_by_parameter_order=True),
+                    [rows[i] for i in plain],
+                ).all()
+                for i, row in zip(plain, created, strict=True):
+                    out[i] = row
+                fresh.extend(created)
+            for i, values in enumerate(rows):
+                if values["idempotency_key"]:
+                    out[i], is_new = self._insert_keyed(conn, values)
+                    if is_new:
+                        fresh.append(out[i])
+            add_events(conn, [event_row(r, rules.QUEUED, now) for r in fresh])
+            for queue in {r.queue for r in fresh}:
+                notify(conn, JOBS_CHANNEL, queue)
+            return [JobView.from_row(r) for r in out]
+
+        return in_write_tx(self.engine, work)
+
+    def enqueue(
+        self, kind: str, payload: Mapping[str, Any] | None = None, **options: Any
+    ) -> JobView:
+        """Enqueue one job (options as in :class:`JobSpec`)."""
+        return self.enqueue_many([JobSpec(kind=kind, payload=dict(payload or {}), **options)])[0]
+
+    # --- reading -----------------------------------------------------------------
+    def get(self, job_id: int) -> JobView:
+        """One job; :class:`NotFound` when the id is unknown."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(JOBS).where(JOBS.c.id == job_id)).first()
+        if row is None:
+            raise NotFound(f"job {job_id} not found")
+        return JobView.from_row(row)
+
+    def runs(self, job_id: int) -> list[RunView]:
+        """The attempts at a job, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(RUNS).where(RUNS.c.job_id == job_id).order_by(RUNS.c.id)
+            ).all()
+        return [RunView.from_row(r) for r in rows]
+
+    def list_jobs(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        parent_id: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[JobView], str | None]:
+        """Jobs newest first, filtered; returns a page and the cursor of the next one."""
+        limit = max(1, min(limit, MAX_PAGE))
+        query = select(JOBS)
+        if status:
+            query = query.where(JOBS.c.status == status)
+        if kind:
+            query = query.where(JOBS.c.kind == kind)
+        if parent_id is not None:
+            query = query.where(JOBS.c.parent_id == parent_id)
+        if cursor:
+            query = query.where(JOBS.c.id < decode_cursor(cursor))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(JOBS.c.id.desc()).limit(limit + 1)).all()
+        items = [JobView.from_row(r) for r in rows[:limit]]
+        next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
+        return items, next_cursor
+
+    def stats(self) -> dict[str, Any]:
+        """Jobs by status and by kind and status; runs by outcome."""
+        with self.engine.connect() as conn:
+            by_status = (
+                conn.execute(select(JOBS.c.status, func.count()).group_by(JOBS.c.status))
+                .tuples()
+                .all()
+            )
+            by_kind = (
+                conn.execute(
+                    select(JOBS.c.kind, JOBS.c.status, func.count()).group_by(
+                        JOBS.c.kind, JOBS.c.status
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            runs = (
+                conn.execute(select(RUNS.c.outcome, func.count()).group_by(RUNS.c.outcome))
+                .tuples()
+                .all()
+            )
+        kinds: dict[str, dict[str, int]] = {}
+        for kind, status, count in by_kind:
+            kinds.setdefault(kind, {})[status] = count
+        return {
+            "jobs_by_status": dict(by_status),
+            "jobs_by_kind": kinds,
+            "runs_by_outcome": dict(runs),
+        }
+
+    def events_after(
+        self,
+        after_id: int = 0,
+        *,
+        job_id: int | None = None,
+        kind: str | None = None,
+        parent_id: int | None = None,
+        limit: int = 500,
+    ) -> list[EventView]:
+        """Events with an id above ``after_id``, in order, optionally filtered."""
+        query = select(EVENTS).where(EVENTS.c.id > after_id)
+        if job_id is not None:
+            query = query.where(EVENTS.c.job_id == job_id)
+        if kind:
+            query = query.where(EVENTS.c.kind == kind)
+        if parent_id is not None:
+            query = query.where(EVENTS.c.parent_id == parent_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(EVENTS.c.id).limit(limit)).all()
+        return [EventView.from_row(r) for r in rows]
+
+    # --- user actions ----------------------------------------------------------
+    def cancel(self, job_id: int) -> JobView:
+        """Cancel a job and its unfinished children.
+
+        Queued and waiting jobs end at once; a running job gets ``cancel_requested``
+        and its worker stops the handler at the next heartbeat.
+        """
+        now = self.clock()
+
+        def work(conn: Connection) -> None:
+            row = conn.execute(select(JOBS).where(JOBS.c.id == job_id).with_for_update()).first()
+            if row is None:
+                raise NotFound(f"job {job_id} not found")
+            if row.status == rules.CANCELLED:
+                return
+            if row.status in rules.TERMINAL_STATUSES:
+                raise Conflict(f"job {job_id} already ended ({row.status}); nothing to cancel")
+            add_events(conn, cancel_one(conn, row, now))
+            cancel_tree(conn, job_id, now)
+            if row.status != rules.RUNNING and row.parent_id is not None:
+                roll_up(conn, {row.parent_id}, now)
+
+        in_write_tx(self.engine, work)
+        return self.get(job_id)
+
+    def retry(self, job_id: int) -> JobView:
+        """Put a failed or cancelled job back in the queue with its attempts reset."""
+        now = self.clock()
+
+        def work(conn: Connection) -> None:
+            row = conn.execute(select(JOBS).where(JOBS.c.id == job_id).with_for_update()).first()
+            if row is None:
+                raise NotFound(f"job {job_id} not found")
+            if row.status not in rules.RETRYABLE_BY_USER:
+                raise Conflict(
+                    f"job {job_id} is {row.status}; only failed or cancelled jobs can be retried"
+                )
+            if row.idempotency_key:
+                clash = conn.execute(
+                    select(JOBS.c.id).where(
+                        JOBS.c.idempotency_key == row.idempotency_key,
+                        JOBS.c.status.in_([rules.QUEUED, rules.RUNNING]),
+                    )
+                ).first()
+                if clash is not None:
+                    raise Conflict(f"job {clash.id} with the same idempotency key is active")
+            conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id == job_id)
+                .values(
+                    status=rules.QUEUED,
+                    attempts=0,
+                    error=None,
+                    result=None,
+                    error_log=[],
+                    progress=0.0,
+                    progress_message=None,
+                    cancel_requested=False,
+                    run_after=now,
+                    finished_at=None,
+                    worker_id=None,
+                    lease_until=None,
+                    stage="run",
+                    finalizer=False,
+                    updated_at=now,
+                )
+            )
+            add_events(
+                conn, [event_row(row, rules.QUEUED, now, progress=0.0, message="retry requested")]
+            )
+            notify(conn, JOBS_CHANNEL, row.queue)
+
+        in_write_tx(self.engine, work)
+        return self.get(job_id)
+
+    # --- worker side -------------------------------------------------------------
+    def claim(
+        self, worker_id: str, count: int, queues: Sequence[str] | None = None
+    ) -> list[ClaimedJob]:
+        """Claim up to ``count`` jobs for ``worker_id``."""
+        if count <= 0:
+            return []
+        return in_write_tx(
+            self.engine,
+            lambda conn: claiming.claim(
+                conn,
+                worker_id,
+                count,
+                clock=self.clock,
+                lease_seconds=self.lease_seconds,
+                queues=queues,
+                limits=self.limits,
+            ),
+        )
+
+    def finish(self, worker_id: str, outcomes: Sequence[Outcome]) -> list[int]:
+        """Record how attempts ended (batched)."""
+        if not outcomes:
+            return []
+        return in_write_tx(
+            self.engine,
+            lambda conn: finish.finish_many(conn, worker_id, outcomes, self.clock()),
+        )
+
+    def heartbeat(self, worker_id: str, job_ids: Sequence[int]) -> dict[int, bool]:
+        """Renew leases; returns held job ids mapped to their cancel flag."""
+        if not job_ids:
+            return {}
+        now = self.clock()
+        return in_write_tx(
+            self.engine,
+            lambda conn: finish.heartbeat(conn, worker_id, job_ids, now, self.lease_seconds),
+        )
+
+    def progress(self, job_id: int, worker_id: str, percent: float, message: str | None) -> bool:
+        """Store progress of a running job and emit a progress event."""
+        now = self.clock()
+        return in_write_tx(
+            self.engine,
+            lambda conn: finish.report_progress(conn, job_id, worker_id, percent, message, now),
+        )
+
+    def spawn(self, parent_id: int, children: Sequence[JobSpec]) -> list[JobView]:
+        """Enqueue children of ``parent_id`` (they inherit its owner)."""
+        parent = self.get(parent_id)
+        specs = [
+            replace(c, parent_id=parent_id, owner_id=c.owner_id or parent.owner_id)
+            for c in children
+        ]
+        return self.enqueue_many(specs)
+
+    def children_summary(self, parent_id: int) -> ChildrenSummary:
+        """The children of ``parent_id`` with their aggregate status and error log."""
+        children, _ = self.list_jobs(parent_id=parent_id, limit=MAX_PAGE)
+        children.sort(key=lambda c: c.id)
+        return ChildrenSummary(
+            status=rules.aggregate_children(c.status for c in children),
+            children=children,
+            error_log=child_error_log(children),
+        )
+
+    # --- housekeeping ------------------------------------------------------------
+    def prune_events(self, older_than: timedelta) -> int:
+        """Delete events older than ``older_than``; returns how many went."""
+        cutoff = self.clock() - older_than
+
+        def work(conn: Connection) -> int:
+            return int(conn.execute(delete(EVENTS).where(EVENTS.c.created_at < cutoff)).rowcount)
+
+        return in_write_tx(self.engine, work)
+
+    def elect_periodic(self, name: str, period_start: datetime, worker_id: str) -> bool:
+        """True for exactly one caller per (name, period_start) across all workers."""
+        dialect = postgresql if self.is_postgres else sqlite
+        stmt = (
+            dialect.insert(PERIODIC)
+            .values(
+                name=name, period_start=period_start, worker_id=worker_id, started_at=self.clock()
+            )
+            .on_conflict_do_nothing(index_elements=["name", "period_start"])
+            .returning(PERIODIC.c.id)
+        )
+        return in_write_tx(self.engine, lambda conn: conn.execute(stmt).first() is not None)

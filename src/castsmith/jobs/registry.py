@@ -1,0 +1,148 @@
+"""Job kinds and their handlers, and the context a handler runs with.
+
+The engine knows kinds, never a pipeline by name: each pipeline registers its kinds
+through a ``register_handlers(registry)`` function of its own, wired by bootstrap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from castsmith.domain.errors import JobCancelled, ValidationError
+from castsmith.jobs.types import ChildrenSummary, ClaimedJob, JobSpec, WaitForChildren
+
+if TYPE_CHECKING:
+    from castsmith.jobs.queue import JobQueue
+
+HandlerResult = dict[str, Any] | WaitForChildren | None
+Handler = Callable[["JobContext"], Awaitable[HandlerResult]]
+Finalizer = Callable[["JobContext", ChildrenSummary], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One kind: its handler and the defaults its jobs get when enqueued."""
+
+    kind: str
+    handler: Handler
+    provider: str | None = None
+    timeout: float | None = None
+    max_attempts: int | None = None
+    on_children_done: Finalizer | None = None
+
+
+class HandlerRegistry:
+    """Kinds -> handlers. Registering a kind twice is a mistake and says so."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, Registration] = {}
+
+    def register(
+        self,
+        kind: str,
+        handler: Handler,
+        *,
+        provider: str | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+        on_children_done: Finalizer | None = None,
+    ) -> None:
+        """Register ``handler`` for ``kind`` (``async (ctx) -> dict | WaitForChildren``).
+
+        ``on_children_done`` runs once every child spawned by a job of this kind has
+        ended; it sees the children and their aggregate status and may return the
+        parent's result.
+        """
+        if kind in self._kinds:
+            raise ValueError(f"job kind {kind!r} is already registered")
+        self._kinds[kind] = Registration(
+            kind, handler, provider, timeout, max_attempts, on_children_done
+        )
+
+    def get(self, kind: str) -> Registration | None:
+        """The registration of ``kind``, or None."""
+        return self._kinds.get(kind)
+
+    def require(self, kind: str) -> Registration:
+        """The registration of ``kind``; a clear error when there is none."""
+        found = self._kinds.get(kind)
+        if found is None:
+            known = ", ".join(sorted(self._kinds)) or "none"
+            raise ValidationError(f"unknown job kind {kind!r} (known: {known})", field="kind")
+        return found
+
+    def kinds(self) -> list[str]:
+        """The registered kinds, sorted."""
+        return sorted(self._kinds)
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._kinds
+
+
+class JobContext:
+    """What a handler gets: the job, progress reporting, children, and the services."""
+
+    def __init__(
+        self,
+        job: ClaimedJob,
+        queue: JobQueue,
+        worker_id: str,
+        services: Any,
+        logger: logging.Logger,
+    ) -> None:
+        self.job = job
+        self.queue = queue
+        self.worker_id = worker_id
+        self.services = services
+        self.log = logging.LoggerAdapter(logger, {"job_id": job.id, "job_kind": job.kind})
+        self.cancel_requested = False
+
+    @property
+    def job_id(self) -> int:
+        """The job's id."""
+        return self.job.id
+
+    @property
+    def kind(self) -> str:
+        """The job's kind."""
+        return self.job.kind
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The job's payload."""
+        return self.job.payload
+
+    @property
+    def attempt(self) -> int:
+        """The number of this attempt, starting at 1."""
+        return self.job.attempt
+
+    @property
+    def parent_id(self) -> int | None:
+        """The parent job's id when this job is a child."""
+        return self.job.parent_id
+
+    async def progress(self, percent: float, message: str | None = None) -> None:
+        """Report progress (0-100) with an optional message; users see it live."""
+        await asyncio.to_thread(self.queue.progress, self.job.id, self.worker_id, percent, message)
+
+    async def spawn(self, children: Sequence[JobSpec]) -> list[int]:
+        """Enqueue child jobs of this job; return their ids.
+
+        Return :class:`WaitForChildren` from the handler to wait for them.
+        """
+        views = await asyncio.to_thread(self.queue.spawn, self.job.id, list(children))
+        return [view.id for view in views]
+
+    def check_cancelled(self) -> None:
+        """Raise :class:`JobCancelled` if cancellation was requested.
+
+        The worker also cancels the handler's task; this is for handlers doing
+        blocking work in threads that want to stop at safe points.
+        """
+        if self.cancel_requested:
+            raise JobCancelled(f"job {self.job.id} was cancelled")
