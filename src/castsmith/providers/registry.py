@@ -1,0 +1,255 @@
+"""Which providers this process can use, built once from settings.
+
+A remote provider is configured when its keys (or URL) are present; ``offline`` is
+always there. ``auto`` picks the first configured remote in a sensible order, else
+offline: images openai, google, replicate; posters (ComfyUI workflows) runpod,
+comfyui; text openai, flowise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from castsmith.config import Settings
+from castsmith.domain.errors import CastsmithError, ConfigurationError
+from castsmith.providers.base import ImageProvider, TextProvider
+from castsmith.providers.comfyui import ComfyUIProvider
+from castsmith.providers.flowise import FlowiseText
+from castsmith.providers.google import GoogleImages
+from castsmith.providers.offline import OfflineImages, OfflineText
+from castsmith.providers.openai import OpenAIImages, OpenAIText
+from castsmith.providers.replicate import ReplicateProvider
+from castsmith.providers.runpod import RunPodProvider
+
+IMAGE_ORDER = ("openai", "google", "replicate")
+POSTER_ORDER = ("runpod", "comfyui")
+TEXT_ORDER = ("openai", "flowise")
+KNOWN = ("offline", "runpod", "comfyui", "replicate", "openai", "google", "flowise")
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """One line of ``castsmith providers list``."""
+
+    name: str
+    kinds: tuple[str, ...]
+    configured: bool
+    defaults: tuple[str, ...]
+    needs: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of probing one provider."""
+
+    name: str
+    ok: bool
+    verdict: str
+
+
+NEEDS = {
+    "offline": "nothing (built in)",
+    "runpod": "CASTSMITH_RUNPOD_API_KEY and CASTSMITH_RUNPOD_ENDPOINT_ID (or _ENDPOINT_URL)",
+    "comfyui": "CASTSMITH_COMFYUI_URL",
+    "replicate": "CASTSMITH_REPLICATE_API_TOKEN",
+    "openai": "CASTSMITH_OPENAI_API_KEY",
+    "google": "CASTSMITH_GOOGLE_API_KEY (and CASTSMITH_GOOGLE_PROJECT for Imagen)",
+    "flowise": "CASTSMITH_FLOWISE_URL and CASTSMITH_FLOWISE_CHATFLOW_ID",
+}
+
+
+class ProviderRegistry:
+    """Configured providers by name, and the defaults the settings ask for."""
+
+    def __init__(
+        self,
+        images: dict[str, ImageProvider],
+        texts: dict[str, TextProvider],
+        image_choice: str = "auto",
+        poster_choice: str = "auto",
+        text_choice: str = "auto",
+    ) -> None:
+        self.images = images
+        self.texts = texts
+        self.image_choice = image_choice.lower()
+        self.poster_choice = poster_choice.lower()
+        self.text_choice = text_choice.lower()
+
+    def configured(self) -> list[str]:
+        """Names of every usable provider, offline first."""
+        names = list(dict.fromkeys([*self.images, *self.texts]))
+        return sorted(names, key=lambda n: KNOWN.index(n) if n in KNOWN else len(KNOWN))
+
+    def image(self, name: str) -> ImageProvider:
+        """The image provider called ``name``; ConfigurationError says how to set it up."""
+        key = name.lower()
+        if key in self.images:
+            return self.images[key]
+        if key in self.texts:
+            raise ConfigurationError(f"{name} makes text, not images")
+        raise _not_configured(name)
+
+    def text(self, name: str) -> TextProvider:
+        """The text provider called ``name``."""
+        key = name.lower()
+        if key in self.texts:
+            return self.texts[key]
+        if key in self.images:
+            raise ConfigurationError(f"{name} makes images, not text")
+        raise _not_configured(name)
+
+    def _pick_image(self, choice: str, order: tuple[str, ...]) -> ImageProvider:
+        if choice != "auto":
+            return self.image(choice)
+        for name in order:
+            if name in self.images:
+                return self.images[name]
+        return self.images["offline"]
+
+    def default_image(self) -> ImageProvider:
+        """For base images, training data and references (CASTSMITH_IMAGE_PROVIDER)."""
+        return self._pick_image(self.image_choice, IMAGE_ORDER)
+
+    def default_poster(self) -> ImageProvider:
+        """For poster frames, which run a ComfyUI workflow (CASTSMITH_POSTER_PROVIDER)."""
+        return self._pick_image(self.poster_choice, POSTER_ORDER)
+
+    def default_text(self) -> TextProvider:
+        """For persona data and image prompts (CASTSMITH_TEXT_PROVIDER)."""
+        if self.text_choice != "auto":
+            return self.text(self.text_choice)
+        for name in TEXT_ORDER:
+            if name in self.texts:
+                return self.texts[name]
+        return self.texts["offline"]
+
+    def describe(self) -> list[ProviderInfo]:
+        """Every known provider: what it does, whether it is set up, what it is default for."""
+        defaults: dict[str, list[str]] = {}
+        for role, pick in (
+            ("image", self.default_image),
+            ("poster", self.default_poster),
+            ("text", self.default_text),
+        ):
+            try:
+                defaults.setdefault(pick().name, []).append(role)
+            except ConfigurationError:
+                continue
+        rows = []
+        for name in KNOWN:
+            kinds = tuple(
+                k for k, table in (("image", self.images), ("text", self.texts)) if name in table
+            )
+            rows.append(
+                ProviderInfo(
+                    name=name,
+                    kinds=kinds or _KINDS[name],
+                    configured=name in self.images or name in self.texts,
+                    defaults=tuple(defaults.get(name, ())),
+                    needs=NEEDS[name],
+                )
+            )
+        return rows
+
+    async def check(self, name: str) -> CheckResult:
+        """Probe one provider and give a plain-language verdict."""
+        key = name.lower()
+        targets: list[ImageProvider | TextProvider] = []
+        if key in self.images:
+            targets.append(self.images[key])
+        if key in self.texts and not targets:
+            targets.append(self.texts[key])
+        if not targets:
+            if key in KNOWN:
+                return CheckResult(key, False, f"not configured: set {NEEDS[key]}")
+            return CheckResult(key, False, f"unknown provider (known: {', '.join(KNOWN)})")
+        try:
+            verdict = await targets[0].check()
+        except CastsmithError as exc:
+            return CheckResult(key, False, str(exc))
+        return CheckResult(key, True, verdict)
+
+
+_KINDS = {
+    "offline": ("image", "text"),
+    "runpod": ("image",),
+    "comfyui": ("image",),
+    "replicate": ("image",),
+    "openai": ("image", "text"),
+    "google": ("image",),
+    "flowise": ("text",),
+}
+
+
+def _not_configured(name: str) -> ConfigurationError:
+    key = name.lower()
+    if key in NEEDS:
+        return ConfigurationError(f"provider {key} is not configured: set {NEEDS[key]}")
+    return ConfigurationError(f"unknown provider {name!r} (known: {', '.join(KNOWN)})")
+
+
+def providers_from_settings(settings: Settings, http: httpx.AsyncClient) -> ProviderRegistry:
+    """Build every provider whose settings are present, plus offline."""
+    timeout = settings.provider_timeout
+    images: dict[str, ImageProvider] = {"offline": OfflineImages()}
+    texts: dict[str, TextProvider] = {"offline": OfflineText()}
+    if settings.runpod_api_key and (settings.runpod_endpoint_id or settings.runpod_endpoint_url):
+        images["runpod"] = RunPodProvider(
+            http,
+            api_key=settings.runpod_api_key,
+            endpoint_id=settings.runpod_endpoint_id,
+            endpoint_url=settings.runpod_endpoint_url,
+            mode=settings.runpod_mode,
+            timeout=timeout,
+        )
+    if settings.comfyui_url:
+        images["comfyui"] = ComfyUIProvider(http, base_url=settings.comfyui_url, timeout=timeout)
+    if settings.replicate_api_token:
+        images["replicate"] = ReplicateProvider(
+            http,
+            api_token=settings.replicate_api_token,
+            base_url=settings.replicate_base_url,
+            timeout=timeout,
+        )
+    if settings.openai_api_key:
+        images["openai"] = OpenAIImages(
+            http,
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            image_model=settings.openai_image_model,
+            timeout=max(timeout, 120.0),
+        )
+        texts["openai"] = OpenAIText(
+            http,
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            text_model=settings.openai_text_model,
+            timeout=max(timeout, 60.0),
+        )
+    if settings.google_api_key:
+        images["google"] = GoogleImages(
+            http,
+            api_key=settings.google_api_key,
+            image_model=settings.google_image_model,
+            project=settings.google_project,
+            location=settings.google_location,
+            base_url=settings.google_base_url,
+            timeout=timeout,
+        )
+    if settings.flowise_url and settings.flowise_chatflow_id:
+        texts["flowise"] = FlowiseText(
+            http,
+            base_url=settings.flowise_url,
+            chatflow_id=settings.flowise_chatflow_id,
+            api_key=settings.flowise_api_key,
+            timeout=max(timeout, 120.0),
+        )
+    return ProviderRegistry(
+        images,
+        texts,
+        image_choice=settings.image_provider,
+        poster_choice=settings.poster_provider,
+        text_choice=settings.text_provider,
+    )
