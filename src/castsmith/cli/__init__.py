@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from castsmith.cli import system
+from castsmith.cli.providers import generate, providers_app
 from castsmith.config import load_settings
 
 app = typer.Typer(
@@ -41,6 +42,8 @@ def root(
 
 
 system.register(app)
+app.command("generate")(generate)
+app.add_typer(providers_app, name="providers")
 
 
 def main() -> None:
