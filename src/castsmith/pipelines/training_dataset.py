@@ -43,19 +43,21 @@ def _iso(value: datetime) -> str:
 async def _entry(
     services: TrainingServices, item: TrainingDataItem, asset: Asset
 ) -> dict[str, Any]:
+    meta = asset.meta or {}
     modified = _modified(item, asset)
-    _, standard = await public_pair(services, asset.storage_key)
+    # Entries imported from older manifests keep the URL and date they arrived with.
+    s3_url = meta.get("s3_url") or (await public_pair(services, asset.storage_key))[1]
     return {
         "id": item.id,
         "n": item.n,
         "filename": item.filename,
-        "s3_url": standard,
+        "s3_url": s3_url,
         "url": await asset_url(services, asset.storage_key),
         "md5_hash": asset.md5,
         "size_bytes": asset.size_bytes,
         "size_mb": round(asset.size_bytes / (1024 * 1024), 2),
         "modified_timestamp": modified.timestamp(),
-        "modified_date": _iso(modified),
+        "modified_date": meta.get("modified_date") or _iso(modified),
         "status": item.status,
         "prompt": item.prompt,
         "prompt_id": item.prompt_id,

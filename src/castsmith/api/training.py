@@ -1,0 +1,188 @@
+"""The training data REST API: generate (all prompts or one), list, reject/restore, export.
+
+The generate routes accept the bodies the older UI sent (actor id/name, base_image_url,
+prompt, actor_type, actor_sex - all optional except ``prompt`` for a single image) and
+answer 202 with the queued job; ``?wait=SECONDS`` holds the answer until the job ends
+(200) or the time runs out (202).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, TypeVar
+
+import pydantic
+from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict
+
+from castsmith.domain.errors import ValidationError
+from castsmith.jobs.types import JobView
+from castsmith.pipelines import training_dataset as dataset
+from castsmith.pipelines.training import TrainingServices
+from castsmith.pipelines.training_jobs import (
+    GenerateOptions,
+    enqueue_generate_all,
+    enqueue_generate_one,
+)
+
+router = APIRouter(tags=["training data"])
+M = TypeVar("M", bound=BaseModel)
+
+TERMINAL = {"completed", "completed_with_errors", "failed", "cancelled"}
+MAX_WAIT_SECONDS = 600.0
+
+
+class GenerateAllBody(BaseModel):
+    """Body of generate-all-prompts; every field is optional."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    actor_id: str | int | None = None
+    actor_name: str | None = None
+    base_image_url: str | None = None
+    actor_type: str | None = None
+    actor_sex: str | None = None
+    provider: str | None = None
+    seed: int | None = None
+
+    def options(self) -> GenerateOptions:
+        """The generation options the body carries."""
+        return GenerateOptions(
+            provider=self.provider or None,
+            base_image_url=self.base_image_url or None,
+            actor_type=self.actor_type.lower() if self.actor_type else None,
+            actor_sex=self.actor_sex.lower() if self.actor_sex else None,
+            seed=self.seed,
+        )
+
+
+class GenerateSingleBody(GenerateAllBody):
+    """Body of generate-single: ``prompt`` is required."""
+
+    prompt: str
+    prompt_id: str | None = None
+
+
+def _services(request: Request) -> TrainingServices:
+    services: TrainingServices = request.app.state.container
+    return services
+
+
+def _parse(model: type[M], raw: Any) -> M:
+    """Validate a body; the error names the first offending field."""
+    try:
+        return model.model_validate(raw if raw is not None else {})
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first.get("loc", ())) or "body"
+        raise ValidationError(f"{field}: {first.get('msg', 'invalid value')}", field) from None
+
+
+def job_json(job: JobView) -> dict[str, Any]:
+    """A job as JSON (dates in ISO 8601)."""
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in asdict(job).items()
+    }
+
+
+async def _answer(
+    request: Request, response: Response, actor_id: int, job: JobView, wait: float | None
+) -> dict[str, Any]:
+    if wait:
+        queue = request.app.state.container.queue
+        deadline = time.monotonic() + min(wait, MAX_WAIT_SECONDS)
+        while job.status not in TERMINAL and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            job = await asyncio.to_thread(queue.get, job.id)
+        if job.status in TERMINAL:
+            response.status_code = status.HTTP_200_OK
+    return {
+        "job_id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "actor_id": actor_id,
+        "result": job.result,
+        "error": job.error,
+        "job": job_json(job),
+    }
+
+
+WAIT = Query(None, ge=0, description="Seconds to wait for the job to end before answering.")
+
+
+@router.post(
+    "/api/actors/{actor_id}/training-data/generate-all-prompts",
+    status_code=status.HTTP_202_ACCEPTED,
+)
+async def generate_all_prompts(
+    actor_id: int,
+    request: Request,
+    response: Response,
+    body: dict[str, Any] | None = Body(None),
+    wait: float | None = WAIT,
+) -> dict[str, Any]:
+    """Queue one training image per library prompt that has none yet (a parent job)."""
+    parsed = _parse(GenerateAllBody, body)
+    job = await enqueue_generate_all(_services(request), actor_id, parsed.options())
+    return await _answer(request, response, actor_id, job, wait)
+
+
+@router.post(
+    "/api/actors/{actor_id}/training-data/generate-single",
+    status_code=status.HTTP_202_ACCEPTED,
+)
+async def generate_single(
+    actor_id: int,
+    request: Request,
+    response: Response,
+    body: dict[str, Any] | None = Body(None),
+    wait: float | None = WAIT,
+) -> dict[str, Any]:
+    """Queue one training image with a custom prompt."""
+    parsed = _parse(GenerateSingleBody, body)
+    job = await enqueue_generate_one(
+        _services(request), actor_id, parsed.prompt, parsed.options(), prompt_id=parsed.prompt_id
+    )
+    return await _answer(request, response, actor_id, job, wait)
+
+
+@router.get("/api/actors/{actor_id}/training-data")
+async def list_training_data(actor_id: int, request: Request) -> dict[str, Any]:
+    """The actor's training images in the manifest shape, with statistics."""
+    return await dataset.training_data(_services(request), actor_id)
+
+
+@router.delete("/api/actors/{actor_id}/training-data/{item_id}")
+async def reject_training_image(actor_id: int, item_id: int, request: Request) -> dict[str, Any]:
+    """Reject an image: it leaves the dataset and the export; the file is kept."""
+    return await dataset.reject_item(_services(request), actor_id, item_id)
+
+
+@router.post("/api/actors/{actor_id}/training-data/{item_id}/restore")
+async def restore_training_image(actor_id: int, item_id: int, request: Request) -> dict[str, Any]:
+    """Bring a rejected image back into the dataset."""
+    return await dataset.restore_item(_services(request), actor_id, item_id)
+
+
+@router.get("/api/actors/{actor_id}/training-data/export.zip")
+async def export_training_data(actor_id: int, request: Request) -> StreamingResponse:
+    """A zip of the non-rejected images with same-name ``.txt`` captions, streamed."""
+    name, chunks = await dataset.export_zip(_services(request), actor_id)
+    return StreamingResponse(
+        chunks,
+        media_type="application/zip",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/api/training-prompts")
+async def training_prompts(actor_type: str | None = None, sex: str | None = None) -> dict[str, Any]:
+    """The built-in training prompts, filtered by actor type and sex when given."""
+    return dataset.prompt_listing(
+        actor_type.lower() if actor_type else None, sex.lower() if sex else None
+    )
