@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import mimetypes
+import re
 from pathlib import Path
 
 import obstore
@@ -27,6 +28,7 @@ from castsmith.storage.base import DEFAULT_CONTENT_TYPE, ObjectMeta
 from castsmith.storage.obstore_base import ObstoreBackedStore, meta_from
 
 META_DIR = ".castsmith-meta"
+_STAGING_NAME = re.compile(r"#\d+$")
 
 mimetypes.add_type("image/webp", ".webp")
 
@@ -61,6 +63,10 @@ class LocalStore(ObstoreBackedStore):
         validate_key(key)
         if key.split("/", 1)[0] == META_DIR:
             raise InvalidName(f"keys under {META_DIR}/ are reserved", "key")
+        # obstore stages local writes as ``name#<digits>`` and hides such files from
+        # listings, so a key of that shape would vanish from ``list``.
+        if _STAGING_NAME.search(key):
+            raise InvalidName(f"key {key!r} must not end in '#' and digits", "key")
         return key
 
     @staticmethod

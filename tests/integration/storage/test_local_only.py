@@ -47,3 +47,11 @@ async def test_delete_removes_the_sidecar(tmp_path: Path) -> None:
     (tmp_path / "a" / "b.bin").write_bytes(b"2")
     meta = await store.head("a/b.bin")
     assert meta is not None and meta.content_type == "application/octet-stream"
+
+
+async def test_staging_shaped_names_are_refused(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    with pytest.raises(InvalidName, match="#"):
+        await store.put("a/b.png#12", b"x", content_type="image/png")
+    await store.put("a/b#c.png", b"x", content_type="image/png")
+    assert [meta.key async for meta in store.list("a")] == ["a/b#c.png"]

@@ -151,3 +151,19 @@ async def test_keys_with_spaces_and_unicode_round_trip(store: ObjectStore) -> No
     await store.put(key, b"zoe", content_type="image/png")
     assert await store.get(key) == b"zoe"
     assert [meta.key async for meta in store.list("characters")] == [key]
+
+
+async def test_half_written_objects_are_never_visible(store: ObjectStore) -> None:
+    seen: list[object] = []
+
+    async def slow_chunks() -> AsyncIterator[bytes]:
+        yield b"a" * (6 * 1024 * 1024)
+        # Mid-upload: neither the key nor any staging file may show.
+        seen.append(await store.head("partial/obj.bin"))
+        seen.append([meta.key async for meta in store.list()])
+        yield b"b" * 1024
+
+    await store.put_stream("partial/obj.bin", slow_chunks(), content_type="text/plain")
+    assert seen == [None, []]
+    meta = await store.head("partial/obj.bin")
+    assert meta is not None and meta.size == 6 * 1024 * 1024 + 1024
