@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from castsmith import __version__
-from castsmith.api import actors, errors, health, posters
+from castsmith.api import actors, errors, files, health, posters
 from castsmith.bootstrap import Container
 from castsmith.logs import request_id_var
 
@@ -56,6 +56,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
 
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(files.router)
     app.include_router(actors.router)
     app.include_router(posters.router)
     return app

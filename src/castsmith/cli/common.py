@@ -15,9 +15,8 @@ from castsmith.domain.errors import CastsmithError
 def settings_from_context(ctx: typer.Context) -> Settings:
     """The settings built by the root callback (global flags applied), or fresh ones."""
     obj = ctx.find_root().obj
-    if isinstance(obj, dict) and isinstance(obj.get("settings"), Settings):
-        return obj["settings"]
-    return load_settings()
+    settings = obj.get("settings") if isinstance(obj, dict) else None
+    return settings if isinstance(settings, Settings) else load_settings()
 
 
 def cli_flags(ctx: typer.Context) -> dict[str, Any]:
