@@ -1,0 +1,182 @@
+"""``castsmith actors ...``, ``castsmith import ...`` and ``castsmith export ...``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from castsmith.bootstrap import Container, build_container
+from castsmith.cli.common import fail, print_json, settings_from_context
+from castsmith.db.repositories.actors import ActorFilters
+from castsmith.domain.errors import CastsmithError
+from castsmith.pipelines import actors as use
+from castsmith.pipelines import interchange
+
+T = TypeVar("T")
+
+actors_app = typer.Typer(help="List, show, create and remove actors.", no_args_is_help=True)
+import_app = typer.Typer(help="Import actorsData.json and manifests.", no_args_is_help=True)
+export_app = typer.Typer(help="Export actorsData.json and manifests.", no_args_is_help=True)
+
+
+def _run(ctx: typer.Context, work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
+    """Build the container, run ``work`` on it, and turn castsmith errors into exit 1."""
+    container = build_container(settings_from_context(ctx))
+    try:
+        return asyncio.run(work(container))
+    except CastsmithError as exc:
+        field = getattr(exc, "field", None)
+        fail(f"{field}: {exc}" if field and not str(exc).startswith(field) else str(exc))
+    finally:
+        container.close()
+
+
+def _line(actor: dict[str, Any]) -> str:
+    flags = "L" if actor["lora"] else "-"
+    flags += "P" if actor["poster_frames"] else "-"
+    flags += "B" if actor["base_image_url"] else "-"
+    return f"{actor['id']:>6}  {flags}  {actor['name']}"
+
+
+@actors_app.command("list")
+def list_actors(
+    ctx: typer.Context,
+    q: str | None = typer.Option(None, "--q", "-q", help="Search name and description."),
+    actor_type: str | None = typer.Option(None, "--type"),
+    sex: str | None = typer.Option(None, "--sex"),
+    has_lora: bool | None = typer.Option(None, "--has-lora/--no-lora"),
+    has_poster: bool | None = typer.Option(None, "--has-poster/--no-poster"),
+    deleted: bool = typer.Option(False, "--deleted", help="List soft-deleted actors."),
+    limit: int = typer.Option(50, "--limit"),
+    cursor: str | None = typer.Option(None, "--cursor"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List actors (flags: L = LoRA, P = poster, B = base image)."""
+    filters = ActorFilters(
+        q=q,
+        actor_type=actor_type,
+        sex=sex,
+        has_lora=has_lora,
+        has_poster=has_poster,
+        deleted=deleted,
+    )
+    page = _run(ctx, lambda c: use.list_actors(c, filters, cursor=cursor, limit=limit))
+    if as_json:
+        print_json(page)
+        return
+    for actor in page["items"]:
+        typer.echo(_line(actor))
+    typer.echo(f"{len(page['items'])} of {page['total']}")
+    if page["next_cursor"]:
+        typer.echo(f"more: --cursor {page['next_cursor']}")
+
+
+@actors_app.command("show")
+def show(
+    ctx: typer.Context, actor_id: int, as_json: bool = typer.Option(True, "--json/--text")
+) -> None:
+    """Show one actor."""
+    actor = _run(ctx, lambda c: use.get_actor(c, actor_id))
+    if as_json:
+        print_json(actor)
+    else:
+        typer.echo(_line(actor))
+
+
+@actors_app.command("create")
+def create(
+    ctx: typer.Context,
+    name: str,
+    description: str = typer.Option("", "--description"),
+    sex: str | None = typer.Option(None, "--sex"),
+    age: int | None = typer.Option(None, "--age"),
+    ethnicity: str | None = typer.Option(None, "--ethnicity"),
+    actor_type: str | None = typer.Option(None, "--type"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Create an actor."""
+    fields: dict[str, Any] = {"name": name, "description": description}
+    for key, value in {
+        "sex": sex,
+        "age": age,
+        "ethnicity": ethnicity,
+        "actor_type": actor_type,
+    }.items():
+        if value is not None:
+            fields[key] = value
+    actor = _run(ctx, lambda c: use.create_actor(c, fields))
+    if as_json:
+        print_json(actor)
+    else:
+        typer.echo(f"created actor {actor['id']} {actor['name']}")
+
+
+@actors_app.command("delete")
+def delete(ctx: typer.Context, actor_id: int) -> None:
+    """Soft-delete an actor (restorable; files are kept)."""
+    _run(ctx, lambda c: use.delete_actor(c, actor_id))
+    typer.echo(f"deleted actor {actor_id} (restore with: castsmith actors restore {actor_id})")
+
+
+@actors_app.command("restore")
+def restore(ctx: typer.Context, actor_id: int) -> None:
+    """Bring back a soft-deleted actor."""
+    actor = _run(ctx, lambda c: use.restore_actor(c, actor_id))
+    typer.echo(f"restored actor {actor['id']} {actor['name']}")
+
+
+@actors_app.command("purge")
+def purge(
+    ctx: typer.Context,
+    actor_id: int,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Remove an actor, its records and its stored files for good."""
+    if not yes:
+        typer.confirm(f"Remove actor {actor_id} and all its files for good?", abort=True)
+    keys = _run(ctx, lambda c: use.purge_actor(c, actor_id))
+    typer.echo(f"purged actor {actor_id} and {len(keys)} stored objects")
+
+
+@import_app.command("actors-data")
+def import_actors_data(ctx: typer.Context, file: Path) -> None:
+    """Create or update actors from an actorsData.json file."""
+    counts = _run(ctx, lambda c: interchange.import_actors_data_file(c, file))
+    typer.echo(
+        f"{counts['created']} created, {counts['updated']} updated, "
+        f"{counts['posters']} poster sets recorded"
+    )
+
+
+@import_app.command("manifests")
+def import_manifests(ctx: typer.Context, folder: Path) -> None:
+    """Record the training images listed in every *_manifest.json of FOLDER."""
+    ids = _run(ctx, lambda c: interchange.import_manifests_dir(c, folder))
+    typer.echo(f"imported {len(ids)} manifests")
+
+
+@export_app.command("actors-data")
+def export_actors_data(ctx: typer.Context, file: Path) -> None:
+    """Write every live actor to an actorsData.json file."""
+    count = _run(ctx, lambda c: interchange.export_actors_data_file(c, file))
+    typer.echo(f"wrote {count} actors to {file}")
+
+
+@export_app.command("manifests")
+def export_manifests(ctx: typer.Context, folder: Path) -> None:
+    """Write {character_id}_manifest.json for every actor with training data."""
+    paths = _run(ctx, lambda c: interchange.export_manifests_dir(c, folder))
+    for path in paths:
+        typer.echo(str(path))
+    typer.echo(f"wrote {len(paths)} manifests")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the actors, import and export command groups to the root app."""
+    app.add_typer(actors_app, name="actors")
+    app.add_typer(import_app, name="import")
+    app.add_typer(export_app, name="export")
