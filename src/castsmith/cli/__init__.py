@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from castsmith.cli import system
+from castsmith.cli import actors, system
 from castsmith.cli.providers import generate, providers_app
 from castsmith.config import load_settings
 
@@ -42,6 +42,7 @@ def root(
 
 
 system.register(app)
+actors.register(app)
 app.command("generate")(generate)
 app.add_typer(providers_app, name="providers")
 
