@@ -8,10 +8,10 @@ Methods are synchronous (SQLAlchemy Core); async callers run them through
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,6 +48,7 @@ from castsmith.jobs.types import (
 if TYPE_CHECKING:
     from castsmith.jobs.registry import HandlerRegistry
 
+T = TypeVar("T")
 ACTIVE_KEY_WHERE = text("status IN ('queued', 'running')")
 MAX_PAGE = 500
 
@@ -88,6 +89,7 @@ class JobQueue:
         self.limits = dict(limits or {})
         self.clock = clock
         self.registry = registry
+        self._listeners: list[Callable[[], None]] = []
 
     @classmethod
     def from_settings(
@@ -101,6 +103,16 @@ class JobQueue:
             limits=settings.provider_limits,
             registry=registry,
         )
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (from any thread) after each committed write in this process."""
+        self._listeners.append(callback)
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        result = in_write_tx(self.engine, work)
+        for callback in self._listeners:
+            callback()
+        return result
 
     @property
     def is_postgres(self) -> bool:
@@ -192,7 +204,7 @@ class JobQueue:
                 notify(conn, JOBS_CHANNEL, queue)
             return [JobView.from_row(r) for r in out]
 
-        return in_write_tx(self.engine, work)
+        return self._write(work)
 
     def enqueue(
         self, kind: str, payload: Mapping[str, Any] | None = None, **options: Any
@@ -317,7 +329,7 @@ class JobQueue:
             if row.status != rules.RUNNING and row.parent_id is not None:
                 roll_up(conn, {row.parent_id}, now)
 
-        in_write_tx(self.engine, work)
+        self._write(work)
         return self.get(job_id)
 
     def retry(self, job_id: int) -> JobView:
@@ -367,7 +379,7 @@ class JobQueue:
             )
             notify(conn, JOBS_CHANNEL, row.queue)
 
-        in_write_tx(self.engine, work)
+        self._write(work)
         return self.get(job_id)
 
     # --- worker side -------------------------------------------------------------
@@ -377,8 +389,7 @@ class JobQueue:
         """Claim up to ``count`` jobs for ``worker_id``."""
         if count <= 0:
             return []
-        return in_write_tx(
-            self.engine,
+        return self._write(
             lambda conn: claiming.claim(
                 conn,
                 worker_id,
@@ -394,8 +405,7 @@ class JobQueue:
         """Record how attempts ended (batched)."""
         if not outcomes:
             return []
-        return in_write_tx(
-            self.engine,
+        return self._write(
             lambda conn: finish.finish_many(conn, worker_id, outcomes, self.clock()),
         )
 
@@ -404,16 +414,14 @@ class JobQueue:
         if not job_ids:
             return {}
         now = self.clock()
-        return in_write_tx(
-            self.engine,
+        return self._write(
             lambda conn: finish.heartbeat(conn, worker_id, job_ids, now, self.lease_seconds),
         )
 
     def progress(self, job_id: int, worker_id: str, percent: float, message: str | None) -> bool:
         """Store progress of a running job and emit a progress event."""
         now = self.clock()
-        return in_write_tx(
-            self.engine,
+        return self._write(
             lambda conn: finish.report_progress(conn, job_id, worker_id, percent, message, now),
         )
 
@@ -444,7 +452,7 @@ class JobQueue:
         def work(conn: Connection) -> int:
             return int(conn.execute(delete(EVENTS).where(EVENTS.c.created_at < cutoff)).rowcount)
 
-        return in_write_tx(self.engine, work)
+        return self._write(work)
 
     def elect_periodic(self, name: str, period_start: datetime, worker_id: str) -> bool:
         """True for exactly one caller per (name, period_start) across all workers."""
@@ -457,4 +465,4 @@ class JobQueue:
             .on_conflict_do_nothing(index_elements=["name", "period_start"])
             .returning(PERIODIC.c.id)
         )
-        return in_write_tx(self.engine, lambda conn: conn.execute(stmt).first() is not None)
+        return self._write(lambda conn: conn.execute(stmt).first() is not None)

@@ -1,0 +1,286 @@
+"""REST and server-sent-event routes for jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from castsmith.domain.errors import ValidationError
+from castsmith.domain.jobs import is_terminal
+from castsmith.jobs.events import EventHub, follow
+from castsmith.jobs.queue import JobQueue
+from castsmith.jobs.types import EventView, JobSpec, JobView, RunView
+
+router = APIRouter(prefix="/api", tags=["jobs"])
+
+KEEPALIVE_SECONDS = 15.0
+
+
+class JobOut(BaseModel):
+    """A job as the API shows it."""
+
+    id: int
+    kind: str
+    queue: str
+    status: str
+    payload: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    error_log: list[dict[str, Any]]
+    progress: float
+    progress_message: str | None
+    attempts: int
+    max_attempts: int
+    priority: int
+    timeout_seconds: float | None
+    provider: str | None
+    worker_id: str | None
+    run_after: datetime | None
+    idempotency_key: str | None
+    cancel_requested: bool
+    parent_id: int | None
+    owner_id: int | None
+    label: str | None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, job: JobView) -> JobOut:
+        """From the engine's view."""
+        fields = set(cls.model_fields)
+        return cls(**{k: v for k, v in vars(job).items() if k in fields})
+
+
+class RunOut(BaseModel):
+    """One attempt at a job."""
+
+    id: int
+    attempt: int
+    worker_id: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    outcome: str
+    error: str | None
+
+    @classmethod
+    def of(cls, run: RunView) -> RunOut:
+        """From the engine's view."""
+        fields = set(cls.model_fields)
+        return cls(**{k: v for k, v in vars(run).items() if k in fields})
+
+
+class JobDetailOut(JobOut):
+    """A job with its attempts."""
+
+    runs: list[RunOut]
+
+
+class JobPage(BaseModel):
+    """One page of jobs; pass ``next_cursor`` as ``?cursor=`` for the next."""
+
+    items: list[JobOut]
+    next_cursor: str | None
+
+
+class EnqueueIn(BaseModel):
+    """A job to enqueue (diagnostics; the kind must be registered)."""
+
+    kind: str = Field(min_length=1, max_length=100)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    priority: int = 0
+    run_after: datetime | None = None
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    timeout_seconds: float | None = Field(default=None, gt=0)
+    provider: str | None = Field(default=None, max_length=40)
+    queue: str = Field(default="default", min_length=1, max_length=50)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+def _queue(request: Request) -> JobQueue:
+    queue: JobQueue = request.app.state.container.queue
+    return queue
+
+
+def _hub(request: Request) -> EventHub:
+    hub: EventHub | None = getattr(request.app.state, "event_hub", None)
+    if hub is None:
+        hub = EventHub(_queue(request))
+        request.app.state.event_hub = hub
+    hub.start()
+    return hub
+
+
+async def _detail(queue: JobQueue, job_id: int) -> JobDetailOut:
+    job = await asyncio.to_thread(queue.get, job_id)
+    runs = await asyncio.to_thread(queue.runs, job_id)
+    return JobDetailOut(**JobOut.of(job).model_dump(), runs=[RunOut.of(r) for r in runs])
+
+
+@router.get("/jobs", response_model=JobPage)
+async def list_jobs(
+    request: Request,
+    status: str | None = None,
+    kind: str | None = None,
+    parent_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+) -> JobPage:
+    """Jobs, newest first, with optional filters and cursor pagination."""
+    items, next_cursor = await asyncio.to_thread(
+        _queue(request).list_jobs,
+        status=status,
+        kind=kind,
+        parent_id=parent_id,
+        cursor=cursor,
+        limit=limit,
+    )
+    return JobPage(items=[JobOut.of(j) for j in items], next_cursor=next_cursor)
+
+
+@router.post("/jobs", response_model=JobDetailOut, status_code=201)
+async def enqueue_job(request: Request, body: EnqueueIn) -> JobDetailOut:
+    """Enqueue a job of a registered kind."""
+    queue = _queue(request)
+    if queue.registry is not None:
+        queue.registry.require(body.kind)
+    spec = JobSpec(**body.model_dump())
+    views = await asyncio.to_thread(queue.enqueue_many, [spec])
+    return await _detail(queue, views[0].id)
+
+
+@router.get("/jobs/{job_id}", response_model=JobDetailOut)
+async def get_job(request: Request, job_id: int) -> JobDetailOut:
+    """One job with its runs."""
+    return await _detail(_queue(request), job_id)
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobDetailOut)
+async def cancel_job(request: Request, job_id: int) -> JobDetailOut:
+    """Cancel a job (and its unfinished children)."""
+    queue = _queue(request)
+    await asyncio.to_thread(queue.cancel, job_id)
+    return await _detail(queue, job_id)
+
+
+@router.post("/jobs/{job_id}/retry", response_model=JobDetailOut)
+async def retry_job(request: Request, job_id: int) -> JobDetailOut:
+    """Queue a failed or cancelled job again."""
+    queue = _queue(request)
+    await asyncio.to_thread(queue.retry, job_id)
+    return await _detail(queue, job_id)
+
+
+def sse_message(event: EventView) -> str:
+    """One event in the text/event-stream format."""
+    data: dict[str, Any] = {
+        "job_id": event.job_id,
+        "kind": event.kind,
+        "parent_id": event.parent_id,
+        "status": event.status,
+        "progress": event.progress,
+        "message": event.message,
+        "at": event.created_at.isoformat() if event.created_at else None,
+    }
+    if event.data:
+        data["result"] = event.data.get("result")
+        data["error"] = event.data.get("error")
+    return f"id: {event.id}\nevent: {event.event}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+def _last_event_id(header: str | None, query: int | None) -> int | None:
+    raw: Any = query if query is not None else header
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValidationError("Last-Event-ID must be an event id", field="Last-Event-ID") from exc
+
+
+async def _stream(source: AsyncIterator[EventView | None]) -> AsyncIterator[str]:
+    yield ": connected\n\n"
+    async for event in source:
+        yield ": keep-alive\n\n" if event is None else sse_message(event)
+
+
+def _sse(source: AsyncIterator[EventView | None]) -> StreamingResponse:
+    return StreamingResponse(
+        _stream(source),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/jobs/{job_id}/events", response_class=StreamingResponse)
+async def job_events(
+    request: Request,
+    job_id: int,
+    last_event_id: str | None = Header(None),
+    after: int | None = Query(None, description="Replay events after this id."),
+) -> StreamingResponse:
+    """Server-sent events of one job, in order, ending after its terminal status."""
+    queue = _queue(request)
+    job = await asyncio.to_thread(queue.get, job_id)
+    start = _last_event_id(last_event_id, after) or 0
+    hub = _hub(request)
+    if is_terminal(job.status):
+        # The terminal event may have been pruned: replay what is left, then close.
+        events = await asyncio.to_thread(queue.events_after, start, job_id=job_id, limit=10_000)
+
+        async def replay() -> AsyncIterator[EventView | None]:
+            for event in events:
+                yield event
+
+        return _sse(replay())
+    return _sse(follow(hub, start, job_id=job_id, idle_timeout=KEEPALIVE_SECONDS))
+
+
+@router.get("/events", response_class=StreamingResponse)
+async def all_events(
+    request: Request,
+    kind: str | None = None,
+    parent_id: int | None = None,
+    last_event_id: str | None = Header(None),
+    after: int | None = Query(None, description="Replay events after this id."),
+) -> StreamingResponse:
+    """Server-sent events of all jobs (optionally one kind or one parent's children).
+
+    Without ``Last-Event-ID`` (or ``?after=``) the stream starts with new events.
+    """
+    hub = _hub(request)
+    start = _last_event_id(last_event_id, after)
+    if start is None:
+        start = await asyncio.to_thread(hub.latest_id)
+    return _sse(follow(hub, start, kind=kind, parent_id=parent_id, idle_timeout=KEEPALIVE_SECONDS))
+
+
+@asynccontextmanager
+async def app_worker(app: FastAPI, container: Any, run_worker: bool) -> AsyncIterator[None]:
+    """For the app's lifetime: an in-process worker when asked, and the event hub."""
+    from castsmith.jobs.runner import make_worker
+
+    worker = None
+    task: asyncio.Task[None] | None = None
+    if run_worker:
+        worker = make_worker(container.queue, container.registry, container.settings, container)
+        task = asyncio.create_task(worker.run(), name="castsmith-worker")
+        app.state.worker = worker
+    try:
+        yield
+    finally:
+        if worker is not None and task is not None:
+            worker.stop()
+            await task
+        hub: EventHub | None = getattr(app.state, "event_hub", None)
+        if hub is not None:
+            await hub.stop()

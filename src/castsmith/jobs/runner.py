@@ -1,0 +1,50 @@
+"""Building a configured worker and running it in-process or as a process of its own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from castsmith.config import Settings
+from castsmith.domain.jobs import RetryPolicy
+from castsmith.jobs.periodic import PeriodicTask, prune_events_task
+from castsmith.jobs.queue import JobQueue
+from castsmith.jobs.registry import HandlerRegistry
+from castsmith.jobs.worker import Worker
+
+
+def make_worker(
+    queue: JobQueue,
+    registry: HandlerRegistry,
+    settings: Settings,
+    services: Any = None,
+    *,
+    concurrency: int | None = None,
+    queues: Sequence[str] | None = None,
+    periodic: Sequence[PeriodicTask] = (),
+) -> Worker:
+    """A worker with the settings' intervals, backoff and the event-pruning task."""
+    tasks = [prune_events_task(queue, settings.job_events_retention_seconds), *periodic]
+    return Worker(
+        queue,
+        registry,
+        services,
+        concurrency or settings.worker_concurrency,
+        queues,
+        poll_interval=settings.worker_interval,
+        heartbeat_interval=settings.job_heartbeat_seconds,
+        shutdown_grace=settings.job_shutdown_grace,
+        retry_policy=RetryPolicy(settings.job_backoff_base, settings.job_backoff_cap),
+        periodic=tasks,
+    )
+
+
+def run_worker_process(worker: Worker) -> None:
+    """Run ``worker`` until SIGTERM/SIGINT, then shut it down gracefully."""
+
+    async def main() -> None:
+        worker.install_signal_handlers()
+        await worker.run()
+
+    asyncio.run(main())
