@@ -16,9 +16,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from castsmith.config import Settings
 from castsmith.db.engine import make_engine, make_session_factory
+from castsmith.jobs.queue import JobQueue
+from castsmith.jobs.registry import HandlerRegistry
 from castsmith.storage.base import ObjectStore
 from castsmith.storage.factory import store_from_settings, urls_from_settings
 from castsmith.storage.urls import UrlBuilder
+
+
+def default_registry() -> HandlerRegistry:
+    """The job kinds every process knows: the built-in diagnostics."""
+    from castsmith.jobs.diagnostic import register_handlers
+
+    registry = HandlerRegistry()
+    register_handlers(registry)
+    return registry
 
 
 @dataclass
@@ -31,6 +42,11 @@ class Container:
     store: ObjectStore
     urls: UrlBuilder
     extras: dict[str, Any] = field(default_factory=dict)
+    registry: HandlerRegistry = field(default_factory=default_registry)
+    queue: JobQueue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queue = JobQueue.from_settings(self.engine, self.settings, self.registry)
 
     def close(self) -> None:
         """Release database connections."""
@@ -57,11 +73,16 @@ def signing_secret(settings: Settings) -> bytes:
 
 def build_container(settings: Settings) -> Container:
     """Build the container for one process."""
+    from castsmith.pipelines import register_all
+
     engine = make_engine(settings.database_url)
+    registry = default_registry()
+    register_all(registry)
     return Container(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
         store=store_from_settings(settings),
         urls=urls_from_settings(settings, signing_secret(settings)),
+        registry=registry,
     )
