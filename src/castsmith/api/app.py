@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from castsmith import __version__
-from castsmith.api import actors, errors, files, health, posters
+from castsmith.api import actors, errors, files, health, jobs, posters
 from castsmith.bootstrap import Container
 from castsmith.logs import request_id_var
 
@@ -27,7 +27,8 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with jobs.app_worker(app, container, run_worker):
+            yield
 
     app = FastAPI(
         title="castsmith",
@@ -59,4 +60,5 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.include_router(files.router)
     app.include_router(actors.router)
     app.include_router(posters.router)
+    app.include_router(jobs.router)
     return app
