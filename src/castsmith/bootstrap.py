@@ -6,11 +6,13 @@ This is the one place that names concrete stores and providers; everything above
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +20,7 @@ from castsmith.config import Settings
 from castsmith.db.engine import make_engine, make_session_factory
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry
+from castsmith.providers.registry import ProviderRegistry, providers_from_settings
 from castsmith.storage.base import ObjectStore
 from castsmith.storage.factory import store_from_settings, urls_from_settings
 from castsmith.storage.urls import UrlBuilder
@@ -44,9 +47,31 @@ class Container:
     extras: dict[str, Any] = field(default_factory=dict)
     registry: HandlerRegistry = field(default_factory=default_registry)
     queue: JobQueue = field(init=False)
+    providers_override: ProviderRegistry | None = None
+    _providers_by_loop: dict[int, ProviderRegistry] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.queue = JobQueue.from_settings(self.engine, self.settings, self.registry)
+
+    @property
+    def providers(self) -> ProviderRegistry:
+        """The configured providers, sharing one HTTP connection pool per event loop.
+
+        An ``httpx.AsyncClient`` belongs to the loop it first ran on, and the CLI runs
+        several loops one after another, so each loop gets its own client.
+        """
+        if self.providers_override is not None:
+            return self.providers_override
+        try:
+            loop_id = id(asyncio.get_running_loop())
+        except RuntimeError:
+            loop_id = 0
+        registry = self._providers_by_loop.get(loop_id)
+        if registry is None:
+            http = httpx.AsyncClient(timeout=self.settings.provider_timeout, follow_redirects=False)
+            registry = providers_from_settings(self.settings, http)
+            self._providers_by_loop[loop_id] = registry
+        return registry
 
     def close(self) -> None:
         """Release database connections."""
