@@ -1,0 +1,385 @@
+"""Persona tasks (seed 003): persona data, then five images per persona, in parallel.
+
+A task is one ``persona.task`` job. Its first stage writes the persona data (see
+:mod:`castsmith.pipelines.personas_data`) and spawns one ``persona.images`` child per
+persona, tagged with the image provider so the engine's per-provider caps apply; the
+children run side by side instead of one by one. When the last child ends the task's
+finalizer settles it: ``completed``, ``completed_with_errors`` (failures in the error
+log as ``{persona, result_id, error}``) or ``failed``. ``retry-failed`` runs a new
+``persona.task`` job over the failed personas only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, Protocol
+
+from faker.config import AVAILABLE_LOCALES
+
+from castsmith.db.models import PersonaTask
+from castsmith.db.repositories.personas import IMAGE_COLUMNS, PersonaRepository
+from castsmith.domain import personas as rules
+from castsmith.domain.errors import CastsmithError, ConfigurationError, Conflict
+from castsmith.jobs.registry import HandlerRegistry, JobContext
+from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
+from castsmith.pipelines.assets import Services as AssetServices
+from castsmith.pipelines.assets import asset_url
+from castsmith.pipelines.personas_data import generate_personas
+from castsmith.pipelines.personas_images import PersonaImages, failure_message
+from castsmith.providers.base import ImageProvider, TextProvider
+
+KIND_TASK = "persona.task"
+KIND_IMAGES = "persona.images"
+IMAGE_NAMES = ("base", "image_0", "image_1", "image_2", "image_3")
+SEED_URL_FIELDS = ("base_image_url", "image_1_url", "image_2_url", "image_3_url", "image_4_url")
+
+
+class Services(AssetServices, Protocol):
+    """The container as persona tasks use it: assets, plus the queue and providers."""
+
+    queue: Any
+    providers: Any
+
+
+def known_locales() -> frozenset[str]:
+    """The locales persona data can be written in (those Faker knows)."""
+    return frozenset(name for name in AVAILABLE_LOCALES if "_" in name)
+
+
+def _providers(services: Any) -> Any:
+    registry = getattr(services, "providers", None)
+    if registry is None:
+        raise ConfigurationError("no providers are configured in this process")
+    return registry
+
+
+def image_provider(services: Any) -> ImageProvider:
+    """The image provider persona images are made with."""
+    provider: ImageProvider = _providers(services).default_image()
+    return provider
+
+
+def text_provider(services: Any) -> TextProvider:
+    """The text provider persona data and image prompts come from."""
+    provider: TextProvider = _providers(services).default_text()
+    return provider
+
+
+# --- use cases for the API and the CLI -----------------------------------------------
+
+
+async def create_task(
+    services: Services,
+    *,
+    count: object,
+    locale: object = "en_US",
+    constraints: object = None,
+    owner_id: int | None = None,
+) -> dict[str, Any]:
+    """Check the request, record a pending task and enqueue its job; return the task."""
+    request = rules.validate_request(count, locale, constraints, known_locales())
+    task_id = str(uuid.uuid4())
+
+    def write() -> None:
+        with services.sessions.begin() as session:
+            PersonaRepository(session).create_task(task_id, request, owner_id)
+
+    await asyncio.to_thread(write)
+    try:
+        await _start_job(services, task_id)
+    except BaseException:
+        await asyncio.to_thread(_delete_task, services, task_id)
+        raise
+    return await get_task(services, task_id, with_results=False)
+
+
+def _delete_task(services: Services, task_id: str) -> None:
+    with services.sessions.begin() as session:
+        session.delete(PersonaRepository(session).get_task(task_id))
+
+
+async def _start_job(services: Services, task_id: str) -> int:
+    queue = services.queue
+    job = await asyncio.to_thread(
+        queue.enqueue, KIND_TASK, {"task_id": task_id}, label=f"persona task {task_id}"
+    )
+
+    def point() -> None:
+        with services.sessions.begin() as session:
+            PersonaRepository(session).get_task(task_id).job_id = job.id
+
+    await asyncio.to_thread(point)
+    return int(job.id)
+
+
+async def retry_failed(services: Services, task_id: str) -> dict[str, Any]:
+    """Re-run only the failed personas of a finished task (all of it if data failed)."""
+
+    def reset() -> None:
+        with services.sessions.begin() as session:
+            repo = PersonaRepository(session)
+            task = repo.get_task(task_id, lock=True)
+            if task.status not in (rules.COMPLETED_WITH_ERRORS, rules.FAILED):
+                raise Conflict(
+                    f"persona task {task_id} is {task.status}; only tasks that ended with "
+                    "failed personas can be retried"
+                )
+            results = repo.results(task)
+            if not results:
+                repo.set_status(task, rules.PENDING)  # the data never came: start over
+            else:
+                for result in results:
+                    if result.status == rules.RESULT_FAILED:
+                        repo.mark_result(result, rules.RESULT_PENDING)
+                repo.set_status(task, rules.GENERATING_IMAGES)
+            task.error_log = []
+
+    await asyncio.to_thread(reset)
+    await _start_job(services, task_id)
+    return await get_task(services, task_id, with_results=False)
+
+
+async def get_task(
+    services: Services, task_id: str, *, with_results: bool = True
+) -> dict[str, Any]:
+    """The task as the API shows it; with its personas and their image URLs."""
+
+    def read() -> tuple[PersonaTask, list[Any], dict[int, Any], dict[str, int]]:
+        with services.sessions() as session:
+            repo = PersonaRepository(session)
+            task = repo.get_task(task_id)
+            results = repo.results(task) if with_results else []
+            assets = repo.assets_of(results)
+            counts = repo.result_counts([task.id])[task.id]
+            return task, results, assets, counts
+
+    task, results, assets, counts = await asyncio.to_thread(read)
+    body = task_json(task, counts)
+    if with_results:
+        body["results"] = [await _result_json(services, r, assets) for r in results]
+    return body
+
+
+async def list_tasks(
+    services: Services, *, status: str | None = None, cursor: str | None = None, limit: int = 50
+) -> dict[str, Any]:
+    """A page of tasks, newest first: ``{items, next_cursor}``."""
+
+    def read() -> Any:
+        with services.sessions() as session:
+            return PersonaRepository(session).list_tasks(status=status, cursor=cursor, limit=limit)
+
+    page = await asyncio.to_thread(read)
+    return {
+        "items": [task_json(task, page.counts.get(task.id, {})) for task in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+def task_json(task: PersonaTask, counts: dict[str, int]) -> dict[str, Any]:
+    """A task without its results; ``personas`` counts them by status."""
+    return {
+        "task_id": task.task_id,
+        "status": task.status,
+        "count": task.count,
+        "locale": task.locale,
+        "constraints": task.constraints or {},
+        "error_log": task.error_log or [],
+        "job_id": task.job_id,
+        "personas": {status: counts.get(status, 0) for status in rules.RESULT_STATUSES},
+        "created_at": task.created_at.isoformat() if task.created_at else None,
+        "updated_at": task.updated_at.isoformat() if task.updated_at else None,
+    }
+
+
+async def _result_json(services: Services, result: Any, assets: dict[int, Any]) -> dict[str, Any]:
+    images: list[dict[str, Any]] = []
+    urls: dict[str, str | None] = dict.fromkeys(SEED_URL_FIELDS)
+    for name, column, seed_field in zip(IMAGE_NAMES, IMAGE_COLUMNS, SEED_URL_FIELDS, strict=True):
+        asset = assets.get(getattr(result, column))
+        if asset is None:
+            continue
+        url = await asset_url(services, asset.storage_key)
+        urls[seed_field] = url
+        images.append(
+            {
+                "name": name,
+                "asset_id": asset.id,
+                "key": asset.storage_key,
+                "url": url,
+                "content_type": asset.content_type,
+                "width": asset.width,
+                "height": asset.height,
+                "size_bytes": asset.size_bytes,
+            }
+        )
+    return {
+        "result_id": result.id,
+        "firstname": result.firstname,
+        "lastname": result.lastname,
+        "age": result.age,
+        "gender": result.gender,
+        "location": result.location,
+        "occupation": result.occupation,
+        "bio": result.bio,
+        "image_prompt": result.image_prompt,
+        "status": result.status,
+        "error": result.error,
+        **urls,
+        "images": images,
+    }
+
+
+# --- job handlers ----------------------------------------------------------------------
+
+
+async def run_task(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
+    """Stage one of a task: persona data when missing, then a child per open persona."""
+    services = ctx.services
+    task_id = str(ctx.payload["task_id"])
+
+    def load() -> PersonaTask:
+        with services.sessions.begin() as session:
+            repo = PersonaRepository(session)
+            task = repo.get_task(task_id, lock=True)
+            if task.status in (rules.PENDING, rules.GENERATING_DATA):
+                # A pending task, or one whose data attempt died midway: (re)start it.
+                repo.clear_results(task)
+                repo.set_status(task, rules.GENERATING_DATA)
+            return task
+
+    task = await asyncio.to_thread(load)
+    if task.status == rules.GENERATING_DATA:
+        await ctx.progress(0, f"Generating persona data for {task.count} personas...")
+        try:
+            personas = await generate_personas(
+                text_provider(services),
+                task_id=task_id,
+                count=task.count,
+                locale=task.locale,
+                constraints=task.constraints or {},
+                parallel=services.settings.multithread_flowise,
+                progress=lambda done, total: ctx.progress(
+                    40.0 * done / total, f"Generated persona data {done}/{total}"
+                ),
+            )
+        except CastsmithError as exc:
+            if not exc.retryable or ctx.attempt >= ctx.job.max_attempts:
+                await asyncio.to_thread(_fail_data, services, task_id, str(exc))
+            raise
+
+        def store() -> None:
+            with services.sessions.begin() as session:
+                repo = PersonaRepository(session)
+                locked = repo.get_task(task_id, lock=True)
+                repo.add_results(locked, personas)
+                repo.set_status(locked, rules.DATA_GENERATED)
+
+        await asyncio.to_thread(store)
+    return await _spawn_images(ctx, task_id)
+
+
+def _fail_data(services: Services, task_id: str, error: str) -> None:
+    with services.sessions.begin() as session:
+        repo = PersonaRepository(session)
+        task = repo.get_task(task_id, lock=True)
+        repo.set_status(task, rules.FAILED)
+        task.error_log = [{"persona": None, "result_id": None, "error": error}]
+
+
+async def _spawn_images(ctx: JobContext, task_id: str) -> dict[str, Any] | WaitForChildren:
+    services = ctx.services
+    provider = image_provider(services).name
+
+    def open_results() -> list[tuple[int, str]]:
+        with services.sessions.begin() as session:
+            repo = PersonaRepository(session)
+            task = repo.get_task(task_id, lock=True)
+            repo.set_status(task, rules.GENERATING_IMAGES)
+            return [
+                (r.id, f"{r.firstname} {r.lastname}")
+                for r in repo.results(task)
+                if r.status != rules.RESULT_COMPLETED
+            ]
+
+    todo = await asyncio.to_thread(open_results)
+    if not todo:
+        return await finish_task(ctx, None)
+    await ctx.progress(40.0, f"Generating images for {len(todo)} personas...")
+    await ctx.spawn(
+        [
+            JobSpec(
+                kind=KIND_IMAGES,
+                payload={"task_id": task_id, "result_id": result_id},
+                provider=provider,
+                label=name,
+            )
+            for result_id, name in todo
+        ]
+    )
+    return WaitForChildren()
+
+
+async def finish_task(ctx: JobContext, summary: ChildrenSummary | None) -> dict[str, Any]:
+    """Settle the task once its children ended; returns the job's result."""
+    services = ctx.services
+    task_id = str(ctx.payload["task_id"])
+    child_errors: dict[int, str] = {}
+    for child in summary.children if summary else []:
+        result_id = child.payload.get("result_id")
+        if child.error and isinstance(result_id, int):
+            child_errors[result_id] = child.error
+
+    def settle() -> dict[str, Any]:
+        with services.sessions.begin() as session:
+            repo = PersonaRepository(session)
+            task = repo.get_task(task_id, lock=True)
+            status = repo.settle(task, child_errors)
+            counts = repo.result_counts([task.id])[task.id]
+            return {"task_id": task_id, "status": status, "personas": counts}
+
+    return await asyncio.to_thread(settle)
+
+
+async def run_images(ctx: JobContext) -> dict[str, Any]:
+    """One persona's five images; its failure is recorded on the persona, then raised."""
+    services = ctx.services
+    task_id = str(ctx.payload["task_id"])
+    result_id = int(ctx.payload["result_id"])
+
+    def start() -> tuple[PersonaTask, Any]:
+        with services.sessions.begin() as session:
+            repo = PersonaRepository(session)
+            task = repo.get_task(task_id)
+            result = repo.get_result(task, result_id)
+            if result.status != rules.RESULT_COMPLETED:
+                repo.mark_result(result, rules.RESULT_GENERATING)
+            return task, result
+
+    task, result = await asyncio.to_thread(start)
+    if result.status == rules.RESULT_COMPLETED:
+        return {"result_id": result_id, "status": result.status}  # an earlier attempt did it
+    maker = PersonaImages(services, image_provider(services), text_provider(services), ctx.progress)
+    try:
+        asset_ids = await maker.run(task, result)
+    except Exception as exc:
+        last = not getattr(exc, "retryable", True) or ctx.attempt >= ctx.job.max_attempts
+        status = rules.RESULT_FAILED if last else rules.RESULT_PENDING
+        message = failure_message(maker.step, exc)
+        await asyncio.to_thread(_mark, services, task_id, result_id, status, message)
+        raise
+    await ctx.progress(100.0, f"[{result.firstname} {result.lastname}] Image processing completed")
+    return {"result_id": result_id, "status": rules.RESULT_COMPLETED, "asset_ids": asset_ids}
+
+
+def _mark(services: Services, task_id: str, result_id: int, status: str, error: str) -> None:
+    with services.sessions.begin() as session:
+        repo = PersonaRepository(session)
+        repo.mark_result(repo.get_result(repo.get_task(task_id), result_id), status, error)
+
+
+def register_handlers(registry: HandlerRegistry) -> None:
+    """Register the persona task kinds on the job engine."""
+    registry.register(KIND_TASK, run_task, max_attempts=3, on_children_done=finish_task)
+    registry.register(KIND_IMAGES, run_images, max_attempts=3, timeout=1800)
