@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 def register_all(registry: HandlerRegistry) -> None:
     """Register the job kinds of every pipeline (one line per pipeline)."""
-    from castsmith.pipelines import posters
+    from castsmith.pipelines import personas, posters
 
     posters.register_handlers(registry)
+    personas.register_handlers(registry)
