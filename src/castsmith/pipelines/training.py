@@ -160,9 +160,12 @@ async def read_base_image(
     return await services.store.get(actor.base_key), actor.base_asset_id
 
 
-def _reserve_session(services: TrainingServices) -> Session:
-    # On SQLite the write lock is taken at BEGIN: two deferred transactions that both
-    # read max(n) and then write would fail instead of waiting.
+def write_session(services: TrainingServices) -> Session:
+    """A session whose transactions take SQLite's write lock at BEGIN.
+
+    Two deferred SQLite transactions that both read and then write fail ("database is
+    locked") instead of waiting; taking the lock up front makes them queue.
+    """
     engine = services.engine.execution_options(sqlite_begin="IMMEDIATE")
     return Session(engine, expire_on_commit=False)
 
@@ -188,7 +191,7 @@ def reserve_number(
     for _ in range(MAX_RESERVE_ATTEMPTS):
         n = floor + 1
         try:
-            with _reserve_session(services) as session, session.begin():
+            with write_session(services) as session, session.begin():
                 repo = TrainingRepository(session)
                 if job_id is not None:
                     earlier = repo.pending_for_job(actor.id, job_id)
@@ -208,7 +211,7 @@ def reserve_number(
 
 def release(services: TrainingServices, reservation: Reservation) -> None:
     """Remove a reservation's rows. Sync."""
-    with services.sessions.begin() as session:
+    with write_session(services) as session, session.begin():
         TrainingRepository(session).release(reservation)
 
 
@@ -263,7 +266,7 @@ async def store_training_image(
         )
 
         def record() -> int:
-            with services.sessions.begin() as session:
+            with write_session(services) as session, session.begin():
                 return TrainingRepository(session).finalize(reservation, facts, provenance).id
 
         item_id = await asyncio.to_thread(record)

@@ -21,7 +21,12 @@ from castsmith.db.models import Asset, TrainingDataItem
 from castsmith.db.repositories.training import REJECTED, SYNCED, TrainingRepository
 from castsmith.domain.training_prompts import builtin_library
 from castsmith.pipelines.assets import asset_url, public_pair
-from castsmith.pipelines.training import ActorFacts, TrainingServices, load_actor
+from castsmith.pipelines.training import (
+    ActorFacts,
+    TrainingServices,
+    load_actor,
+    write_session,
+)
 
 
 def _aware(value: datetime) -> datetime:
@@ -98,7 +103,7 @@ async def set_item_status(
 
     def write() -> tuple[TrainingDataItem, Asset]:
         load_actor(services, actor_id)
-        with services.sessions.begin() as session:
+        with write_session(services) as session, session.begin():
             item = TrainingRepository(session).set_status(actor_id, item_id, status)
             asset = session.get(Asset, item.asset_id)
             assert asset is not None
