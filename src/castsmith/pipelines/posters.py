@@ -20,10 +20,11 @@ from typing import Any
 
 from castsmith.db.repositories.actors import ActorFilters, ActorRepository
 from castsmith.db.repositories.posters import PosterRepository
-from castsmith.domain.errors import NotFound, ProviderError, ValidationError
+from castsmith.domain.errors import ConfigurationError, NotFound, ProviderError, ValidationError
 from castsmith.domain.keys import DEFAULT_LAYOUT, KeyLayout
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import make_renditions
+from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.jobs.types import ChildrenSummary, JobSpec, JobView, WaitForChildren
 from castsmith.pipelines.assets import AssetProvenance, Services
@@ -53,8 +54,22 @@ async def _no_progress(_percent: float, _message: str) -> None:
 
 def poster_provider(services: Any) -> ImageProvider:
     """The configured poster provider (``CASTSMITH_POSTER_PROVIDER``)."""
-    provider: ImageProvider = services.providers.default_poster()
+    providers = getattr(services, "providers", None)
+    if providers is None:
+        raise ConfigurationError("no image providers are configured in this process")
+    provider: ImageProvider = providers.default_poster()
     return provider
+
+
+def job_queue(services: Any) -> JobQueue:
+    """The container's job queue (or one built from its engine and settings)."""
+    queue = getattr(services, "queue", None)
+    if isinstance(queue, JobQueue):
+        return queue
+    engine = getattr(services, "engine", None)
+    if engine is None:
+        raise ConfigurationError("no job queue is configured")
+    return JobQueue.from_settings(engine, services.settings)
 
 
 def layout_of(services: Any) -> KeyLayout:
@@ -232,7 +247,7 @@ async def request_poster(
     poster_params(actor, overrides, fix_seed=False)  # refuse bad values before queueing
     provider = poster_provider(services)
     job: JobView = await asyncio.to_thread(
-        services.queue.enqueue,
+        job_queue(services).enqueue,
         GENERATE,
         {"actor_id": actor_id, "overrides": overrides.payload()},
         provider=provider.name,
@@ -250,8 +265,8 @@ async def request_batch(
     filters: ActorFilters | None = None,
 ) -> JobView:
     """Queue one parent job with a child poster job per actor (by ids or by filter)."""
-    if actor_ids is None and filters is None:
-        raise ValidationError("give actor_ids or filter", "actor_ids")
+    if (actor_ids is None) == (filters is None):
+        raise ValidationError("give either actor_ids or filter", "actor_ids")
 
     def select_ids() -> list[int]:
         with services.sessions() as session:
@@ -271,7 +286,7 @@ async def request_batch(
         raise ValidationError(f"at most {MAX_BATCH} actors per batch", "actor_ids")
     provider = poster_provider(services)
     job: JobView = await asyncio.to_thread(
-        services.queue.enqueue,
+        job_queue(services).enqueue,
         BATCH,
         {"actor_ids": ids, "overrides": overrides.payload(), "provider": provider.name},
     )
@@ -309,7 +324,7 @@ async def wait_for_job(
     """The job once it has ended, or ``None`` if it is still going after ``wait_seconds``."""
     deadline = time.monotonic() + wait_seconds
     while True:
-        job: JobView = await asyncio.to_thread(services.queue.get, job_id)
+        job: JobView = await asyncio.to_thread(job_queue(services).get, job_id)
         if job.status in TERMINAL:
             return job
         if time.monotonic() >= deadline:

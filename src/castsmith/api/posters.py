@@ -1,0 +1,212 @@
+"""The poster frame REST API: regenerate (one actor or many), history, make-current.
+
+``POST /api/actors/{id}/regenerate-poster-frame`` takes the seed UI's body and answers
+202 with the queued job; with ``?wait=SECONDS`` it waits for the job and answers with
+the seed's response (200), or 504 with the job id when it is not done in time (the job
+keeps running).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from castsmith.db.repositories.actors import ActorFilters
+from castsmith.jobs.types import JobView
+from castsmith.pipelines import posters as use
+from castsmith.pipelines.posters_params import PosterOverrides
+
+router = APIRouter(tags=["posters"])
+
+MAX_WAIT_SECONDS = 600.0
+
+
+class RegenerateBody(PosterOverrides):
+    """The seed UI's body (``actor_name``, ``lora_model_url``, ``actor_description``) plus
+    optional parameter overrides. ``actor_name`` must match the actor when given."""
+
+    actor_name: str | None = Field(default=None, max_length=200)
+
+
+class PosterUrls(BaseModel):
+    """The three WebP sizes of one poster."""
+
+    webp_sm: str
+    webp_md: str
+    webp_lg: str
+
+
+class PosterFrames(BaseModel):
+    """Accelerated and standard URLs, as ``actorsData.json`` records them."""
+
+    accelerated: PosterUrls
+    standard: PosterUrls
+
+
+class RegenerateResponse(BaseModel):
+    """The seed's response once the poster is saved."""
+
+    success: bool
+    actor_id: str
+    actor_name: str
+    poster_frames: PosterFrames
+    message: str
+
+
+class PosterJobAccepted(BaseModel):
+    """A poster job was queued (or an identical one was already under way)."""
+
+    job_id: int
+    kind: str
+    status: str
+    actor_id: int | None = None
+    job_url: str
+    events_url: str
+
+
+class PosterVersionOut(BaseModel):
+    """One version in an actor's poster history."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: int
+    is_current: bool
+    created_at: str | None
+    job_id: int | None
+    seed: int | None
+    provider: str | None
+    model: str | None
+    placeholder: bool
+    params: dict[str, Any]
+    poster_frames: PosterFrames | None
+    sizes: dict[str, dict[str, int]]
+
+
+class PosterHistory(BaseModel):
+    """Every poster version of an actor, newest first."""
+
+    actor_id: int
+    items: list[PosterVersionOut]
+
+
+class BatchFilter(BaseModel):
+    """The actors list's filters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str | None = None
+    type: str | None = None
+    sex: str | None = None
+    has_lora: bool | None = None
+    has_poster: bool | None = None
+    owner: int | None = None
+
+
+class BatchBody(PosterOverrides):
+    """``actor_ids`` or ``filter`` (not both), plus optional parameter overrides."""
+
+    actor_ids: list[int] | None = Field(default=None, min_length=1, max_length=use.MAX_BATCH)
+    filter: BatchFilter | None = None
+
+
+def _accepted(job: JobView, actor_id: int | None, response: Response) -> dict[str, Any]:
+    job_url = f"/api/jobs/{job.id}"
+    response.headers["Location"] = job_url
+    return {
+        "job_id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "actor_id": actor_id,
+        "job_url": job_url,
+        "events_url": f"{job_url}/events",
+    }
+
+
+@router.post(
+    "/api/actors/{actor_id}/regenerate-poster-frame",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PosterJobAccepted | RegenerateResponse,
+    responses={
+        200: {"model": RegenerateResponse, "description": "Done within ``wait`` seconds."},
+        504: {"description": "Not done within ``wait`` seconds; the job keeps running."},
+    },
+)
+async def regenerate_poster_frame(
+    actor_id: int,
+    request: Request,
+    response: Response,
+    body: RegenerateBody | None = None,
+    wait: float | None = Query(
+        None, ge=0, le=MAX_WAIT_SECONDS, description="Wait up to this many seconds."
+    ),
+) -> Any:
+    """Queue a new poster version for the actor (202), or wait for it with ``?wait``."""
+    body = body or RegenerateBody()
+    services = request.app.state.container
+    overrides = PosterOverrides.model_validate(body.model_dump(exclude={"actor_name"}))
+    job = await use.request_poster(services, actor_id, overrides, actor_name=body.actor_name)
+    accepted = _accepted(job, actor_id, response)
+    if wait is None:
+        return accepted
+    done = await use.wait_for_job(services, job.id, wait)
+    if done is None:
+        return JSONResponse(
+            {"detail": f"the poster job {job.id} is still running", **accepted},
+            status_code=status.HTTP_504_GATEWAY_TIMEOUT,
+            headers={"Location": accepted["job_url"]},
+        )
+    if done.status != "completed":
+        return JSONResponse(
+            {
+                "detail": done.error or f"the poster job ended {done.status}",
+                "error": "JobFailed",
+                **accepted,
+                "status": done.status,
+            },
+            status_code=status.HTTP_502_BAD_GATEWAY,
+        )
+    return JSONResponse(use.seed_shape(done.result), status_code=status.HTTP_200_OK)
+
+
+@router.get("/api/actors/{actor_id}/poster-frames", response_model=PosterHistory)
+async def poster_history(actor_id: int, request: Request) -> dict[str, Any]:
+    """The actor's poster versions, newest first, with URLs, parameters and provenance."""
+    items = await use.history(request.app.state.container, actor_id)
+    return {"actor_id": actor_id, "items": items}
+
+
+@router.post(
+    "/api/actors/{actor_id}/poster-frames/{version}/make-current",
+    response_model=PosterVersionOut,
+)
+async def make_current(actor_id: int, version: int, request: Request) -> dict[str, Any]:
+    """Make an earlier version the actor's poster again (404 for an unknown version)."""
+    return await use.make_current(request.app.state.container, actor_id, version)
+
+
+@router.post(
+    "/api/poster-frames/regenerate",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PosterJobAccepted,
+)
+async def regenerate_many(body: BatchBody, request: Request, response: Response) -> Any:
+    """One parent job with a child poster job per actor; follow it at ``job_url``."""
+    overrides = PosterOverrides.model_validate(body.model_dump(exclude={"actor_ids", "filter"}))
+    filters = None
+    if body.filter is not None:
+        given = body.filter
+        filters = ActorFilters(
+            q=given.q or None,
+            actor_type=given.type.lower() if given.type else None,
+            sex=given.sex.lower() if given.sex else None,
+            has_lora=given.has_lora,
+            has_poster=given.has_poster,
+            owner_id=given.owner,
+        )
+    job = await use.request_batch(
+        request.app.state.container, overrides, actor_ids=body.actor_ids, filters=filters
+    )
+    return _accepted(job, None, response)
