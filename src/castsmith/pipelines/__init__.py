@@ -10,7 +10,8 @@ if TYPE_CHECKING:
 
 def register_all(registry: HandlerRegistry) -> None:
     """Register the job kinds of every pipeline (one line per pipeline)."""
-    from castsmith.pipelines import personas, posters
+    from castsmith.pipelines import personas, posters, training_jobs
 
     posters.register_handlers(registry)
     personas.register_handlers(registry)
+    training_jobs.register_handlers(registry)
