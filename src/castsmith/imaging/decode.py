@@ -30,14 +30,16 @@ def check_pixels(width: int, height: int, max_pixels: int) -> None:
     pixels = width * height
     if pixels > max_pixels:
         raise DecompressionBomb(
-            f"image is {width}x{height} = {_mpx(pixels)} Mpx, "
-            f"above the {_mpx(max_pixels)} Mpx limit"
+            f"image is {width}x{height} = {_amount(pixels)}, above the {_amount(max_pixels)} limit"
         )
 
 
-def _mpx(pixels: int) -> str:
-    value = pixels / 1_000_000
-    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+def _amount(pixels: int) -> str:
+    if pixels >= 10_000_000:
+        return f"{pixels / 1_000_000:.0f} Mpx"
+    if pixels >= 100_000:
+        return f"{pixels / 1_000_000:.1f} Mpx"
+    return f"{pixels} px"
 
 
 def open_image(
