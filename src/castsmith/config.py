@@ -161,6 +161,10 @@ class Settings(BaseSettings):
         default="auto",
         validation_alias=AliasChoices("CASTSMITH_POSTER_PROVIDER", "poster_provider"),
     )
+    reference_provider: str = Field(
+        default="auto",
+        validation_alias=AliasChoices("CASTSMITH_REFERENCE_PROVIDER", "reference_provider"),
+    )
     text_provider: str = Field(
         default="auto",
         validation_alias=AliasChoices("CASTSMITH_TEXT_PROVIDER", "text_provider"),
