@@ -163,3 +163,65 @@ def portrait_prompt(subject: PortraitSubject) -> str:
         "plain light grey background, sharp focus, natural skin texture",
     ]
     return ", ".join(part for part in parts if part)
+
+
+LORA_FIELDS = ("model_url", "name", "trigger_word", "strength_model", "strength_clip")
+_TEXT_LIMITS = {"model_url": 2048, "name": 300, "trigger_word": 200}
+
+
+def _clean_lora(value: object) -> dict[str, Any]:
+    if value is None:
+        return {
+            "lora_model_url": None,
+            "lora_name": None,
+            "lora_trigger_word": None,
+            "lora_strength_model": 0.8,
+            "lora_strength_clip": 0.8,
+        }
+    if not isinstance(value, dict):
+        raise ValidationError("lora must be an object or null", "lora")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key not in LORA_FIELDS:
+            raise ValidationError(f"lora has no field {key!r}", f"lora.{key}")
+        if key.startswith("strength_"):
+            out[f"lora_{key}"] = validate_strength(item, f"lora.{key}")
+            continue
+        if item is not None and (not isinstance(item, str) or len(item) > _TEXT_LIMITS[key]):
+            raise ValidationError(
+                f"lora.{key} must be text of at most {_TEXT_LIMITS[key]} characters",
+                f"lora.{key}",
+            )
+        out[f"lora_{key}"] = item or None
+    return out
+
+
+def clean_actor_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Validate user-given actor fields and return them as column values.
+
+    ``partial`` (a PATCH) validates only what is present; otherwise ``name`` is
+    required. Every error is a ``ValidationError`` naming the field.
+    """
+    out: dict[str, Any] = {}
+    if not partial and "name" not in data:
+        raise InvalidName("name is required", "name")
+    for key, value in data.items():
+        if key == "name":
+            out["name"] = validate_actor_name(value)
+        elif key == "description":
+            out["description"] = validate_description(value)
+        elif key == "actor_type":
+            out["actor_type"] = validate_token(value, "actor_type") or "person"
+        elif key in {"sex", "ethnicity", "style"}:
+            out[key] = validate_token(value, key)
+        elif key == "age":
+            out["age"] = validate_age(value)
+        elif key == "owner_id":
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValidationError("owner_id must be a whole number or null", "owner_id")
+            out["owner_id"] = value
+        elif key == "lora":
+            out.update(_clean_lora(value))
+        else:
+            raise ValidationError(f"unknown actor field {key!r}", key)
+    return out
