@@ -83,6 +83,7 @@ class Worker:
         self._flush_wanted = asyncio.Event()
         self._stopping = asyncio.Event()
         self._more_waiting = False
+        self._closing = False
         self.stopped = asyncio.Event()
 
     # --- control -------------------------------------------------------------------
@@ -288,10 +289,14 @@ class Worker:
             self._flush_wanted.set()
 
     async def _flush_loop(self) -> None:
+        # Never cancelled: a cancelled flush could drop a batch not yet handed to its
+        # thread. On shutdown it is told to finish and drains what is left.
         while True:
             await self._flush_wanted.wait()
             self._flush_wanted.clear()
             await self._flush()
+            if self._closing and not self._outcomes:
+                return
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -342,12 +347,13 @@ class Worker:
         remaining = list(self._tasks.values())
         if remaining:
             await asyncio.wait(remaining)
-        for helper in helpers:
+        flusher, others = helpers[1], [helpers[0], *helpers[2:]]
+        for helper in others:
             helper.cancel()
-        await asyncio.gather(*helpers, return_exceptions=True)
-        await self._flush()
-        if self._outcomes:
-            await self._flush()
+        await asyncio.gather(*others, return_exceptions=True)
+        self._closing = True
+        self._flush_wanted.set()
+        await flusher
 
 
 class _NoHandler(Exception):
