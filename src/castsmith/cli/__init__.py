@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from castsmith.cli import actors, system
+from castsmith.cli import actors, jobs, system
 from castsmith.cli.providers import generate, providers_app
 from castsmith.config import load_settings
 
@@ -43,6 +43,7 @@ def root(
 
 system.register(app)
 actors.register(app)
+jobs.register(app)
 app.command("generate")(generate)
 app.add_typer(providers_app, name="providers")
 
