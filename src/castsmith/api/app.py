@@ -11,7 +11,17 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from castsmith import __version__
-from castsmith.api import actors, errors, files, health, jobs, personas, posters, training
+from castsmith.api import (
+    actors,
+    errors,
+    files,
+    health,
+    jobs,
+    personas,
+    posters,
+    references,
+    training,
+)
 from castsmith.bootstrap import Container
 from castsmith.logs import request_id_var
 
@@ -63,4 +73,5 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(personas.router)
     app.include_router(training.router)
+    app.include_router(references.router)
     return app
