@@ -1,7 +1,7 @@
 """Shared helpers for the training data tests (no tests of its own).
 
-``training_services`` builds the real container for some settings, with the provider
-registry and the job queue attached, and can run an in-process worker for its lifetime.
+``training_services`` builds the real container for some settings and can run an
+in-process worker for its lifetime.
 """
 
 from __future__ import annotations
@@ -12,18 +12,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from PIL import Image
 
 from castsmith.bootstrap import Container, build_container
 from castsmith.config import Settings
 from castsmith.db.models import Actor
-from castsmith.jobs.queue import JobQueue
-from castsmith.jobs.registry import HandlerRegistry
 from castsmith.jobs.worker import Worker
-from castsmith.pipelines import training_jobs
 from castsmith.pipelines.actors import set_base_image
-from castsmith.providers.registry import providers_from_settings
 
 SEED_ENTRY_FIELDS = (
     "filename",
@@ -44,34 +39,18 @@ def png_bytes(color: tuple[int, int, int] = (200, 120, 40), size: int = 64) -> b
     return out.getvalue()
 
 
-def make_registry() -> HandlerRegistry:
-    """A handler registry with the training kinds."""
-    registry = HandlerRegistry()
-    training_jobs.register_handlers(registry)
-    return registry
-
-
 @asynccontextmanager
 async def training_services(
     settings: Settings, *, worker: bool = False, concurrency: int = 8
 ) -> AsyncIterator[Container]:
-    """The container with ``providers`` and ``queue``; optionally a running worker."""
+    """The real container for ``settings``; optionally with a running in-process worker."""
     container = build_container(settings)
-    http = httpx.AsyncClient(timeout=30)
-    services: Any = container
-    registry = make_registry()
-    if getattr(services, "providers", None) is None:
-        services.providers = providers_from_settings(settings, http)
-    if getattr(services, "queue", None) is None:
-        services.queue = JobQueue.from_settings(container.engine, settings, registry)
-    else:
-        services.queue.registry = registry
     task: asyncio.Task[None] | None = None
     runner: Worker | None = None
     if worker:
         runner = Worker(
-            services.queue,
-            registry,
+            container.queue,
+            container.registry,
             services=container,
             concurrency=concurrency,
             poll_interval=0.05,
@@ -85,7 +64,6 @@ async def training_services(
         if runner is not None and task is not None:
             runner.stop()
             await asyncio.wait_for(task, 15)
-        await http.aclose()
         container.close()
 
 
@@ -112,7 +90,7 @@ async def actor_with_base(container: Container, name: str = "0012_european_30_ma
 
 async def wait_job(container: Container, job_id: int, timeout: float = 60) -> Any:
     """Poll the queue until the job ends; return its view."""
-    queue: Any = getattr(container, "queue")  # noqa: B009 - attached at runtime
+    queue = container.queue
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         job = await asyncio.to_thread(queue.get, job_id)
