@@ -13,7 +13,6 @@ def register_all(registry: HandlerRegistry) -> None:
     from castsmith.pipelines import actors, personas, posters, references, training_jobs
 
     actors.register_handlers(registry)
-    actors.register_handlers(registry)
     posters.register_handlers(registry)
     personas.register_handlers(registry)
     training_jobs.register_handlers(registry)
