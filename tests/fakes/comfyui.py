@@ -7,7 +7,7 @@
 ``execution_success`` and finally ``executing`` with ``node: null`` to the socket
 whose ``clientId`` queued it. Knobs: ``step_delay``; ``fail_execution`` (an
 ``execution_error`` from KSampler); ``drop_socket`` (close sockets mid-run; history
-still completes); ``hang`` (never finish until ``/interrupt``). ``/history/{id}`` is
+still completes); ``websocket_enabled = False`` (refuse the socket); ``hang`` (never finish until ``/interrupt``). ``/history/{id}`` is
 ``{}`` until done; ``/view`` serves outputs; ``/upload/image`` renames clashing names
 to ``name (1).png`` unless ``overwrite``.
 """
@@ -41,6 +41,7 @@ class FakeComfyUI(FakeServer):
         self.fail_execution = False
         self.drop_socket = False
         self.hang = False
+        self.websocket_enabled = True
         self.history: dict[str, Any] = {}
         self.outputs: dict[str, bytes] = {}
         self.uploads: dict[str, bytes] = {}
@@ -52,6 +53,9 @@ class FakeComfyUI(FakeServer):
 
     async def _ws(self, socket: WebSocket) -> None:
         client_id = socket.query_params.get("clientId") or uuid.uuid4().hex
+        if not self.websocket_enabled:
+            await socket.close(code=1008)  # like a proxy that refuses upgrades
+            return
         await socket.accept()
         self.sockets[client_id] = socket
         await socket.send_json(
