@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from castsmith.cli import actors, jobs, system
+from castsmith.cli import actors, jobs, posters, system
 from castsmith.cli.providers import generate, providers_app
 from castsmith.config import load_settings
 
@@ -44,6 +44,7 @@ def root(
 system.register(app)
 actors.register(app)
 jobs.register(app)
+posters.register(app)
 app.command("generate")(generate)
 app.add_typer(providers_app, name="providers")
 
