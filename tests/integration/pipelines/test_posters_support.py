@@ -20,10 +20,7 @@ from castsmith.api.app import create_app
 from castsmith.bootstrap import Container, build_container
 from castsmith.config import Settings
 from castsmith.jobs.queue import JobQueue
-from castsmith.jobs.registry import HandlerRegistry
 from castsmith.jobs.worker import Worker
-from castsmith.pipelines import register_all
-from castsmith.providers.registry import providers_from_settings
 
 SEED_SIZES = {"webp_sm": 256, "webp_md": 512, "webp_lg": 1024}
 DESCRIPTION = "a young European woman with long brown hair, brown eyes"
@@ -86,16 +83,10 @@ def webp_size(data: bytes) -> tuple[int, int]:
 async def poster_env(settings: Settings) -> AsyncIterator[PosterEnv]:
     """The app on ``settings`` with a worker running poster jobs in this event loop."""
     container = build_container(settings)
-    http = httpx.AsyncClient()
-    if getattr(container, "providers", None) is None:
-        container.providers = providers_from_settings(settings, http)  # type: ignore[attr-defined]
-    registry = HandlerRegistry()
-    register_all(registry)
-    queue = JobQueue.from_settings(container.engine, settings, registry)
-    container.queue = queue  # type: ignore[attr-defined]
+    queue = container.queue
     worker = Worker(
         queue,
-        registry,
+        container.registry,
         container,
         concurrency=4,
         poll_interval=0.05,
@@ -117,6 +108,5 @@ async def poster_env(settings: Settings) -> AsyncIterator[PosterEnv]:
     finally:
         worker.stop()
         await asyncio.wait_for(task, 30)
-        await http.aclose()
         await container.store.close()
         container.close()

@@ -1,0 +1,230 @@
+"""``castsmith posters ...``: generate, regenerate many, list versions, make one current.
+
+``ACTOR`` is an actor id or name. With ``--wait`` (the default) the command runs an
+in-process worker until its job has ended, so it works with no separate worker; other
+workers on the same database may pick the job up too, which is fine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, TypeVar
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import func, select
+
+from castsmith.bootstrap import Container, build_container
+from castsmith.cli.common import fail, print_json, settings_from_context
+from castsmith.db.models import Job
+from castsmith.db.repositories.actors import ActorFilters
+from castsmith.domain.errors import CastsmithError
+from castsmith.jobs.types import JobView
+from castsmith.jobs.worker import Worker
+from castsmith.pipelines import posters as use
+from castsmith.pipelines.posters_params import PosterOverrides
+
+T = TypeVar("T")
+
+posters_app = typer.Typer(help="Generate and manage poster frames.", no_args_is_help=True)
+
+
+def _run(ctx: typer.Context, work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
+    container = build_container(settings_from_context(ctx))
+    try:
+        return asyncio.run(work(container))
+    except CastsmithError as exc:
+        field = getattr(exc, "field", None)
+        fail(f"{field}: {exc}" if field and not str(exc).startswith(field) else str(exc))
+    finally:
+        container.close()
+
+
+@contextlib.asynccontextmanager
+async def _worker(container: Container) -> AsyncIterator[None]:
+    """A worker in this process for as long as the block runs."""
+    settings = container.settings
+    worker = Worker(
+        container.queue,
+        container.registry,
+        container,
+        concurrency=settings.worker_concurrency,
+        poll_interval=min(settings.worker_interval, 0.2),
+        heartbeat_interval=settings.job_heartbeat_seconds,
+        shutdown_grace=settings.job_shutdown_grace,
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        yield
+    finally:
+        worker.stop()
+        await task
+
+
+def _children(container: Container, parent_id: int) -> tuple[int, int]:
+    """(ended, total) children of a batch job."""
+    with container.sessions() as session:
+        rows = session.execute(
+            select(Job.status, func.count()).where(Job.parent_id == parent_id).group_by(Job.status)
+        ).all()
+    total = sum(count for _, count in rows)
+    ended = sum(count for status, count in rows if status in use.TERMINAL)
+    return ended, total
+
+
+async def _follow(container: Container, job: JobView, *, batch: bool) -> JobView:
+    """Show a progress bar until ``job`` ends; return its final state."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task(f"job {job.id}", total=100)
+        while True:
+            current = await asyncio.to_thread(container.queue.get, job.id)
+            if batch:
+                ended, total = await asyncio.to_thread(_children, container, job.id)
+                bar.update(task, completed=ended, total=max(total, 1), description="posters")
+            else:
+                message = current.progress_message or current.status
+                bar.update(task, completed=current.progress, description=message[:40])
+            if current.status in use.TERMINAL:
+                return current
+            await asyncio.sleep(0.2)
+
+
+def _finish(job: JobView) -> None:
+    if job.status not in {"completed", "completed_with_errors"}:
+        fail(job.error or f"job {job.id} ended {job.status}")
+
+
+@posters_app.command("generate")
+def generate(
+    ctx: typer.Context,
+    actor: str = typer.Argument(..., help="Actor id or name."),
+    style_lora: str | None = typer.Option(None, "--style-lora", help="Style LoRA name."),
+    style_strength: float | None = typer.Option(None, "--style-strength"),
+    steps: int | None = typer.Option(None, "--steps"),
+    seed: int | None = typer.Option(None, "--seed"),
+    width: int | None = typer.Option(None, "--width"),
+    height: int | None = typer.Option(None, "--height"),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Run the job here and wait."),
+    as_json: bool = typer.Option(False, "--json", help="Print the response as JSON."),
+) -> None:
+    """Draw a new poster version for ACTOR."""
+    overrides = PosterOverrides(
+        style_lora=style_lora,
+        style_lora_strength=style_strength,
+        steps=steps,
+        seed=seed,
+        width=width,
+        height=height,
+    )
+
+    async def work(container: Container) -> JobView:
+        ref = await use.resolve_actor(container, actor)
+        job = await use.request_poster(container, ref.id, overrides)
+        if not wait:
+            return job
+        async with _worker(container):
+            return await _follow(container, job, batch=False)
+
+    job = _run(ctx, work)
+    if not wait:
+        typer.echo(f"queued job {job.id} ({job.status})")
+        return
+    _finish(job)
+    result = job.result or {}
+    if as_json:
+        print_json(use.seed_shape(result))
+        return
+    poster = result.get("poster", {})
+    typer.echo(f"{result.get('actor_name')}: poster version {poster.get('version')}")
+    for size, url in result.get("poster_frames", {}).get("standard", {}).items():
+        typer.echo(f"  {size}: {url}")
+
+
+@posters_app.command("regenerate")
+def regenerate(
+    ctx: typer.Context,
+    actors: list[str] = typer.Argument(None, help="Actor ids or names."),
+    all_actors: bool = typer.Option(False, "--all", help="Every actor in the library."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Run the jobs here and wait."),
+) -> None:
+    """Draw new posters for several actors (one batch job with a child per actor)."""
+    if all_actors == bool(actors):
+        fail("give actor ids/names or --all (not both)")
+
+    async def work(container: Container) -> JobView:
+        if all_actors:
+            job = await use.request_batch(container, PosterOverrides(), filters=ActorFilters())
+        else:
+            refs = [await use.resolve_actor(container, a) for a in actors]
+            job = await use.request_batch(
+                container, PosterOverrides(), actor_ids=[r.id for r in refs]
+            )
+        if not wait:
+            return job
+        async with _worker(container):
+            return await _follow(container, job, batch=True)
+
+    job = _run(ctx, work)
+    if not wait:
+        typer.echo(f"queued batch job {job.id}")
+        return
+    _finish(job)
+    result = job.result or {}
+    typer.echo(f"{result.get('succeeded', 0)} of {result.get('total', 0)} posters regenerated")
+    for entry in result.get("errors", []):
+        typer.echo(f"  {entry.get('label')}: {entry.get('error')}")
+
+
+@posters_app.command("list")
+def list_versions(
+    ctx: typer.Context,
+    actor: str = typer.Argument(..., help="Actor id or name."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The actor's poster versions, newest first (* marks the current one)."""
+
+    async def work(container: Container) -> list[dict[str, Any]]:
+        ref = await use.resolve_actor(container, actor)
+        return await use.history(container, ref.id)
+
+    items = _run(ctx, work)
+    if as_json:
+        print_json(items)
+        return
+    if not items:
+        typer.echo("no poster versions yet")
+    for item in items:
+        mark = "*" if item["is_current"] else " "
+        typer.echo(
+            f"{mark} v{item['version']:<4} {item['created_at']}  seed {item['seed']}  "
+            f"{item['provider']}"
+        )
+
+
+@posters_app.command("make-current")
+def make_current(
+    ctx: typer.Context,
+    actor: str = typer.Argument(..., help="Actor id or name."),
+    version: int = typer.Argument(..., help="Version number to show again."),
+) -> None:
+    """Make an earlier version the actor's poster again."""
+
+    async def work(container: Container) -> dict[str, Any]:
+        ref = await use.resolve_actor(container, actor)
+        return await use.make_current(container, ref.id, version)
+
+    item = _run(ctx, work)
+    typer.echo(f"version {item['version']} is now current")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``posters`` command group to the root app."""
+    app.add_typer(posters_app, name="posters")
