@@ -1,0 +1,247 @@
+"""Character reference routes (seed 004) and video job assets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from castsmith.domain.errors import NotFound, ValidationError
+from castsmith.pipelines import references as refs
+from castsmith.pipelines import video_jobs
+from castsmith.pipelines.posters import wait_for_job
+
+router = APIRouter(tags=["character references"])
+DEFAULT_WAIT = 120.0
+
+
+class GenerateReferenceBody(BaseModel):
+    """The seed's request body."""
+
+    character_description: str = Field(max_length=2000)
+    num_images: int = 4
+    aspect_ratio: str = "1:1"
+    seed: int | None = Field(default=None, ge=0)
+
+
+class CharacterReferenceImage(BaseModel):
+    """The seed's image shape."""
+
+    id: str
+    path: str
+    base64: str
+    cloud_url: str | None = None
+
+
+class GenerateReferenceResponse(BaseModel):
+    """The generated images, and the job that made them."""
+
+    images: list[CharacterReferenceImage]
+    job_id: int
+
+
+class ReferenceUrl(BaseModel):
+    """The seed's lookup answer."""
+
+    image_id: str
+    image_url: str
+    storage_backend: str
+    expires_in_seconds: int
+    cloud_path: str
+
+
+class ReferenceItem(BaseModel):
+    """A reference in listings."""
+
+    id: str
+    description: str
+    aspect_ratio: str
+    cloud_path: str
+    image_url: str
+    video_job_id: str | None
+    source_reference_id: str | None
+
+
+class ReferenceList(BaseModel):
+    items: list[ReferenceItem]
+
+
+class AttachBody(BaseModel):
+    image_ids: list[str] = Field(min_length=1, max_length=100)
+
+
+class JobAssetOut(BaseModel):
+    path: str
+    key: str
+    size: int
+    url: str
+
+
+class JobAssetList(BaseModel):
+    job_id: str
+    items: list[JobAssetOut]
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.container
+
+
+@router.post(
+    "/api/mv/generate_character_reference",
+    response_model=GenerateReferenceResponse,
+    responses={202: {"description": "Still generating; poll the job."}},
+)
+async def generate_character_reference(
+    body: GenerateReferenceBody,
+    request: Request,
+    wait: float = Query(DEFAULT_WAIT, ge=0, le=600, description="Seconds to wait for the images."),
+) -> Any:
+    """Generate 1 to 4 reference images from a description (the seed's route)."""
+    services = _services(request)
+    spec = refs.ReferenceRequest(
+        description=body.character_description,
+        num_images=body.num_images,
+        aspect_ratio=body.aspect_ratio,
+        seed=body.seed,
+    )
+    job = refs.enqueue_generate(services, spec)
+    done = await wait_for_job(services, job.id, wait)
+    if done is None:
+        return Response(
+            content=f'{{"job_id": {job.id}, "status": "running", '
+            f'"events_url": "/api/jobs/{job.id}/events"}}',
+            status_code=202,
+            media_type="application/json",
+        )
+    if done.status != "completed":
+        raise ValidationError(done.error or f"the job ended {done.status}", "character_description")
+    images = []
+    for item in (done.result or {}).get("images", []):
+        ref = await refs.find(services, item["id"])
+        served = await refs.serve_url(services, ref)
+        images.append(
+            {
+                "id": ref.id,
+                "path": ref.key,
+                "base64": await refs.image_base64(services, ref.key),
+                "cloud_url": served.url,
+            }
+        )
+    return {"images": images, "job_id": job.id}
+
+
+@router.get(
+    "/api/mv/get_character_reference/{image_id}",
+    response_model=ReferenceUrl,
+    responses={302: {"description": "With ?redirect=true: the image URL."}},
+)
+async def get_character_reference(image_id: str, request: Request, redirect: bool = False) -> Any:
+    """The reference's URL (presigned on S3), or a 302 to it with ``?redirect=true``."""
+    services = _services(request)
+    ref = await refs.find(services, image_id)
+    served = await refs.serve_url(services, ref)
+    if redirect:
+        return RedirectResponse(served.url, status_code=302)
+    return {
+        "image_id": ref.id,
+        "image_url": served.url,
+        "storage_backend": served.backend,
+        "expires_in_seconds": served.expires_in,
+        "cloud_path": ref.key,
+    }
+
+
+@router.get("/api/mv/character_reference_file/{image_id}", include_in_schema=False)
+async def character_reference_file(
+    image_id: str, request: Request, expires: int = 0, sig: str = ""
+) -> Response:
+    """The local fallback copy, behind a signed, expiring URL."""
+    services = _services(request)
+    ref = await refs.find(services, image_id)
+    try:
+        path = refs.verify_local_copy(services, ref, expires, sig)
+    except ValidationError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+    return FileResponse(path, media_type=ref.content_type)
+
+
+async def _items(services: Any, rows: list[refs.ReferenceRow]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        served = await refs.serve_url(services, row) if row.video_job_id is None else None
+        url = served.url if served else await services.urls.url_for(row.key)
+        out.append(
+            {
+                "id": row.id,
+                "description": row.description,
+                "aspect_ratio": row.aspect_ratio,
+                "cloud_path": row.key,
+                "image_url": url,
+                "video_job_id": row.video_job_id,
+                "source_reference_id": row.source_reference_id,
+            }
+        )
+    return out
+
+
+@router.get("/api/character-references", response_model=ReferenceList)
+async def list_character_references(
+    request: Request, limit: int = Query(50, ge=1, le=200)
+) -> dict[str, Any]:
+    """Standalone references, newest first, each with a URL."""
+    services = _services(request)
+    rows = await refs.list_references(services, limit=limit)
+    return {"items": await _items(services, rows)}
+
+
+@router.post("/api/video-jobs/{job_id}/character-references", response_model=ReferenceList)
+async def attach_references(job_id: str, body: AttachBody, request: Request) -> dict[str, Any]:
+    """Copy references into the video job's folder (idempotent per image)."""
+    services = _services(request)
+    rows = await refs.attach_to_video_job(services, job_id, body.image_ids)
+    return {"items": await _items(services, rows)}
+
+
+@router.get("/api/video-jobs/{job_id}/character-references", response_model=ReferenceList)
+async def job_references(job_id: str, request: Request) -> dict[str, Any]:
+    """A video job's references with presigned URLs, in bulk."""
+    services = _services(request)
+    rows = await refs.list_references(services, video_job_id=job_id, limit=1000)
+    return {"items": await _items(services, rows)}
+
+
+@router.put(
+    "/api/video-jobs/{job_id}/assets/{path:path}", response_model=JobAssetOut, status_code=201
+)
+async def persist_job_asset(job_id: str, path: str, file: UploadFile, request: Request) -> Any:
+    """Persist one file of a video job (never replacing an existing one)."""
+    services = _services(request)
+    data = await file.read()
+    asset = await video_jobs.persist_asset(
+        services, job_id, path, data, file.content_type or "application/octet-stream"
+    )
+    return asset.__dict__
+
+
+@router.get("/api/video-jobs/{job_id}/assets", response_model=JobAssetList)
+async def list_job_assets(job_id: str, request: Request) -> dict[str, Any]:
+    """Every file of a video job with a URL."""
+    items = await video_jobs.list_assets(_services(request), job_id)
+    return {"job_id": job_id, "items": [item.__dict__ for item in items]}
+
+
+@router.get("/api/video-jobs/{job_id}/assets.zip")
+async def download_job_assets(job_id: str, request: Request) -> Response:
+    """All of a video job's files as one zip."""
+    services = _services(request)
+    items = await video_jobs.list_assets(services, job_id)
+    if not items:
+        raise NotFound(f"video job '{job_id}' has no stored files")
+    data = await video_jobs.download_zip(services, job_id)
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"content-disposition": f'attachment; filename="{job_id}.zip"'},
+    )

@@ -1,0 +1,427 @@
+"""Character references for video jobs (seed 004).
+
+A reference is generated from a description (1 to 4 images), stored under
+``character_references/{image_id}.{ext}`` and recorded as a ``CharacterReference`` row.
+Attaching references to a video job copies them to
+``videos/{job_id}/intermediate/character_reference/{image_id}.{ext}``.
+
+When the store is a cloud bucket, a copy of each generated image is also kept in the
+data folder, so a reference can still be served while the bucket is unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from castsmith.db.models import Asset, CharacterReference
+from castsmith.domain.errors import (
+    CastsmithError,
+    NotFound,
+    StorageUnavailable,
+    ValidationError,
+)
+from castsmith.domain.keys import KeyLayout, validate_segment
+from castsmith.jobs.registry import HandlerRegistry, JobContext
+from castsmith.jobs.types import JobSpec, JobView
+from castsmith.pipelines.assets import AssetProvenance, Services, asset_url, store_asset
+from castsmith.providers.base import ImageProvider, TextToImage
+
+log = logging.getLogger("castsmith.pipelines.references")
+
+GENERATE_JOB = "reference.generate"
+ASPECT_RATIOS = ("1:1", "3:4", "4:3", "9:16", "16:9")
+MAX_DESCRIPTION = 2000
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+KEYS = KeyLayout()
+
+
+@dataclass(frozen=True)
+class ReferenceRequest:
+    """A validated request for reference images."""
+
+    description: str
+    num_images: int = 4
+    aspect_ratio: str = "1:1"
+    seed: int | None = None
+    owner_id: int | None = None
+
+    def __post_init__(self) -> None:
+        text = " ".join(self.description.split())
+        if not text:
+            raise ValidationError(
+                "character_description must not be empty", "character_description"
+            )
+        if len(text) > MAX_DESCRIPTION:
+            raise ValidationError(
+                f"character_description is {len(text)} characters; at most {MAX_DESCRIPTION}",
+                "character_description",
+            )
+        if not 1 <= self.num_images <= 4:
+            raise ValidationError(
+                f"num_images must be between 1 and 4; got {self.num_images}", "num_images"
+            )
+        if self.aspect_ratio not in ASPECT_RATIOS:
+            raise ValidationError(
+                f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)}; "
+                f"got {self.aspect_ratio!r}",
+                "aspect_ratio",
+            )
+        object.__setattr__(self, "description", text)
+
+    def payload(self) -> dict[str, Any]:
+        """The job payload."""
+        return {
+            "character_description": self.description,
+            "num_images": self.num_images,
+            "aspect_ratio": self.aspect_ratio,
+            "seed": self.seed,
+            "owner_id": self.owner_id,
+        }
+
+
+def reference_provider(services: Services) -> ImageProvider:
+    """Google's Imagen when configured (the seed's choice), else the default provider."""
+    providers = services.providers  # type: ignore[attr-defined]
+    choice = services.settings.reference_provider
+    if choice != "auto":
+        provider: ImageProvider = providers.image(choice)
+        return provider
+    if "google" in providers.configured():
+        provider = providers.image("google")
+        return provider
+    provider = providers.default_image()
+    return provider
+
+
+def cache_path(services: Services, key: str) -> Path:
+    """Where the local fallback copy of ``key`` lives."""
+    return Path(services.settings.data_dir) / "reference-cache" / key
+
+
+def _write_cache(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+async def generate(
+    services: Services, request: ReferenceRequest, ctx: JobContext | None = None
+) -> list[dict[str, Any]]:
+    """Generate, store and record the reference images; return their descriptions."""
+    provider = reference_provider(services)
+    if ctx:
+        await ctx.progress(10, f"generating {request.num_images} image(s) with {provider.name}")
+    result = await provider.text_to_image(
+        TextToImage(
+            prompt=request.description,
+            width=None,
+            height=None,
+            aspect_ratio=request.aspect_ratio,
+            seed=request.seed,
+            count=request.num_images,
+        )
+    )
+    if ctx:
+        ctx.check_cancelled()
+        await ctx.progress(70, "storing the images")
+    stored: list[dict[str, Any]] = []
+    keys: list[str] = []
+    try:
+        for image in result.images[: request.num_images]:
+            image_id = str(uuid.uuid4())
+            ext = EXTENSIONS.get(image.content_type, "png")
+            key = KEYS.character_reference(image_id, ext)
+
+            def add_row(session: Session, asset: Asset, image_id: str = image_id) -> None:
+                session.add(
+                    CharacterReference(
+                        id=image_id,
+                        description=request.description,
+                        aspect_ratio=request.aspect_ratio,
+                        asset_id=asset.id,
+                        owner_id=request.owner_id,
+                    )
+                )
+
+            asset = await store_asset(
+                services,
+                key,
+                image.data,
+                kind="character_reference",
+                provenance=AssetProvenance(
+                    provider=result.provenance.provider,
+                    model=result.provenance.model,
+                    prompt=request.description,
+                    seed=image.seed if image.seed is not None else result.provenance.seed,
+                    provider_job_id=result.provenance.provider_job_id,
+                    owner_id=request.owner_id,
+                    meta={"placeholder": result.provenance.placeholder},
+                ),
+                with_row=add_row,
+            )
+            keys.append(key)
+            if services.store.backend != "local":
+                await asyncio.to_thread(_write_cache, cache_path(services, key), image.data)
+            stored.append({"id": image_id, "path": key, "content_type": asset.content_type})
+    except BaseException:
+        await _remove(services, keys)
+        raise
+    return stored
+
+
+async def _remove(services: Services, keys: list[str]) -> None:
+    """Undo a partly stored batch: objects, rows and cache copies."""
+
+    def delete_rows() -> None:
+        with services.sessions.begin() as session:
+            for ref in session.scalars(
+                select(CharacterReference)
+                .join(Asset, Asset.id == CharacterReference.asset_id)
+                .where(Asset.storage_key.in_(keys))
+            ):
+                session.delete(ref)
+            for asset in session.scalars(select(Asset).where(Asset.storage_key.in_(keys))):
+                session.delete(asset)
+
+    try:
+        await asyncio.to_thread(delete_rows)
+        for key in keys:
+            await services.store.delete(key)
+            cache_path(services, key).unlink(missing_ok=True)
+    except CastsmithError:
+        log.warning("could not remove a partial reference batch", exc_info=True)
+
+
+async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
+    payload = ctx.payload
+    request = ReferenceRequest(
+        description=str(payload.get("character_description", "")),
+        num_images=int(payload.get("num_images", 4)),
+        aspect_ratio=str(payload.get("aspect_ratio", "1:1")),
+        seed=payload.get("seed"),
+        owner_id=payload.get("owner_id"),
+    )
+    images = await generate(ctx.services, request, ctx)
+    await ctx.progress(100, f"{len(images)} reference image(s) ready")
+    return {"images": images}
+
+
+def register_handlers(registry: HandlerRegistry) -> None:
+    """Register ``reference.generate``."""
+    registry.register(GENERATE_JOB, _handle_generate, timeout=600)
+
+
+def enqueue_generate(services: Services, request: ReferenceRequest) -> JobView:
+    """Queue a generation job (the provider's limits apply)."""
+    provider = reference_provider(services)
+    spec = JobSpec(kind=GENERATE_JOB, payload=request.payload(), provider=provider.name)
+    return services.queue.enqueue_many([spec])[0]  # type: ignore[attr-defined,no-any-return]
+
+
+# --- reading references ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferenceRow:
+    """A reference with the key of its object."""
+
+    id: str
+    description: str
+    aspect_ratio: str
+    key: str
+    content_type: str
+    video_job_id: str | None
+    source_reference_id: str | None
+    created_at: Any
+
+
+def _rows(session: Session, query: Any) -> list[ReferenceRow]:
+    return [
+        ReferenceRow(
+            id=ref.id,
+            description=ref.description,
+            aspect_ratio=ref.aspect_ratio,
+            key=asset.storage_key,
+            content_type=asset.content_type,
+            video_job_id=ref.video_job_id,
+            source_reference_id=ref.source_reference_id,
+            created_at=ref.created_at,
+        )
+        for ref, asset in session.execute(query)
+    ]
+
+
+def _base_query() -> Any:
+    return select(CharacterReference, Asset).join(Asset, Asset.id == CharacterReference.asset_id)
+
+
+async def find(services: Services, image_id: str) -> ReferenceRow:
+    """The standalone reference ``image_id``; ``NotFound`` with a clear message."""
+    validate_segment(image_id, "image_id")
+
+    def read() -> list[ReferenceRow]:
+        with services.sessions() as session:
+            return _rows(
+                session,
+                _base_query().where(
+                    CharacterReference.id == image_id, CharacterReference.video_job_id.is_(None)
+                ),
+            )
+
+    rows = await asyncio.to_thread(read)
+    if not rows:
+        raise NotFound(f"no character reference with id '{image_id}'")
+    return rows[0]
+
+
+async def list_references(
+    services: Services,
+    *,
+    video_job_id: str | None = None,
+    limit: int = 50,
+    before: str | None = None,
+) -> list[ReferenceRow]:
+    """References, newest first; standalone ones unless ``video_job_id`` is given."""
+
+    def read() -> list[ReferenceRow]:
+        query = _base_query()
+        if video_job_id is None:
+            query = query.where(CharacterReference.video_job_id.is_(None))
+        else:
+            query = query.where(CharacterReference.video_job_id == video_job_id)
+        query = query.order_by(CharacterReference.created_at.desc(), CharacterReference.id)
+        with services.sessions() as session:
+            return _rows(session, query.limit(limit))
+
+    return await asyncio.to_thread(read)
+
+
+async def image_base64(services: Services, key: str) -> str:
+    """The object's bytes as base64 (the seed's response carries them inline)."""
+    return base64.b64encode(await services.store.get(key)).decode()
+
+
+@dataclass(frozen=True)
+class ServedUrl:
+    """Where a user can fetch a reference, and how it is served."""
+
+    url: str
+    backend: str
+    expires_in: int
+
+
+async def serve_url(services: Services, ref: ReferenceRow) -> ServedUrl:
+    """A presigned (S3) or signed (local) URL; the local copy when the cloud is down."""
+    expires = services.settings.presigned_url_expiry
+    if services.store.backend == "local":
+        return ServedUrl(await asset_url(services, ref.key), "local", expires)
+    try:
+        present = await services.store.head(ref.key) is not None
+    except StorageUnavailable:
+        present = False
+        log.warning("object store unreachable; serving %s from the local copy", ref.key)
+    if present:
+        return ServedUrl(await asset_url(services, ref.key), "s3", expires)
+    if cache_path(services, ref.key).exists():
+        return ServedUrl(local_copy_url(services, ref), "local", expires)
+    raise NotFound(f"character reference '{ref.id}' has no stored image")
+
+
+def local_copy_url(services: Services, ref: ReferenceRow) -> str:
+    """A signed app URL for the local fallback copy of a reference."""
+    urls = services.urls
+    expires = int(time.time()) + services.settings.presigned_url_expiry
+    sig = urls.signature(f"reference-cache/{ref.key}", expires)
+    return (
+        f"{services.settings.public_base_url}/api/mv/character_reference_file/{ref.id}"
+        f"?expires={expires}&sig={sig}"
+    )
+
+
+def verify_local_copy(services: Services, ref: ReferenceRow, expires: int, sig: str) -> Path:
+    """The cache file of ``ref`` if the signature is valid."""
+    reason = services.urls.why_refused(f"reference-cache/{ref.key}", expires, sig)
+    if reason:
+        raise ValidationError(reason, "sig")
+    path = cache_path(services, ref.key)
+    if not path.exists():
+        raise NotFound(f"no local copy of character reference '{ref.id}'")
+    return path
+
+
+# --- video jobs -------------------------------------------------------------------------
+
+
+async def attach_to_video_job(
+    services: Services, job_id: str, image_ids: list[str]
+) -> list[ReferenceRow]:
+    """Copy references into the video job's folder and record them; idempotent per image."""
+    validate_segment(job_id, "job_id")
+    if not image_ids:
+        raise ValidationError("image_ids must name at least one reference", "image_ids")
+    sources = [await find(services, image_id) for image_id in dict.fromkeys(image_ids)]
+    existing = {
+        r.source_reference_id
+        for r in await list_references(services, video_job_id=job_id, limit=1000)
+    }
+    copied: list[tuple[ReferenceRow, str]] = []
+    for source in sources:
+        if source.id in existing:
+            continue
+        ext = source.key.rsplit(".", 1)[-1]
+        dst = KEYS.job_character_reference(job_id, source.id, ext)
+        await services.store.copy(source.key, dst)
+        copied.append((source, dst))
+
+    def record() -> None:
+        with services.sessions.begin() as session:
+            for source, dst in copied:
+                origin = session.scalars(select(Asset).where(Asset.storage_key == source.key)).one()
+                asset = Asset(
+                    storage_key=dst,
+                    kind="character_reference",
+                    content_type=origin.content_type,
+                    size_bytes=origin.size_bytes,
+                    md5=origin.md5,
+                    sha256=origin.sha256,
+                    width=origin.width,
+                    height=origin.height,
+                    provider=origin.provider,
+                    model=origin.model,
+                    prompt=origin.prompt,
+                    seed=origin.seed,
+                    parent_asset_id=origin.id,
+                    owner_id=origin.owner_id,
+                    meta=dict(origin.meta or {}),
+                )
+                session.add(asset)
+                session.flush()
+                session.add(
+                    CharacterReference(
+                        id=str(uuid.uuid4()),
+                        description=source.description,
+                        aspect_ratio=source.aspect_ratio,
+                        asset_id=asset.id,
+                        video_job_id=job_id,
+                        source_reference_id=source.id,
+                    )
+                )
+
+    try:
+        await asyncio.to_thread(record)
+    except BaseException:
+        for _, dst in copied:
+            await services.store.delete(dst)
+        raise
+    return await list_references(services, video_job_id=job_id, limit=1000)

@@ -1,0 +1,67 @@
+"""A video job's assets: persisted under ``videos/{job_id}/`` and downloaded as one zip."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+
+from castsmith.domain.errors import Conflict, ValidationError
+from castsmith.domain.keys import validate_key, validate_segment
+from castsmith.pipelines.assets import Services, asset_url
+
+MAX_ASSET_BYTES = 512 * 1024 * 1024
+
+
+def job_prefix(job_id: str) -> str:
+    """The folder holding everything of one video job."""
+    return f"videos/{validate_segment(job_id, 'job_id')}"
+
+
+@dataclass(frozen=True)
+class JobAsset:
+    """One object of a video job."""
+
+    path: str
+    key: str
+    size: int
+    url: str
+
+
+async def persist_asset(
+    services: Services, job_id: str, path: str, data: bytes, content_type: str
+) -> JobAsset:
+    """Store one file of a video job; an existing file is never replaced (409)."""
+    relative = validate_key(path, "path")
+    if not data:
+        raise ValidationError("the uploaded file is empty", "file")
+    if len(data) > MAX_ASSET_BYTES:
+        raise ValidationError("the uploaded file is larger than 512 MB", "file")
+    key = f"{job_prefix(job_id)}/{relative}"
+    if await services.store.exists(key):
+        raise Conflict(f"video job '{job_id}' already has a file at '{relative}'")
+    await services.store.put(key, data, content_type=content_type or "application/octet-stream")
+    return JobAsset(relative, key, len(data), await asset_url(services, key))
+
+
+async def list_assets(services: Services, job_id: str) -> list[JobAsset]:
+    """Every file of a video job, with a URL a user can open, sorted by path."""
+    prefix = job_prefix(job_id)
+    found = [meta async for meta in services.store.list(prefix)]
+    found.sort(key=lambda meta: meta.key)
+    return [
+        JobAsset(
+            meta.key[len(prefix) + 1 :], meta.key, meta.size, await asset_url(services, meta.key)
+        )
+        for meta in found
+    ]
+
+
+async def download_zip(services: Services, job_id: str) -> bytes:
+    """All of a video job's files in one zip, paths relative to the job folder."""
+    prefix = job_prefix(job_id)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        async for meta in services.store.list(prefix):
+            archive.writestr(meta.key[len(prefix) + 1 :], await services.store.get(meta.key))
+    return buffer.getvalue()
