@@ -99,18 +99,14 @@ def provider_budgets(
             select(JOBS.c.provider, func.count())
             .where(JOBS.c.status == rules.RUNNING, JOBS.c.provider.in_(names))
             .group_by(JOBS.c.provider)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     started: dict[str, int] = dict(
         conn.execute(
             select(RUNS.c.provider, func.count())
             .where(RUNS.c.provider.in_(names), RUNS.c.started_at > now - RATE_WINDOW)
             .group_by(RUNS.c.provider)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     budgets: dict[str, int] = {}
     for name in names:

@@ -258,25 +258,15 @@ class JobQueue:
     def stats(self) -> dict[str, Any]:
         """Jobs by status and by kind and status; runs by outcome."""
         with self.engine.connect() as conn:
-            by_status = (
-                conn.execute(select(JOBS.c.status, func.count()).group_by(JOBS.c.status))
-                .tuples()
-                .all()
-            )
-            by_kind = (
-                conn.execute(
-                    select(JOBS.c.kind, JOBS.c.status, func.count()).group_by(
-                        JOBS.c.kind, JOBS.c.status
-                    )
+            by_status = conn.execute(
+                select(JOBS.c.status, func.count()).group_by(JOBS.c.status)
+            ).all()
+            by_kind = conn.execute(
+                select(JOBS.c.kind, JOBS.c.status, func.count()).group_by(
+                    JOBS.c.kind, JOBS.c.status
                 )
-                .tuples()
-                .all()
-            )
-            runs = (
-                conn.execute(select(RUNS.c.outcome, func.count()).group_by(RUNS.c.outcome))
-                .tuples()
-                .all()
-            )
+            ).all()
+            runs = conn.execute(select(RUNS.c.outcome, func.count()).group_by(RUNS.c.outcome)).all()
         kinds: dict[str, dict[str, int]] = {}
         for kind, status, count in by_kind:
             kinds.setdefault(kind, {})[status] = count

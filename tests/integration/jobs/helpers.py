@@ -1,0 +1,121 @@
+"""Helpers for job engine tests: queues on a database, workers in-process and as processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from castsmith.db.engine import make_engine
+from castsmith.domain.jobs import RetryPolicy
+from castsmith.jobs.diagnostic import register_handlers
+from castsmith.jobs.queue import JobQueue
+from castsmith.jobs.registry import HandlerRegistry
+from castsmith.jobs.worker import Worker
+
+CASTSMITH = str(Path(sys.executable).parent / "castsmith")
+FAST = {
+    "poll_interval": 0.05,
+    "heartbeat_interval": 0.2,
+    "shutdown_grace": 1.0,
+    "retry_policy": RetryPolicy(0.01, 0.05),
+}
+
+
+def registry() -> HandlerRegistry:
+    """A registry with the built-in kinds."""
+    reg = HandlerRegistry()
+    register_handlers(reg)
+    return reg
+
+
+def queue_for(url: str, reg: HandlerRegistry | None = None, **options: Any) -> JobQueue:
+    """A queue over a fresh engine on ``url``."""
+    engine: Engine = make_engine(url)
+    return JobQueue(engine, registry=reg, **options)
+
+
+@asynccontextmanager
+async def running(worker: Worker) -> AsyncIterator[Worker]:
+    """Run ``worker`` for the duration of the block, then stop it gracefully."""
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 30)
+
+
+async def until(check: Callable[[], Awaitable[bool] | bool], deadline: float = 30.0) -> None:
+    """Poll ``check`` until it holds; fail the test after ``deadline`` seconds."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while True:
+        value = check()
+        if not isinstance(value, bool):
+            value = await value
+        if value:
+            return
+        if loop.time() > end:
+            raise AssertionError("condition not reached before the deadline")
+        await asyncio.sleep(0.05)
+
+
+def job_status(queue: JobQueue, job_id: int) -> Callable[[], Awaitable[bool]]:
+    """A check that job ``job_id`` reached a terminal status."""
+
+    async def check() -> bool:
+        job = await asyncio.to_thread(queue.get, job_id)
+        return job.status in {"completed", "completed_with_errors", "failed", "cancelled"}
+
+    return check
+
+
+def start_worker_process(
+    url: str, tmp: Path, concurrency: int = 8, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``castsmith --database-url URL worker`` as a child process."""
+    environ = (
+        os.environ
+        | {
+            "CASTSMITH_WORKER_INTERVAL": "0.1",
+            "CASTSMITH_JOB_HEARTBEAT_SECONDS": "0.3",
+            "CASTSMITH_LOG_LEVEL": "WARNING",
+        }
+        | (env or {})
+    )
+    return subprocess.Popen(
+        [
+            CASTSMITH,
+            "--database-url",
+            url,
+            "--data-dir",
+            str(tmp),
+            "worker",
+            "--concurrency",
+            str(concurrency),
+        ],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every process and wait for it."""
+    for proc in processes:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in processes:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,92 @@
+"""Job status rules and the retry policy."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from castsmith.domain import jobs as rules
+from castsmith.domain.errors import ProviderUnavailable, RateLimited
+from castsmith.jobs.queue import JobQueue, decode_cursor, encode_cursor
+from castsmith.jobs.registry import HandlerRegistry
+from castsmith.jobs.types import ClaimedJob
+from castsmith.jobs.worker import Worker
+
+
+def test_children_aggregate_into_three_outcomes() -> None:
+    assert rules.aggregate_children(["completed", "completed"]) == "completed"
+    assert rules.aggregate_children(["completed", "failed"]) == "completed_with_errors"
+    assert rules.aggregate_children(["failed", "cancelled"]) == "failed"
+    assert rules.aggregate_children([]) == "completed"
+
+
+def test_transitions() -> None:
+    assert rules.can_transition("queued", "running")
+    assert rules.can_transition("failed", "queued")
+    assert not rules.can_transition("completed", "queued")
+    assert rules.is_terminal("completed_with_errors")
+    assert not rules.is_terminal("waiting")
+
+
+def test_backoff_is_full_jitter_under_an_exponential_cap() -> None:
+    policy = rules.RetryPolicy(base=2.0, cap=30.0)
+    assert [policy.ceiling(n) for n in range(1, 7)] == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    rng = random.Random(7)
+    expected = random.Random(7)
+    for attempt in range(1, 8):
+        assert policy.delay(attempt, rng=rng) == expected.uniform(0, policy.ceiling(attempt))
+    assert policy.ceiling(10_000) == 30.0
+
+
+def test_retry_after_is_a_floor() -> None:
+    policy = rules.RetryPolicy(base=1.0, cap=2.0)
+    assert policy.delay(1, retry_after=45.0, rng=random.Random(1)) == 45.0
+
+
+def test_should_retry() -> None:
+    assert rules.should_retry(True, 1, 3)
+    assert not rules.should_retry(True, 3, 3)
+    assert not rules.should_retry(False, 1, 3)
+
+
+def test_cursor_round_trip() -> None:
+    assert decode_cursor(encode_cursor(1234)) == 1234
+
+
+def _job(attempt: int, max_attempts: int = 5) -> ClaimedJob:
+    return ClaimedJob(
+        id=1,
+        kind="k",
+        payload={},
+        attempt=attempt,
+        max_attempts=max_attempts,
+        run_id=1,
+        parent_id=None,
+        owner_id=None,
+        provider=None,
+        timeout_seconds=None,
+        stage="run",
+        queue="default",
+    )
+
+
+def test_worker_schedules_retries_on_the_policy_with_injected_clock_and_random() -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    queue = JobQueue.__new__(JobQueue)
+    queue.clock = lambda: now
+    worker = Worker(
+        queue, HandlerRegistry(), retry_policy=rules.RetryPolicy(1.0, 60.0), rng=random.Random(3)
+    )
+    expected = random.Random(3)
+    for attempt in (1, 2, 3):
+        outcome = worker._retry_or_fail(_job(attempt), "error", "boom", True, None)
+        delay = expected.uniform(0, 2.0 ** (attempt - 1))
+        assert outcome.kind == "retry"
+        assert outcome.retry_at == now + timedelta(seconds=delay)
+    limited = RateLimited("slow down", retry_after=90)
+    outcome = worker._retry_or_fail(_job(1), "error", str(limited), True, limited.retry_after)
+    assert outcome.retry_at == now + timedelta(seconds=90)
+    last = worker._retry_or_fail(_job(5), "error", str(ProviderUnavailable("x")), True, None)
+    assert last.kind == "failed"
+    permanent = worker._retry_or_fail(_job(1), "error", "bad request", False, None)
+    assert permanent.kind == "failed" and permanent.error == "bad request"
