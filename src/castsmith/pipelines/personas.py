@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from faker.config import AVAILABLE_LOCALES
 
 from castsmith.db.models import PersonaTask
-from castsmith.db.repositories.personas import IMAGE_COLUMNS, PersonaRepository
+from castsmith.db.repositories.personas import IMAGE_COLUMNS, PersonaRepository, writing
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import CastsmithError, ConfigurationError, Conflict
 from castsmith.jobs.registry import HandlerRegistry, JobContext
@@ -82,7 +82,7 @@ async def create_task(
     task_id = str(uuid.uuid4())
 
     def write() -> None:
-        with services.sessions.begin() as session:
+        with writing(services.sessions) as session:
             PersonaRepository(session).create_task(task_id, request, owner_id)
 
     await asyncio.to_thread(write)
@@ -95,7 +95,7 @@ async def create_task(
 
 
 def _delete_task(services: Services, task_id: str) -> None:
-    with services.sessions.begin() as session:
+    with writing(services.sessions) as session:
         session.delete(PersonaRepository(session).get_task(task_id))
 
 
@@ -106,7 +106,7 @@ async def _start_job(services: Services, task_id: str) -> int:
     )
 
     def point() -> None:
-        with services.sessions.begin() as session:
+        with writing(services.sessions) as session:
             PersonaRepository(session).get_task(task_id).job_id = job.id
 
     await asyncio.to_thread(point)
@@ -117,7 +117,7 @@ async def retry_failed(services: Services, task_id: str) -> dict[str, Any]:
     """Re-run only the failed personas of a finished task (all of it if data failed)."""
 
     def reset() -> None:
-        with services.sessions.begin() as session:
+        with writing(services.sessions) as session:
             repo = PersonaRepository(session)
             task = repo.get_task(task_id, lock=True)
             if task.status not in (rules.COMPLETED_WITH_ERRORS, rules.FAILED):
@@ -240,7 +240,7 @@ async def run_task(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
     task_id = str(ctx.payload["task_id"])
 
     def load() -> PersonaTask:
-        with services.sessions.begin() as session:
+        with writing(services.sessions) as session:
             repo = PersonaRepository(session)
             task = repo.get_task(task_id, lock=True)
             if task.status in (rules.PENDING, rules.GENERATING_DATA):
@@ -270,7 +270,7 @@ async def run_task(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
             raise
 
         def store() -> None:
-            with services.sessions.begin() as session:
+            with writing(services.sessions) as session:
                 repo = PersonaRepository(session)
                 locked = repo.get_task(task_id, lock=True)
                 repo.add_results(locked, personas)
@@ -281,7 +281,7 @@ async def run_task(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
 
 
 def _fail_data(services: Services, task_id: str, error: str) -> None:
-    with services.sessions.begin() as session:
+    with writing(services.sessions) as session:
         repo = PersonaRepository(session)
         task = repo.get_task(task_id, lock=True)
         repo.set_status(task, rules.FAILED)
@@ -293,7 +293,7 @@ async def _spawn_images(ctx: JobContext, task_id: str) -> dict[str, Any] | WaitF
     provider = image_provider(services).name
 
     def open_results() -> list[tuple[int, str]]:
-        with services.sessions.begin() as session:
+        with writing(services.sessions) as session:
             repo = PersonaRepository(session)
             task = repo.get_task(task_id, lock=True)
             repo.set_status(task, rules.GENERATING_IMAGES)
@@ -332,7 +332,7 @@ async def finish_task(ctx: JobContext, summary: ChildrenSummary | None) -> dict[
             child_errors[result_id] = child.error
 
     def settle() -> dict[str, Any]:
-        with services.sessions.begin() as session:
+        with writing(services.sessions) as session:
             repo = PersonaRepository(session)
             task = repo.get_task(task_id, lock=True)
             status = repo.settle(task, child_errors)
@@ -349,7 +349,7 @@ async def run_images(ctx: JobContext) -> dict[str, Any]:
     result_id = int(ctx.payload["result_id"])
 
     def start() -> tuple[PersonaTask, Any]:
-        with services.sessions.begin() as session:
+        with writing(services.sessions) as session:
             repo = PersonaRepository(session)
             task = repo.get_task(task_id)
             result = repo.get_result(task, result_id)
@@ -374,7 +374,7 @@ async def run_images(ctx: JobContext) -> dict[str, Any]:
 
 
 def _mark(services: Services, task_id: str, result_id: int, status: str, error: str) -> None:
-    with services.sessions.begin() as session:
+    with writing(services.sessions) as session:
         repo = PersonaRepository(session)
         repo.mark_result(repo.get_result(repo.get_task(task_id), result_id), status, error)
 

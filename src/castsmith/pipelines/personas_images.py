@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
-from castsmith.db.repositories.personas import PersonaRepository
+from castsmith.db.repositories.personas import PersonaRepository, writing
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import CastsmithError, ImageError
 from castsmith.domain.keys import persona_base_key, persona_image_key
@@ -213,7 +213,7 @@ class PersonaImages:
         splits: list[_Image],
         meta: dict[str, Any],
     ) -> list[int]:
-        with self.services.sessions.begin() as session:
+        with writing(self.services.sessions) as session:
             repo = PersonaRepository(session)
             task = repo.get_task(task_id)
             result = repo.get_result(task, result_id)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
 from castsmith.domain import personas as rules
@@ -44,6 +45,20 @@ def decode_cursor(cursor: str) -> int:
         raise ValidationError(
             "cursor is not valid; use next_cursor from a page", "cursor"
         ) from None
+
+
+@contextmanager
+def writing(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in a write transaction, committed on success.
+
+    On SQLite the transaction starts with ``BEGIN IMMEDIATE``: a deferred one that reads
+    first and writes later fails at once with "database is locked" when another
+    connection wrote in between, while an immediate one waits its turn.
+    """
+    bind = sessions.kw["bind"]
+    engine = bind.execution_options(sqlite_begin="IMMEDIATE")
+    with sessions(bind=engine) as session, session.begin():
+        yield session
 
 
 @dataclass(frozen=True)

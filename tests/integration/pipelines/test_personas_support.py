@@ -1,0 +1,181 @@
+"""Shared harness for the persona task tests: app, container, in-process worker, fakes.
+
+No tests live here; the persona pipeline and API tests import from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import itertools
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from PIL import Image
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from castsmith.api.app import create_app
+from castsmith.bootstrap import Container, build_container
+from castsmith.config import Settings
+from castsmith.jobs.worker import Worker
+from tests.fakes import FakeFlowise, FakeOpenAI
+
+FINISHED = {"completed", "completed_with_errors", "failed"}
+
+PEOPLE = [
+    ("Maren", "Holt", 31, "female", "Bergen, Norway", "Marine biologist"),
+    ("Tobias", "Krüger", 44, "male", "Leipzig, Germany", "Carpenter"),
+    ("Ines", "Carvalho", 27, "female", "Porto, Portugal", "Illustrator"),
+    ("Kwame", "Mensah", 52, "male", "Accra, Ghana", "Pharmacist"),
+    ("Yuki", "Tanaka", 38, "female", "Osaka, Japan", "Architect"),
+]
+
+
+def person(index: int) -> dict[str, Any]:
+    """Persona data as a remote flow would answer it (seed field names)."""
+    first, last, age, gender, location, job = PEOPLE[index % len(PEOPLE)]
+    return {
+        "firstname": first,
+        "lastname": last if index < len(PEOPLE) else f"{last}-{index}",
+        "age": age,
+        "gender": gender,
+        "location": location,
+        "occupation": job,
+        "bio": f"{first} works as a {job.lower()} in {location} and loves long walks.",
+    }
+
+
+class PersonaFlowise(FakeFlowise):
+    """A Flowise flow that answers persona questions with different people in turn,
+    and image-prompt questions with a selfie prompt naming the person asked about."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        super().__init__(latency=latency)
+        self._next = itertools.count()
+
+    async def _predict(self, request: Request) -> Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        body = await request.json()
+        self.questions.append(body)
+        question = str(body.get("question", ""))
+        base = {"question": question, "chatId": "chat-1", "chatMessageId": "msg-1"}
+        if "selfie of this person" in question:
+            name = question.split("this person: ", 1)[1].split(",", 1)[0]
+            text = json.dumps({"image_prompt": f"a smartphone selfie of {name}, daylight"})
+            return JSONResponse({**base, "text": f"```json\n{text}\n```"})
+        return JSONResponse({**base, "json": person(next(self._next)), "text": ""})
+
+
+class GridOpenAI(FakeOpenAI):
+    """OpenAI Images whose edits (the grid step) fail for prompts naming ``fail_for``."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        super().__init__(latency=latency)
+        self.fail_for: set[str] = set()
+        self.fail_all_edits = False
+
+    async def _edit(self, request: Request) -> Response:
+        form = await request.form()
+        prompt = str(form.get("prompt", ""))
+        if self.fail_all_edits or any(name in prompt for name in self.fail_for):
+            return JSONResponse(
+                {
+                    "error": {
+                        "message": "Your request was rejected by the safety system.",
+                        "type": "image_generation_user_error",
+                        "param": None,
+                        "code": "moderation_blocked",
+                    }
+                },
+                status_code=400,
+            )
+        return await super()._edit(request)
+
+
+def remote_settings(base: Settings, openai: FakeOpenAI, flowise: FakeFlowise) -> Settings:
+    """``base`` pointed at the fake OpenAI (images) and the fake Flowise (text)."""
+    return base.model_copy(
+        update={
+            "openai_api_key": openai.api_key,
+            "openai_base_url": f"{openai.url}/v1",
+            "flowise_url": flowise.url,
+            "flowise_chatflow_id": flowise.chatflow_id,
+            "flowise_api_key": flowise.api_key,
+            "text_provider": "flowise",
+            "image_provider": "openai",
+            "provider_timeout": 10.0,
+        }
+    )
+
+
+@dataclass
+class PersonaEnv:
+    """A running app (ASGI client), its container and a worker."""
+
+    client: httpx.AsyncClient
+    container: Container
+    worker: Worker
+
+    async def create(self, count: int = 3, **body: Any) -> dict[str, Any]:
+        answer = await self.client.post("/api/persona-tasks", json={"count": count, **body})
+        assert answer.status_code == 202, answer.text
+        return dict(answer.json())
+
+    async def wait(self, task_id: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Poll the task until it finished; return the detail view."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            answer = await self.client.get(f"/api/persona-tasks/{task_id}")
+            assert answer.status_code == 200, answer.text
+            body = dict(answer.json())
+            if body["status"] in FINISHED:
+                return body
+            assert asyncio.get_running_loop().time() < deadline, body
+            await asyncio.sleep(0.05)
+
+    async def fetch(self, url: str) -> bytes:
+        """Bytes at an image URL: the app's signed link, or the S3 server's URL."""
+        if url.startswith(str(self.container.settings.public_base_url)):
+            parts = urlsplit(url)
+            answer = await self.client.get(f"{parts.path}?{parts.query}")
+        else:
+            async with httpx.AsyncClient() as http:
+                answer = await http.get(url)
+        assert answer.status_code == 200, (url, answer.status_code)
+        return answer.content
+
+
+@asynccontextmanager
+async def persona_env(settings: Settings, concurrency: int = 8) -> AsyncIterator[PersonaEnv]:
+    """The app on ``settings`` with an in-process worker running every job kind."""
+    container = build_container(settings)
+    worker = Worker(
+        container.queue,
+        container.registry,
+        services=container,
+        concurrency=concurrency,
+        poll_interval=0.05,
+    )
+    running = asyncio.create_task(worker.run())
+    transport = httpx.ASGITransport(app=create_app(container))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield PersonaEnv(client, container, worker)
+    finally:
+        worker.stop()
+        await running
+        container.close()
+
+
+def open_image(data: bytes) -> Image.Image:
+    """Decode fully (a truncated file fails here)."""
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
