@@ -157,9 +157,13 @@ def measure(label: str, data: bytes, fn: Callable[[bytes], dict[str, bytes]], ru
     return Variant(label, seconds, {k: len(v) for k, v in outputs.items()}, ssims)
 
 
-def castsmith(method: int = 4, parallel: bool = True) -> Callable[[bytes], dict[str, bytes]]:
+def castsmith(
+    method: int = 4, parallel: bool = True, small_method: int | None = None
+) -> Callable[[bytes], dict[str, bytes]]:
     def run(data: bytes) -> dict[str, bytes]:
-        renditions = make_renditions(data, SIZES, method=method, parallel=parallel)
+        renditions = make_renditions(
+            data, SIZES, method=method, parallel=parallel, small_method=small_method
+        )
         return {name: r.data for name, r in renditions.items()}
 
     return run
@@ -169,9 +173,10 @@ def report(case: str, data: bytes, runs: int) -> bool:
     """Print one case's table; return whether castsmith's default meets the goals."""
     old = measure("old: thumbnail + method 6", data, old_method, runs)
     variants = [
-        measure("castsmith (method 4, threads)", data, castsmith(), runs),
-        measure("castsmith, no threads", data, castsmith(parallel=False), runs),
-        measure("castsmith, method 5", data, castsmith(method=5), runs),
+        measure("castsmith default: lg m4, md+sm m6, threads", data, castsmith(), runs),
+        measure("castsmith, all m4, threads", data, castsmith(small_method=4), runs),
+        measure("castsmith, all m4, one thread", data, castsmith(parallel=False), runs),
+        measure("castsmith, lg m5, md+sm m6, threads", data, castsmith(method=5), runs),
     ]
     print(f"\n### {case} ({len(data):,} bytes of PNG, median of {runs} runs)\n")
     header = (

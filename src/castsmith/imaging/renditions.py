@@ -26,6 +26,8 @@ WEBP: Final = "image/webp"
 # As in Pillow's thumbnail(): shrink by an integer factor first (box filter, cheap)
 # when the image is at least this many times larger than the target, then LANCZOS.
 _REDUCING_GAP: Final = 2.0
+# libwebp's most thorough effort, for renditions encoded off the critical path.
+_THOROUGH_METHOD: Final = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ def make_renditions(
     method: int = 4,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     parallel: bool = True,
+    small_method: int | None = None,
 ) -> dict[str, Rendition]:
     """Encode ``data`` as one WebP per entry of ``sizes`` (name -> bounding square side).
 
@@ -79,6 +82,12 @@ def make_renditions(
     metadata is dropped and transparency is kept. The result has the keys of ``sizes``.
     ``parallel=False`` encodes in the calling thread (for callers that are themselves
     one of many parallel workers).
+
+    ``method`` is libwebp's effort (0-6) for the largest rendition, whose encoding
+    bounds the wall time. The smaller ones use ``small_method``; by default that is 6
+    when they are encoded on another core while the largest is being encoded (they
+    finish before it does, so the extra effort costs no wall time and saves bytes),
+    and ``method`` otherwise.
     """
     if not sizes:
         return {}
@@ -92,17 +101,20 @@ def make_renditions(
     # Largest first, so each size is made from the previous one.
     order = sorted(sizes.items(), key=lambda item: item[1], reverse=True)
     shapes: dict[str, tuple[int, int]] = {}
-    if not parallel:
+    workers = max(1, min(len(order), os.cpu_count() or 1)) if parallel else 1
+    if small_method is None:
+        small_method = _THOROUGH_METHOD if workers > 1 else method
+    methods = {name: method if i == 0 else small_method for i, (name, _) in enumerate(order)}
+    if workers == 1:
         encoded = {
-            name: _encode_webp(image, quality, method)
+            name: _encode_webp(image, quality, methods[name])
             for name, image in _progressive(source, order, shapes)
         }
     else:
-        workers = max(1, min(len(order), os.cpu_count() or 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rendition") as pool:
             # Submitting as each size is ready lets the big encode overlap the resizes.
             futures: dict[str, Future[bytes]] = {
-                name: pool.submit(_encode_webp, image, quality, method)
+                name: pool.submit(_encode_webp, image, quality, methods[name])
                 for name, image in _progressive(source, order, shapes)
             }
             encoded = {name: future.result() for name, future in futures.items()}

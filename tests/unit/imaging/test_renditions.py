@@ -132,9 +132,21 @@ def test_progressive_resizing_keeps_quality() -> None:
 
 def test_parallel_and_sequential_give_identical_bytes() -> None:
     data = encode(photo(700, 500), "PNG")
-    parallel = make_renditions(data)
-    sequential = make_renditions(data, parallel=False)
+    parallel = make_renditions(data, small_method=5)
+    sequential = make_renditions(data, parallel=False, small_method=5)
     assert {k: v.data for k, v in parallel.items()} == {k: v.data for k, v in sequential.items()}
+
+
+def test_effort_only_changes_bytes_not_shapes() -> None:
+    data = encode(photo(700, 500), "PNG")
+    fast = make_renditions(data, method=0, small_method=0)
+    thorough = make_renditions(data, method=6, small_method=6)
+    for name in fast:
+        assert (fast[name].width, fast[name].height) == (
+            thorough[name].width,
+            thorough[name].height,
+        )
+    assert sum(r.size_bytes for r in thorough.values()) < sum(r.size_bytes for r in fast.values())
 
 
 def test_non_images_are_refused() -> None:
