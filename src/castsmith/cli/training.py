@@ -1,0 +1,212 @@
+"""``castsmith training ...``: generate a dataset, one image, list it, export it as a zip.
+
+``ACTOR`` is an actor id or name. ``--wait`` runs an in-process worker until the job has
+ended, so the commands work with no separate worker running; without it the job is only
+queued for the workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from castsmith.bootstrap import Container, build_container
+from castsmith.cli.common import fail, print_json, settings_from_context
+from castsmith.db.repositories.actors import ActorRepository
+from castsmith.domain.errors import CastsmithError, NotFound
+from castsmith.jobs.types import JobView
+from castsmith.jobs.worker import Worker
+from castsmith.pipelines import training_dataset as dataset
+from castsmith.pipelines.training_jobs import (
+    GenerateOptions,
+    enqueue_generate_all,
+    enqueue_generate_one,
+)
+
+T = TypeVar("T")
+TERMINAL = {"completed", "completed_with_errors", "failed", "cancelled"}
+
+training_app = typer.Typer(help="Generate and manage LoRA training datasets.", no_args_is_help=True)
+
+
+def _run(ctx: typer.Context, work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
+    container = build_container(settings_from_context(ctx))
+    try:
+        return asyncio.run(work(container))
+    except CastsmithError as exc:
+        field = getattr(exc, "field", None)
+        fail(f"{field}: {exc}" if field and not str(exc).startswith(field) else str(exc))
+    finally:
+        container.close()
+
+
+def _actor_id(container: Container, actor: str) -> int:
+    """Resolve an id or a name to an actor id."""
+    with container.sessions() as session:
+        repo = ActorRepository(session)
+        found = repo.by_name(actor)
+        if found is not None and found.deleted_at is None:
+            return found.id
+        if actor.isdigit():
+            return repo.get(int(actor)).id
+    raise NotFound(f"actor {actor!r} not found")
+
+
+@contextlib.asynccontextmanager
+async def _worker(container: Container) -> AsyncIterator[None]:
+    settings = container.settings
+    worker = Worker(
+        container.queue,
+        container.registry,
+        container,
+        concurrency=max(settings.worker_concurrency, 8),
+        poll_interval=min(settings.worker_interval, 0.2),
+        heartbeat_interval=settings.job_heartbeat_seconds,
+        shutdown_grace=settings.job_shutdown_grace,
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        yield
+    finally:
+        worker.stop()
+        await task
+
+
+async def _until_done(container: Container, job: JobView) -> JobView:
+    last = ""
+    while True:
+        current = await asyncio.to_thread(container.queue.get, job.id)
+        message = current.progress_message or current.status
+        if message != last:
+            typer.echo(f"job {job.id}: {message}", err=True)
+            last = message
+        if current.status in TERMINAL:
+            return current
+        await asyncio.sleep(0.2)
+
+
+def _report(job: JobView, as_json: bool) -> None:
+    if as_json:
+        print_json({"job_id": job.id, "status": job.status, "result": job.result})
+    else:
+        typer.echo(f"job {job.id} {job.status}")
+        if job.result:
+            keys = ("created", "failed", "skipped", "filename", "key")
+            shown = {k: job.result[k] for k in keys if k in job.result}
+            typer.echo(" ".join(f"{k}={v}" for k, v in shown.items()))
+    if job.status in {"failed", "cancelled"}:
+        fail(job.error or f"job {job.id} ended {job.status}")
+
+
+async def _submit(
+    container: Container, make: Callable[[], Coroutine[Any, Any, JobView]], wait: bool
+) -> JobView:
+    job = await make()
+    if not wait:
+        return job
+    async with _worker(container):
+        return await _until_done(container, job)
+
+
+@training_app.command("generate-all")
+def generate_all(
+    ctx: typer.Context,
+    actor: str = typer.Argument(..., help="Actor id or name."),
+    provider: str | None = typer.Option(None, "--provider", help="Image provider to use."),
+    base_image_url: str | None = typer.Option(None, "--base-image-url"),
+    wait: bool = typer.Option(False, "--wait/--no-wait", help="Run the job here and wait."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+) -> None:
+    """One training image per library prompt that has none yet (resumable)."""
+    options = GenerateOptions(provider=provider, base_image_url=base_image_url)
+
+    async def work(container: Container) -> JobView:
+        actor_id = await asyncio.to_thread(_actor_id, container, actor)
+        return await _submit(
+            container, lambda: enqueue_generate_all(container, actor_id, options), wait
+        )
+
+    _report(_run(ctx, work), as_json)
+
+
+@training_app.command("generate")
+def generate_one(
+    ctx: typer.Context,
+    actor: str = typer.Argument(..., help="Actor id or name."),
+    prompt: str = typer.Option(..., "--prompt", help="What the image should show."),
+    provider: str | None = typer.Option(None, "--provider", help="Image provider to use."),
+    seed: int | None = typer.Option(None, "--seed"),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Run the job here and wait."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+) -> None:
+    """One training image with a custom prompt."""
+    options = GenerateOptions(provider=provider, seed=seed)
+
+    async def work(container: Container) -> JobView:
+        actor_id = await asyncio.to_thread(_actor_id, container, actor)
+        return await _submit(
+            container, lambda: enqueue_generate_one(container, actor_id, prompt, options), wait
+        )
+
+    _report(_run(ctx, work), as_json)
+
+
+@training_app.command("list")
+def list_items(
+    ctx: typer.Context,
+    actor: str = typer.Argument(..., help="Actor id or name."),
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest-like JSON."),
+) -> None:
+    """The actor's training images with their status."""
+
+    async def work(container: Container) -> dict[str, Any]:
+        actor_id = await asyncio.to_thread(_actor_id, container, actor)
+        return await dataset.training_data(container, actor_id)
+
+    listing = _run(ctx, work)
+    if as_json:
+        print_json(listing)
+        return
+    for entry in listing["training_data"]:
+        typer.echo(
+            f"{entry['id']:>6}  {entry['status']:<8}  {entry['filename']:<40}  "
+            f"{entry['size_mb']:>6.2f} MB  {entry['prompt'] or ''}"
+        )
+    stats = listing["statistics"]
+    typer.echo(
+        f"{stats['training_images_count']} images, {stats['training_rejected_count']} rejected"
+    )
+
+
+@training_app.command("export")
+def export(
+    ctx: typer.Context,
+    actor: str = typer.Argument(..., help="Actor id or name."),
+    out: Path = typer.Option(..., "--out", help="The zip file to write."),
+) -> None:
+    """Write the dataset (images + .txt captions with the trigger word) as a zip."""
+
+    async def work(container: Container) -> int:
+        actor_id = await asyncio.to_thread(_actor_id, container, actor)
+        _, chunks = await dataset.export_zip(container, actor_id)
+        tmp = out.with_name(out.name + ".part")
+        written = 0
+        with tmp.open("wb") as handle:
+            async for chunk in chunks:
+                handle.write(chunk)
+                written += len(chunk)
+        tmp.replace(out)
+        return written
+
+    size = _run(ctx, work)
+    typer.echo(f"wrote {out} ({size} bytes)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``castsmith training`` to the root command."""
+    app.add_typer(training_app, name="training")
