@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from castsmith.cli import actors, jobs, posters, system
+from castsmith.cli import actors, jobs, posters, system, training
 from castsmith.cli.providers import generate, providers_app
 from castsmith.config import load_settings
 
@@ -45,6 +45,7 @@ system.register(app)
 actors.register(app)
 jobs.register(app)
 posters.register(app)
+training.register(app)
 app.command("generate")(generate)
 app.add_typer(providers_app, name="providers")
 
