@@ -73,7 +73,7 @@ class FakeGoogle(FakeServer):
             return _error(
                 400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT"
             )
-        rest = request.path_params["rest"]
+        rest = request.path_params.get("rest", "")
         if request.method == "GET":
             return JSONResponse({"models": [{"name": "models/gemini-2.5-flash-image"}]})
         if not rest.endswith(":generateContent"):

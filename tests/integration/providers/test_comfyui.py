@@ -60,7 +60,7 @@ async def test_uploads_inputs_and_uses_the_name_the_server_returns(
     await client(http, comfy_fake).run_workflow(
         RunWorkflow(flux_graph(), (InputImage(b"\x89PNGmine", "face.png"),))
     )
-    prompt = list(comfy_fake.prompts.values())[0]
+    prompt = next(iter(comfy_fake.prompts.values()))
     assert prompt["14"]["inputs"]["image"] == "face (1).png"
 
 
