@@ -60,7 +60,7 @@ async def test_three_offline_personas_end_to_end(tmp_path: Path, sqlite_database
         assert len(results) == 3
         names = {(r["firstname"], r["lastname"]) for r in results}
         assert len(names) == 3  # three different people
-        for result in results:
+        for number, result in enumerate(results):
             assert result["status"] == "completed" and result["error"] is None
             assert 25 <= result["age"] <= 40
             assert result["bio"] and result["occupation"] and result["location"]
@@ -77,6 +77,8 @@ async def test_three_offline_personas_end_to_end(tmp_path: Path, sqlite_database
                 assert (info.width, info.height) == (image["width"], image["height"])
                 assert await env.container.store.get(image["key"]) == data
 
+            if number:
+                continue  # the grid check below costs a second of rendering: one is enough
             # The four splits are the quadrants of the grid made from the base image:
             # the offline provider is deterministic, so the grid can be made again.
             with env.container.sessions() as session:
