@@ -7,7 +7,8 @@
 ``execution_success`` and finally ``executing`` with ``node: null`` to the socket
 whose ``clientId`` queued it. Knobs: ``step_delay``; ``fail_execution`` (an
 ``execution_error`` from KSampler); ``drop_socket`` (close sockets mid-run; history
-still completes); ``websocket_enabled = False`` (refuse the socket); ``hang`` (never finish until ``/interrupt``). ``/history/{id}`` is
+still completes); ``websocket_enabled = False`` (refuse the socket); ``hang``
+(never finish until ``/interrupt``). ``/history/{id}`` is
 ``{}`` until done; ``/view`` serves outputs; ``/upload/image`` renames clashing names
 to ``name (1).png`` unless ``overwrite``.
 """
