@@ -107,15 +107,21 @@ def old_method(data: bytes) -> dict[str, bytes]:
     return out
 
 
-def median_seconds(fn: Callable[[], object], runs: int) -> float:
-    """Median wall time of ``runs`` calls, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
+def median_seconds(fns: list[Callable[[], object]], runs: int) -> list[float]:
+    """Median wall time of ``runs`` calls of each function, after one warm-up call each.
+
+    The functions take turns within every round, so a burst of load from elsewhere on
+    the machine slows them all alike instead of skewing one of them.
+    """
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(runs):
+        for fn, bucket in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - start)
+    return [statistics.median(bucket) for bucket in times]
 
 
 def ssim(reference: Image.Image, webp: bytes) -> float:
@@ -144,17 +150,26 @@ class Variant:
         return sum(self.sizes.values())
 
 
-def measure(label: str, data: bytes, fn: Callable[[bytes], dict[str, bytes]], runs: int) -> Variant:
+Maker = Callable[[bytes], dict[str, bytes]]
+
+
+def measure(data: bytes, makers: dict[str, Maker], runs: int) -> list[Variant]:
+    """Outputs, SSIM and median time of each way of making the renditions."""
     source = Image.open(io.BytesIO(data)).convert("RGB")
-    outputs = fn(data)
-    ssims = {}
-    for name, webp in outputs.items():
-        with Image.open(io.BytesIO(webp)) as probe:
-            size = probe.size
-        reference = source if size == source.size else source.resize(size, Image.Resampling.LANCZOS)
-        ssims[name] = ssim(reference, webp)
-    seconds = median_seconds(lambda: fn(data), runs)
-    return Variant(label, seconds, {k: len(v) for k, v in outputs.items()}, ssims)
+    seconds = median_seconds([lambda fn=fn: fn(data) for fn in makers.values()], runs)
+    variants = []
+    for (label, fn), elapsed in zip(makers.items(), seconds, strict=True):
+        outputs = fn(data)
+        ssims = {}
+        for name, webp in outputs.items():
+            with Image.open(io.BytesIO(webp)) as probe:
+                size = probe.size
+            reference = (
+                source if size == source.size else source.resize(size, Image.Resampling.LANCZOS)
+            )
+            ssims[name] = ssim(reference, webp)
+        variants.append(Variant(label, elapsed, {k: len(v) for k, v in outputs.items()}, ssims))
+    return variants
 
 
 def castsmith(
@@ -171,13 +186,14 @@ def castsmith(
 
 def report(case: str, data: bytes, runs: int) -> bool:
     """Print one case's table; return whether castsmith's default meets the goals."""
-    old = measure("old: thumbnail + method 6", data, old_method, runs)
-    variants = [
-        measure("castsmith default: lg m4, md+sm m6, threads", data, castsmith(), runs),
-        measure("castsmith, all m4, threads", data, castsmith(small_method=4), runs),
-        measure("castsmith, all m4, one thread", data, castsmith(parallel=False), runs),
-        measure("castsmith, lg m5, md+sm m6, threads", data, castsmith(method=5), runs),
-    ]
+    makers: dict[str, Maker] = {
+        "old: thumbnail + method 6": old_method,
+        "castsmith default: lg m4, md+sm m6, threads": castsmith(),
+        "castsmith, all m4, threads": castsmith(small_method=4),
+        "castsmith, all m4, one thread": castsmith(parallel=False),
+        "castsmith, lg m5, md+sm m6, threads": castsmith(method=5),
+    }
+    old, *variants = measure(data, makers, runs)
     print(f"\n### {case} ({len(data):,} bytes of PNG, median of {runs} runs)\n")
     header = (
         "| variant | ms | speedup | "
