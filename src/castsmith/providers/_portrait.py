@@ -9,10 +9,11 @@ gradient; the same inputs always give the same bytes.
 from __future__ import annotations
 
 import io
+import math
 import random
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance, ImageOps, PngImagePlugin
+from PIL import Image, ImageDraw, ImageEnhance, PngImagePlugin
 
 from castsmith.providers._traits import RGB, Traits
 
@@ -263,22 +264,35 @@ def vary(source: Image.Image, width: int, height: int, seed: int, tint: RGB) -> 
     image = source.convert("RGB")
     sw, sh = image.size
     zoom = rng.uniform(0.8, 0.95)
-    cw, ch = int(sw * zoom), int(sh * zoom)
-    left = int(rng.uniform(0, sw - cw))
-    top = int(rng.uniform(0, (sh - ch) * 0.6))
-    image = image.crop((left, top, left + cw, top + ch))
-    if rng.random() < 0.5:
-        image = ImageOps.mirror(image)
-    border = np.asarray(image)[[0, -1], :, :].reshape(-1, 3)
+    cw, ch = sw * zoom, sh * zoom
+    crop_cx = rng.uniform(cw / 2, sw - cw / 2)
+    crop_cy = rng.uniform(ch / 2, ch / 2 + (sh - ch) * 0.6)
+    mirror = -1.0 if rng.random() < 0.5 else 1.0
+    angle = math.radians(rng.uniform(-5, 5))
+    small = np.asarray(image.resize((64, 64), Image.Resampling.NEAREST))
+    border = np.concatenate([small[0], small[-1]])
     fill = tuple(int(v) for v in np.median(border, axis=0))
-    image = image.rotate(rng.uniform(-5, 5), resample=Image.Resampling.BILINEAR, fillcolor=fill)
-    image = image.resize((width, height), Image.Resampling.BILINEAR)
-    # Shift the background towards a new tint where pixels look like the old one.
-    pixels = np.asarray(image).astype(np.int16)
-    distance = np.abs(pixels - np.array(fill, np.int16)).sum(axis=2)
-    mask = np.clip((90 - distance) / 60.0, 0.0, 1.0)[:, :, None] * 0.55
-    tinted = pixels * (1 - mask) + np.array(tint, np.float32) * mask
-    image = Image.fromarray(np.clip(tinted, 0, 255).astype(np.uint8), "RGB")
+    # Crop, mirror, turn and scale in one affine pass (output -> source coordinates).
+    sx, sy = cw / width, ch / height
+    cos, sin = math.cos(angle), math.sin(angle)
+    a, b = cos * sx * mirror, -sin * sy
+    d, e = sin * sx * mirror, cos * sy
+    c = crop_cx - a * width / 2 - b * height / 2
+    f = crop_cy - d * width / 2 - e * height / 2
+    image = image.transform(
+        (width, height),
+        Image.Transform.AFFINE,
+        (a, b, c, d, e, f),
+        resample=Image.Resampling.BILINEAR,
+        fillcolor=fill,
+    )
+    # Shift the background towards a new tint where pixels look like the old one; the
+    # mask is worked out at low resolution, which is plenty for a soft blend.
+    low = np.asarray(image.resize((width // 4 or 1, height // 4 or 1))).astype(np.int16)
+    distance = np.abs(low - np.array(fill, np.int16)).sum(axis=2)
+    mask = (np.clip((90 - distance) / 60.0, 0.0, 1.0) * 140).astype(np.uint8)
+    mask_image = Image.fromarray(mask, "L").resize((width, height), Image.Resampling.BILINEAR)
+    image = Image.composite(Image.new("RGB", (width, height), tint), image, mask_image)
     return ImageEnhance.Brightness(image).enhance(rng.uniform(0.93, 1.07))
 
 
