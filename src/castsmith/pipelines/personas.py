@@ -39,7 +39,10 @@ class Services(AssetServices, Protocol):
     """The container as persona tasks use it: assets, plus the queue and providers."""
 
     queue: Any
-    providers: Any
+
+    @property
+    def providers(self) -> Any:
+        """The provider registry (``default_image()``, ``default_text()``)."""
 
 
 def known_locales() -> frozenset[str]:
