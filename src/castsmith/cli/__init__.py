@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from castsmith.cli import actors, jobs, posters, system, training
+from castsmith.cli import actors, jobs, personas, posters, system, training
 from castsmith.cli.providers import generate, providers_app
 from castsmith.config import load_settings
 
@@ -46,6 +46,7 @@ actors.register(app)
 jobs.register(app)
 posters.register(app)
 training.register(app)
+personas.register(app)
 app.command("generate")(generate)
 app.add_typer(providers_app, name="providers")
 
