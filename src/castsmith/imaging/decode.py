@@ -9,9 +9,9 @@ sRGB and drops all metadata, so whatever is written afterwards carries none of i
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
-import warnings
 from typing import Final
 
 import numpy as np
@@ -61,10 +61,7 @@ def open_image(
         raise ImageError(f"the image header gives an empty size ({width}x{height})")
     check_pixels(width, height, max_pixels)
     try:
-        with warnings.catch_warnings():
-            # Our own limit was checked above; Pillow's global one only adds noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=[fmt])
+        image = Image.open(io.BytesIO(data), formats=[fmt])
         check_pixels(image.width, image.height, max_pixels)
         if draft_box is not None and fmt == "JPEG":
             image.draft(None, draft_box)
@@ -81,7 +78,9 @@ def open_image(
 
 def normalise(image: Image.Image) -> Image.Image:
     """Upright, sRGB, ``RGB`` or ``RGBA`` (when it has transparency), with no metadata."""
-    ImageOps.exif_transpose(image, in_place=True)
+    # Unreadable EXIF: show the pixels as stored rather than refuse the image.
+    with contextlib.suppress(SyntaxError, ValueError, OSError, KeyError, TypeError, struct.error):
+        ImageOps.exif_transpose(image, in_place=True)
     image = _to_srgb(image)
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
         # 16-bit greyscale PNGs: keep the high byte rather than clip at 255.

@@ -95,7 +95,7 @@ def _cells(image: Image.Image, rows: int, cols: int) -> list[Box]:
     blank = _blank_mask(np.asarray(image))
     row_blank = blank.mean(axis=1) >= BLANK_SHARE
     col_blank = blank.mean(axis=0) >= BLANK_SHARE
-    if row_blank.all():
+    if row_blank.all() or col_blank.all():
         raise ImageError("the grid image is blank: no photos found in it")
     row_spans = _spans(row_blank, rows)
     col_spans = _spans(col_blank, cols)

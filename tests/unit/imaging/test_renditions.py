@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageCms
 from skimage.metrics import structural_similarity
 
-from castsmith.domain.errors import ImageError
+from castsmith.domain.errors import DecompressionBomb, ImageError
 from castsmith.imaging import fit_within, make_renditions, sniff_format, to_jpeg, to_png
 
 from .pictures import decode, encode, mean_colour, photo
@@ -186,3 +186,14 @@ def test_cmyk_and_greyscale_sources_become_rgb() -> None:
     out = decode(to_png(encode(grey16, "PNG")))
     assert out.mode == "RGB"
     assert out.getpixel((63, 63))[0] == (64 * 64 - 1) * 16 >> 8
+
+
+def test_pixel_limit_applies_before_decoding() -> None:
+    with pytest.raises(DecompressionBomb, match="above the 10000 px limit"):
+        make_renditions(encode(photo(200, 200), "PNG"), max_pixels=10_000)
+
+
+def test_unreadable_exif_is_ignored() -> None:
+    data = encode(photo(120, 80), "JPEG", exif=b"Exif\x00\x00MM\x00*garbage")
+    renditions = make_renditions(data)
+    assert (renditions["lg"].width, renditions["lg"].height) == (120, 80)
