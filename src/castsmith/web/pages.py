@@ -1,0 +1,196 @@
+"""The server-rendered pages. Each renders its first view on the server (fast first
+paint, works before any script runs); the page's script then talks to the JSON API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from castsmith.domain.actors import decode_cursor
+from castsmith.domain.errors import CastsmithError
+from castsmith.domain.jobs import ACTIVE_STATUSES
+from castsmith.pipelines import actors as actor_use
+from castsmith.web.library import PAGE_SIZE, LibraryQuery, placeholder_flags, previous_cursor
+
+log = logging.getLogger("castsmith.web")
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _with_cursor(params: dict[str, str], cursor: str | None) -> str:
+    """A library query string: the filters plus ``cursor`` (none for the first page)."""
+    values = dict(params)
+    if cursor:
+        values["cursor"] = cursor
+    return urlencode(values)
+
+
+templates.env.filters["with_cursor"] = _with_cursor
+
+ACTOR_TYPES = ("person", "character", "creature", "other")
+SEXES = ("female", "male", "other")
+JOB_VIEWS = {
+    "active": ("queued", "running", "waiting"),
+    "failed": ("failed",),
+    "all": (None,),
+}
+
+
+def _container(request: Request) -> Any:
+    return request.app.state.container
+
+
+def _page(request: Request, template: str, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, template, context)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def library(
+    request: Request,
+    q: str = "",
+    actor_type: str = Query("", alias="type"),
+    sex: str = "",
+    has_lora: str = "",
+    has_poster: str = "",
+    cursor: str | None = None,
+) -> HTMLResponse:
+    """The Actor Library: a page of cards, searchable and filtered, keyset-paginated."""
+    services = _container(request)
+    query = LibraryQuery(q, actor_type, sex, has_lora, has_poster)
+    filters = query.filters()
+    page = await actor_use.list_actors(services, filters, cursor=cursor, limit=PAGE_SIZE)
+    items = page["items"]
+    ids = [item["id"] for item in items]
+
+    def extra() -> tuple[dict[int, dict[str, bool]], tuple[bool, str | None]]:
+        with services.sessions() as session:
+            flags = placeholder_flags(session, ids)
+            back: tuple[bool, str | None] = (False, None)
+            if cursor and ids and decode_cursor(cursor) is not None:
+                back = previous_cursor(session, filters, ids[0], PAGE_SIZE)
+            return flags, back
+
+    flags, (has_previous, prev_cursor) = await asyncio.to_thread(extra)
+    for item in items:
+        item["placeholder"] = flags.get(item["id"], {})
+    return _page(
+        request,
+        "library.html",
+        nav="library",
+        items=items,
+        total=page["total"],
+        query=query,
+        params=query.params(),
+        next_cursor=page["next_cursor"],
+        has_previous=has_previous,
+        prev_cursor=prev_cursor,
+        actor_types=ACTOR_TYPES,
+        sexes=SEXES,
+    )
+
+
+@router.get("/actors/{actor_id}", response_class=HTMLResponse)
+async def actor_page(request: Request, actor_id: int) -> HTMLResponse:
+    """One actor: base image, poster history, training data, LoRA settings, references."""
+    services = _container(request)
+    actor = await actor_use.get_actor(services, actor_id)
+
+    def flags() -> dict[str, bool]:
+        with services.sessions() as session:
+            return placeholder_flags(session, [actor_id]).get(actor_id, {})
+
+    actor["placeholder"] = await asyncio.to_thread(flags)
+    posters = await _optional(_poster_history(services, actor_id), [])
+    training = await _optional(_training(services, actor_id), None)
+    return _page(
+        request,
+        "actor.html",
+        nav="library",
+        actor=actor,
+        posters=posters,
+        training=training,
+        actor_types=ACTOR_TYPES,
+        sexes=SEXES,
+    )
+
+
+async def _poster_history(services: Any, actor_id: int) -> list[dict[str, Any]]:
+    from castsmith.pipelines import posters
+
+    return await posters.history(services, actor_id)
+
+
+async def _training(services: Any, actor_id: int) -> dict[str, Any]:
+    from castsmith.pipelines import training_dataset
+
+    return await training_dataset.training_data(services, actor_id)
+
+
+async def _optional(coro: Any, default: Any) -> Any:
+    """A section's server-side data, or ``default`` so the page still renders and the
+    script fills the section in from the API."""
+    try:
+        return await coro
+    except (CastsmithError, ImportError, AttributeError) as exc:
+        log.warning("page section unavailable: %s", exc)
+        return default
+
+
+@router.get("/personas", response_class=HTMLResponse)
+async def personas_page(request: Request) -> HTMLResponse:
+    """Persona tasks: the form and the tasks with live status."""
+    tasks = await _optional(_persona_tasks(_container(request)), {"items": []})
+    return _page(request, "personas.html", nav="personas", tasks=tasks["items"])
+
+
+async def _persona_tasks(services: Any) -> dict[str, Any]:
+    from castsmith.pipelines import personas
+
+    return await personas.list_tasks(services, limit=50)
+
+
+@router.get("/personas/{task_id}", response_class=HTMLResponse)
+async def persona_task_page(request: Request, task_id: str) -> HTMLResponse:
+    """One persona task: every persona's data and images, the error log, retry."""
+    from castsmith.pipelines import personas
+
+    task = await personas.get_task(_container(request), task_id)
+    return _page(request, "persona_task.html", nav="personas", task=task)
+
+
+@router.get("/references", response_class=HTMLResponse)
+async def references_page(request: Request) -> HTMLResponse:
+    """Character references: generate, gallery, copy a link, attach to a video job."""
+    return _page(request, "references.html", nav="references")
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+async def jobs_page(request: Request, view: str = "active") -> HTMLResponse:
+    """Queued, running and failed jobs with live progress, cancel and retry."""
+    queue = _container(request).queue
+    statuses = JOB_VIEWS.get(view, JOB_VIEWS["active"])
+
+    def read() -> list[Any]:
+        found: dict[int, Any] = {}
+        for status in statuses:
+            items, _next = queue.list_jobs(status=status, limit=100)
+            found.update((job.id, job) for job in items)
+        return sorted(found.values(), key=lambda job: job.id, reverse=True)[:100]
+
+    jobs = await asyncio.to_thread(read)
+    return _page(
+        request,
+        "jobs.html",
+        nav="jobs",
+        jobs=jobs,
+        view=view if view in JOB_VIEWS else "active",
+        active=ACTIVE_STATUSES,
+    )
