@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from castsmith import __version__
+from castsmith import __version__, web
 from castsmith.api import (
     actors,
     errors,
@@ -74,4 +74,5 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.include_router(personas.router)
     app.include_router(training.router)
     app.include_router(references.router)
+    web.install(app)
     return app
