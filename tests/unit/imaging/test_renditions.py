@@ -193,6 +193,7 @@ def test_pixel_limit_applies_before_decoding() -> None:
         make_renditions(encode(photo(200, 200), "PNG"), max_pixels=10_000)
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
 def test_unreadable_exif_is_ignored() -> None:
     data = encode(photo(120, 80), "JPEG", exif=b"Exif\x00\x00MM\x00*garbage")
     renditions = make_renditions(data)
