@@ -118,9 +118,10 @@ async def generate_poster(
     await progress(78, "converting to WebP")
     max_pixels = services.settings.max_image_pixels
     info = await asyncio.to_thread(inspect_image, image.data, max_pixels=max_pixels, decode=False)
-    renditions = await asyncio.to_thread(make_renditions, image.data, max_pixels=max_pixels)
-
-    await progress(90, "uploading")
+    # Converting runs in a thread while the version is reserved and the source uploads.
+    renditions = asyncio.ensure_future(
+        asyncio.to_thread(make_renditions, image.data, max_pixels=max_pixels)
+    )
     prov = result.provenance
     record = params_record(params)
     provenance = AssetProvenance(
@@ -132,6 +133,10 @@ async def generate_poster(
         owner_id=ref.owner_id,
         meta={"placeholder": prov.placeholder, "timings": dict(prov.timings)},
     )
+
+    async def converted() -> None:
+        await progress(90, "uploading")
+
     keys = await save_poster_version(
         services,
         layout_of(services),
@@ -142,6 +147,7 @@ async def generate_poster(
         provenance=provenance,
         params=record,
         job_id=job_id,
+        on_converted=converted,
     )
     response = await seed_response(services, ref, keys.renditions)
     response["poster"] = {

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -169,55 +169,81 @@ async def save_poster_version(
     actor: ActorRef,
     source: bytes,
     info: ImageInfo,
-    renditions: Mapping[str, Rendition],
+    renditions: Awaitable[Mapping[str, Rendition]],
     *,
     provenance: AssetProvenance,
     params: dict[str, Any],
     job_id: int | None = None,
+    on_converted: Callable[[], Awaitable[None]] | None = None,
 ) -> PosterKeys:
-    """Store ``source`` and its renditions as the actor's next version and make it current."""
-    keys, asset_id = await _reserve(services, layout, actor, source, info, provenance)
-    items = [PutItem(keys.source, source, info.content_type, CACHE_CONTROL)]
-    items += [
-        PutItem(
-            keys.renditions[size],
-            renditions[size].data,
-            renditions[size].content_type,
-            CACHE_CONTROL,
-        )
-        for size in POSTER_SIZES
-    ]
+    """Store ``source`` and its renditions as the actor's next version and make it current.
 
-    def record() -> None:
-        with write_session(services) as session, session.begin():
-            asset = AssetRepository(session).get(asset_id)
-            asset.deleted_at = None
-            for size in POSTER_SIZES:
-                rendition = renditions[size]
-                session.add(
-                    AssetRendition(
-                        asset_id=asset_id,
-                        name=size,
-                        storage_key=keys.renditions[size],
-                        content_type=rendition.content_type,
-                        size_bytes=rendition.size_bytes,
-                        width=rendition.width,
-                        height=rendition.height,
-                        md5=hashes(rendition.data)[0],
-                    )
-                )
-            session.flush()
-            PosterRepository(session).add_version(
-                actor.id, keys.version, asset_id, params=params, job_id=job_id
-            )
-
+    ``renditions`` may still be in the making (a task): the version is reserved and
+    the source uploaded meanwhile, so only the rendition uploads and the final
+    transaction follow the conversion. ``on_converted`` runs once they are ready.
+    """
+    pending = asyncio.ensure_future(renditions)
     try:
-        await services.store.put_many(items, concurrency=len(items))
-        await asyncio.to_thread(record)
+        keys, asset_id = await _reserve(services, layout, actor, source, info, provenance)
     except BaseException:
+        pending.cancel()
+        raise
+    source_put = asyncio.create_task(
+        services.store.put(
+            keys.source, source, content_type=info.content_type, cache_control=CACHE_CONTROL
+        )
+    )
+    try:
+        made = await pending
+        if on_converted is not None:
+            await on_converted()
+        items = [
+            PutItem(keys.renditions[size], made[size].data, made[size].content_type, CACHE_CONTROL)
+            for size in POSTER_SIZES
+        ]
+        await services.store.put_many(items, concurrency=len(items))
+        await source_put
+        await asyncio.to_thread(_record, services, keys, asset_id, made, actor, params, job_id)
+    except BaseException:
+        pending.cancel()
+        source_put.cancel()
+        await asyncio.gather(source_put, return_exceptions=True)
         await _undo(services, keys, asset_id)
         raise
     return keys
+
+
+def _record(
+    services: Services,
+    keys: PosterKeys,
+    asset_id: int,
+    renditions: Mapping[str, Rendition],
+    actor: ActorRef,
+    params: dict[str, Any],
+    job_id: int | None,
+) -> None:
+    """The one transaction that makes a reserved version real and current."""
+    with write_session(services) as session, session.begin():
+        asset = AssetRepository(session).get(asset_id)
+        asset.deleted_at = None
+        for size in POSTER_SIZES:
+            rendition = renditions[size]
+            session.add(
+                AssetRendition(
+                    asset_id=asset_id,
+                    name=size,
+                    storage_key=keys.renditions[size],
+                    content_type=rendition.content_type,
+                    size_bytes=rendition.size_bytes,
+                    width=rendition.width,
+                    height=rendition.height,
+                    md5=hashes(rendition.data)[0],
+                )
+            )
+        session.flush()
+        PosterRepository(session).add_version(
+            actor.id, keys.version, asset_id, params=params, job_id=job_id
+        )
 
 
 async def _undo(services: Services, keys: PosterKeys, asset_id: int) -> None:

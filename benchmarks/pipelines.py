@@ -1,0 +1,193 @@
+"""Pipeline benchmarks: ``.venv/bin/python benchmarks/pipelines.py [NAME ...]``.
+
+Each pipeline registers one function with ``@benchmark("name")``; with no arguments
+every benchmark runs. Each prints its figures as a small table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # for tests.fakes when run as a script
+
+BENCHMARKS: dict[str, Callable[[], None]] = {}
+
+
+def benchmark(name: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Register a benchmark under ``name``."""
+
+    def wrap(func: Callable[[], None]) -> Callable[[], None]:
+        BENCHMARKS[name] = func
+        return func
+
+    return wrap
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The ``fraction`` quantile (nearest rank)."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+# --- posters ----------------------------------------------------------------------------
+
+
+def _photo_png(size: int = 1024) -> bytes:
+    """A shaded 1024 px PNG with light noise, like a cel-shaded FLUX poster."""
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:size, 0:size]
+    base = np.stack([x * 255 / size, y * 255 / size, (x + y) * 127 / size], axis=-1)
+    noisy = np.clip(base + rng.normal(0, 4, base.shape), 0, 255).astype("uint8")
+    image = Image.fromarray(noisy, "RGB")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((300, 200, 724, 760), fill=(230, 190, 160))
+    draw.rectangle((380, 700, 640, 1024), fill=(40, 60, 150))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+@benchmark("posters")
+def posters_benchmark(runs: int = 15, latency: float = 0.5) -> None:
+    """Poster regeneration time beyond the provider latency L (fake RunPod + S3 server)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+    from tests.fakes.runpod import FakeRunPod
+    from tests.services import free_port
+
+    from castsmith.bootstrap import build_container
+    from castsmith.config import Settings
+    from castsmith.db.migrate import upgrade
+    from castsmith.db.models import Actor
+    from castsmith.pipelines import posters
+    from castsmith.pipelines.posters_params import PosterOverrides
+
+    poster_png = _photo_png()
+
+    class PosterRunPod(FakeRunPod):
+        def _output(self) -> Any:
+            data = base64.b64encode(poster_png).decode()
+            return {"images": [{"filename": "poster_00001_.png", "type": "base64", "data": data}]}
+
+    port = free_port()
+    s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    s3.start()
+    fake = PosterRunPod(latency=latency)
+    fake.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="k",
+        aws_secret_access_key="s",
+    ).create_bucket(Bucket="bench-posters")
+    data_dir = Path(tempfile.mkdtemp(prefix="castsmith-bench-"))
+    settings = Settings(
+        data_dir=data_dir,
+        storage_backend="s3",
+        s3_bucket="bench-posters",
+        s3_endpoint=endpoint,
+        s3_access_key="k",  # type: ignore[arg-type]
+        s3_secret_key="s",  # type: ignore[arg-type]
+        s3_addressing="path",
+        s3_allow_http=True,
+        runpod_api_key=fake.api_key,  # type: ignore[arg-type]
+        runpod_endpoint_url=fake.base,
+        runpod_mode="runsync",
+        poster_provider="runpod",
+    )
+    container = build_container(settings)
+    upgrade(container.engine)
+    with container.sessions.begin() as session:
+        actor = Actor(
+            name="0001_bench_actor",
+            description="a woman with long brown hair",
+            lora_name="0001_bench_actor",
+        )
+        session.add(actor)
+        session.flush()
+        actor_id = actor.id
+
+    async def measure() -> tuple[list[float], list[float]]:
+        provider = container.providers.default_poster()
+        totals: list[float] = []
+        provider_times: list[float] = []
+        original = provider.run_workflow
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await original(*args, **kwargs)
+            finally:
+                provider_times.append(time.perf_counter() - started)
+
+        provider.run_workflow = timed  # type: ignore[method-assign]
+        for n in range(runs + 2):
+            started = time.perf_counter()
+            marks: list[tuple[str, float]] = []
+
+            async def mark(_percent: float, message: str, marks: list[Any] = marks) -> None:
+                marks.append((message, time.perf_counter()))
+
+            await posters.generate_poster(
+                container, actor_id, PosterOverrides(seed=n), progress=mark
+            )
+            if "-v" in sys.argv:
+                steps = [(m, round((t - started) * 1000)) for m, t in marks]
+                print("phases (ms since start):", steps)
+            if n >= 2:  # two warm-up runs (connections, imports)
+                totals.append(time.perf_counter() - started)
+        return totals, provider_times[2:]
+
+    try:
+        totals, provider_times = asyncio.run(measure())
+    finally:
+        container.close()
+        fake.stop()
+        s3.stop()
+
+    beyond_l = [(t - latency) * 1000 for t in totals]
+    beyond_call = [(t - p) * 1000 for t, p in zip(totals, provider_times, strict=True)]
+    print(
+        f"posters: {runs} regenerations, fake RunPod runsync latency L = {latency:.2f} s, "
+        "1024x1024 PNG, moto S3 over HTTP, SQLite"
+    )
+    print(f"{'figure':<44}{'median':>10}{'p95':>10}")
+    for label, values in (
+        ("total per poster (s)", [t for t in totals]),
+        ("beyond L (ms)", beyond_l),
+        ("beyond the provider call (ms)", beyond_call),
+    ):
+        print(f"{label:<44}{statistics.median(values):>10.3f}{percentile(values, 0.95):>10.3f}")
+    goal = statistics.median(beyond_l) <= 150
+    print(f"goal: median beyond L <= 150 ms: {'met' if goal else 'NOT met'}")
+
+
+def main(argv: list[str]) -> None:
+    """Run the named benchmarks (all when none are named)."""
+    names = [a for a in argv if not a.startswith("-")] or list(BENCHMARKS)
+    for name in names:
+        if name not in BENCHMARKS:
+            raise SystemExit(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
+        BENCHMARKS[name]()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
