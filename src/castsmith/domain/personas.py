@@ -134,6 +134,12 @@ def _text(value: object, field: str, limit: int = MAX_TEXT) -> str:
     return value.strip()
 
 
+def _optional_text(value: object, field: str, limit: int) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _text(value, field, limit)
+
+
 def validate_locale(locale: object, known: Collection[str] | None = None) -> str:
     """A locale such as ``en_US`` or ``de_DE``; ``known`` narrows it to supported ones."""
     if not isinstance(locale, str) or not _LOCALE.match(locale):
@@ -215,6 +221,7 @@ class PersonaData:
     location: str
     occupation: str
     bio: str
+    image_prompt: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain fields, for prompts and rows."""
@@ -229,6 +236,7 @@ class PersonaData:
 _FIELD_ALIASES = {
     "firstname": ("firstname", "first_name", "firstName", "given_name"),
     "lastname": ("lastname", "last_name", "lastName", "surname", "family_name"),
+    "image_prompt": ("image_prompt", "imagePrompt", "selfie_prompt"),
 }
 
 PERSONA_FIELDS = ("firstname", "lastname", "age", "gender", "location", "occupation", "bio")
@@ -256,6 +264,7 @@ def validate_persona(data: object, constraints: Mapping[str, Any] | None = None)
         location=_text(_pick(data, "location"), "location"),
         occupation=_text(_pick(data, "occupation"), "occupation"),
         bio=_text(_pick(data, "bio"), "bio", MAX_BIO),
+        image_prompt=_optional_text(_pick(data, "image_prompt"), "image_prompt", MAX_BIO),
     )
     rules = constraints or {}
     if "gender" in rules and persona.gender != rules["gender"]:
@@ -289,8 +298,9 @@ PERSONA_ITEM_SCHEMA: dict[str, Any] = {
         "location": {"type": "string"},
         "occupation": {"type": "string"},
         "bio": {"type": "string"},
+        "image_prompt": {"type": "string"},
     },
-    "required": list(PERSONA_FIELDS),
+    "required": [*PERSONA_FIELDS, "image_prompt"],
     "additionalProperties": False,
 }
 
@@ -327,8 +337,10 @@ def persona_data_prompt(count: int, locale: str, constraints: Mapping[str, Any])
     lines = [
         f"Create {count} distinct, realistic adult personas for the locale {locale}.",
         "For each give firstname, lastname, age (an integer), gender (female, male or "
-        "non-binary), location (city and country), occupation and a short first-person "
-        "bio of two or three sentences. Names and places must fit the locale.",
+        "non-binary), location (city and country), occupation, a short first-person "
+        "bio of two or three sentences, and image_prompt: one paragraph describing a "
+        "photorealistic smartphone selfie of this person (face, hair, skin tone, clothing, "
+        "expression, setting, light). Names and places must fit the locale.",
     ]
     rules = []
     if "gender" in constraints:

@@ -5,6 +5,10 @@ and carries the task's locale and constraints as variables; at most
 ``MULTITHREAD_FLOWISE`` requests run at a time, as in the older workers. An answer
 that does not pass :func:`castsmith.domain.personas.validate_persona` is asked again
 with another seed, up to :data:`ASKS_PER_PERSONA` times.
+
+The same answer carries the persona's selfie prompt, so the image stage needs no
+extra text round trip per persona (the older worker made one while holding its single
+image slot); a persona whose answer lacks it gets its prompt in the image stage.
 """
 
 from __future__ import annotations

@@ -128,8 +128,11 @@ async def test_remote_fakes_on_postgres_and_s3(pg_database_url: str, s3_settings
                     data = await env.fetch(image["url"])  # presigned S3 URL
                     assert inspect_image(data).content_type == "image/png"
                     assert await env.container.store.exists(image["key"])
-        persona_questions = [q for q in flowise.questions if "selfie" not in q["question"]]
+        persona_questions = [q for q in flowise.questions if "Create 1" in q["question"]]
         assert len(persona_questions) == 3
+        # This flow's persona answers carry no selfie prompt, so each persona asked for one.
+        asked = [q for q in flowise.questions if q["question"].startswith("Write one prompt")]
+        assert len(asked) == 3
         assert persona_questions[0]["overrideConfig"]["vars"]["locale"] == "en_GB"
         assert persona_questions[0]["overrideConfig"]["vars"]["occupation"] == "teacher"
         assert len(openai.calls_to("/v1/images/generations")) == 3

@@ -66,7 +66,7 @@ class PersonaFlowise(FakeFlowise):
         self.questions.append(body)
         question = str(body.get("question", ""))
         base = {"question": question, "chatId": "chat-1", "chatMessageId": "msg-1"}
-        if "selfie of this person" in question:
+        if question.startswith("Write one prompt"):
             name = question.split("this person: ", 1)[1].split(",", 1)[0]
             text = json.dumps({"image_prompt": f"a smartphone selfie of {name}, daylight"})
             return JSONResponse({**base, "text": f"```json\n{text}\n```"})

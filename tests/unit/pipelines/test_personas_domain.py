@@ -85,6 +85,13 @@ def test_bad_persona_names_the_field(change: dict[str, object], field: str) -> N
     assert info.value.field == field
 
 
+def test_persona_may_carry_its_selfie_prompt() -> None:
+    assert rules.validate_persona(GOOD).image_prompt is None
+    with_prompt = rules.validate_persona({**GOOD, "imagePrompt": " a selfie in the rain "})
+    assert with_prompt.image_prompt == "a selfie in the rain"
+    assert "image_prompt" in rules.PERSONA_ITEM_SCHEMA["required"]
+
+
 def test_persona_must_match_constraints() -> None:
     with pytest.raises(ValidationError, match="age 36"):
         rules.validate_persona(GOOD, {"age_min": 40})
