@@ -169,7 +169,24 @@ async def persona_task_page(request: Request, task_id: str) -> HTMLResponse:
 @router.get("/references", response_class=HTMLResponse)
 async def references_page(request: Request) -> HTMLResponse:
     """Character references: generate, gallery, copy a link, attach to a video job."""
-    return _page(request, "references.html", nav="references")
+    items = await _optional(_references(_container(request)), [])
+    return _page(request, "references.html", nav="references", references=items)
+
+
+async def _references(services: Any) -> list[dict[str, Any]]:
+    from castsmith.pipelines import references
+
+    rows = await references.list_references(services, limit=60)
+    return [
+        {
+            "id": row.id,
+            "description": row.description,
+            "aspect_ratio": row.aspect_ratio,
+            "video_job_id": row.video_job_id,
+            "image_url": await services.urls.url_for(row.key),
+        }
+        for row in rows
+    ]
 
 
 @router.get("/jobs", response_class=HTMLResponse)

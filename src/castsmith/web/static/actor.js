@@ -1,0 +1,237 @@
+// The actor page: base image (generate, upload, URL), poster regeneration with
+// history/compare/revert, the training data manager and the LoRA form.
+"use strict";
+
+(function () {
+  const cs = window.cs;
+  let actorId = null;
+  let actorName = "";
+
+  // --- base image ------------------------------------------------------------------
+  function showBase(actor, placeholder) {
+    const box = document.getElementById("base-image");
+    if (!actor.base_image_url) return;
+    const children = [cs.el("img", { class: "base-image", src: actor.base_image_url, alt: "Base image of " + actor.name })];
+    if (placeholder) children.push(cs.placeholderBadge());
+    box.replaceChildren(...children);
+  }
+
+  async function generateBase(button) {
+    const bar = document.getElementById("base-progress");
+    cs.busy(button, "Generating...");
+    cs.setProgress(bar, 0);
+    try {
+      const job = await cs.api("POST", "/api/actors/" + actorId + "/base-image/generate", {});
+      const done = await cs.followJob(job.job_id, (u) => cs.setProgress(bar, u.progress));
+      if (done.status !== "completed") throw new Error(done.error || "the job ended " + done.status);
+      showBase(await cs.api("GET", "/api/actors/" + actorId), true);
+      cs.toast("New base image for " + actorName + ".", "success");
+    } catch (error) {
+      cs.toast("Base image failed: " + error.message, "error");
+    } finally {
+      cs.idle(button);
+      bar.hidden = true;
+    }
+  }
+
+  async function uploadBase(form) {
+    try {
+      const actor = await cs.api("PUT", "/api/actors/" + actorId + "/base-image", new FormData(form));
+      showBase(actor, false);
+      form.reset();
+      cs.toast("Base image uploaded.", "success");
+    } catch (error) {
+      cs.toast("Upload failed: " + error.message, "error");
+    }
+  }
+
+  async function baseFromUrl(form) {
+    try {
+      const url = String(new FormData(form).get("url"));
+      const actor = await cs.api("POST", "/api/actors/" + actorId + "/base-image/from-url", { url: url });
+      showBase(actor, false);
+      cs.toast("Base image fetched.", "success");
+    } catch (error) {
+      cs.toast("Could not fetch the image: " + error.message, "error");
+    }
+  }
+
+  // --- posters ---------------------------------------------------------------------
+  function badgeIf(flag) { return flag ? cs.placeholderBadge() : null; }
+
+  function renderPosters(items) {
+    const compare = document.getElementById("poster-compare");
+    compare.replaceChildren(
+      ...items.slice(0, 2).map((v) =>
+        cs.el("figure", { class: "figure" }, [
+          cs.posterImage(v.poster_frames, (v.is_current ? "Current" : "Version " + v.version) + " poster of " + actorName, "(max-width: 900px) 45vw, 400px"),
+          cs.el("figcaption", {}, [document.createTextNode("v" + v.version + (v.is_current ? " · current " : " ")), badgeIf(v.placeholder)]),
+        ])
+      )
+    );
+    const history = document.getElementById("poster-history");
+    history.replaceChildren(
+      ...items.map((v) =>
+        cs.el("li", { class: "item", "data-version": String(v.version) }, [
+          cs.posterImage(v.poster_frames, "Poster version " + v.version, "140px"),
+          cs.el("div", { class: "body" }, [
+            cs.el("span", {}, [document.createTextNode("v" + v.version + " "), v.is_current ? cs.el("strong", { text: "current" }) : null, badgeIf(v.placeholder)]),
+            v.is_current ? null : cs.el("button", { type: "button", class: "btn", "data-action": "make-current", "data-version": String(v.version), text: "Make current" }),
+          ]),
+        ])
+      )
+    );
+  }
+
+  async function reloadPosters() {
+    const history = await cs.api("GET", "/api/actors/" + actorId + "/poster-frames");
+    renderPosters(history.items);
+  }
+
+  async function regeneratePoster(button) {
+    const ok = await cs.confirmDialog("Regenerate poster", "Regenerate the poster frame for " + actorName + "? The current poster stays in its history.", "Regenerate");
+    if (!ok) return;
+    const bar = document.getElementById("poster-progress");
+    cs.toast("Regenerating poster frame for " + actorName + "...");
+    cs.busy(button, "Generating...");
+    cs.setProgress(bar, 0);
+    try {
+      const accepted = await cs.api("POST", "/api/actors/" + actorId + "/regenerate-poster-frame", { actor_name: actorName });
+      const job = await cs.followJob(accepted.job_id, (u) => {
+        cs.setProgress(bar, u.progress);
+        button.textContent = "Generating... " + Math.round(Number(u.progress) || 0) + "%";
+      });
+      if (job.status !== "completed") throw new Error(job.error || "the poster job ended " + job.status);
+      await reloadPosters();
+      cs.toast("New poster frame for " + actorName + " is ready.", "success");
+    } catch (error) {
+      cs.toast("Poster regeneration failed for " + actorName + ": " + error.message, "error");
+    } finally {
+      cs.idle(button);
+      bar.hidden = true;
+    }
+  }
+
+  async function makeCurrent(version) {
+    try {
+      await cs.api("POST", "/api/actors/" + actorId + "/poster-frames/" + version + "/make-current");
+      await reloadPosters();
+      cs.toast("Version " + version + " is the current poster again.", "success");
+    } catch (error) {
+      cs.toast("Could not revert: " + error.message, "error");
+    }
+  }
+
+  // --- training data ---------------------------------------------------------------
+  function trainingItem(item) {
+    const rejected = item.status === "rejected";
+    return cs.el("div", { class: "item " + item.status, "data-item-id": String(item.id) }, [
+      item.url ? cs.el("img", { src: item.url, alt: "Training image " + item.filename, loading: "lazy" }) : null,
+      cs.el("div", { class: "body" }, [
+        cs.el("span", { class: "mono", text: item.filename }),
+        cs.el("span", { class: "badge status status-" + item.status, text: item.status }),
+        item.provider === "offline" ? cs.placeholderBadge() : null,
+        cs.el("span", { class: "prompt", text: item.prompt || "" }),
+        cs.el("button", { type: "button", class: rejected ? "btn" : "btn btn-danger", "data-action": rejected ? "restore" : "reject", text: rejected ? "Restore" : "Reject" }),
+      ]),
+    ]);
+  }
+
+  async function reloadTraining() {
+    const data = await cs.api("GET", "/api/actors/" + actorId + "/training-data");
+    document.getElementById("training-grid").replaceChildren(...data.training_data.map(trainingItem));
+    document.getElementById("training-stats").textContent = data.statistics.training_images_count + " image(s)";
+  }
+
+  async function runTraining(button, url, body, label) {
+    const bar = document.getElementById("training-progress");
+    const message = document.getElementById("training-message");
+    cs.busy(button, "Generating...");
+    cs.setProgress(bar, 0);
+    cs.toast(label + "...");
+    let last = 0;
+    try {
+      const accepted = await cs.api("POST", url, body);
+      const job = await cs.followJob(accepted.job_id, (u) => {
+        cs.setProgress(bar, u.progress);
+        if (u.message) message.textContent = u.message;
+        // Show new images as they land, at most every second.
+        if (Date.now() - last > 1000) {
+          last = Date.now();
+          reloadTraining().catch(() => null);
+        }
+      });
+      await reloadTraining();
+      if (job.status === "completed") cs.toast("Training data ready.", "success");
+      else cs.toast("Training data ended " + job.status.replace(/_/g, " ") + (job.error ? ": " + job.error : ""), "error");
+    } catch (error) {
+      cs.toast("Training data failed: " + error.message, "error");
+    } finally {
+      cs.idle(button);
+      bar.hidden = true;
+      message.textContent = "";
+    }
+  }
+
+  async function setItem(button) {
+    const item = button.closest("[data-item-id]");
+    const id = item.dataset.itemId;
+    const reject = button.dataset.action === "reject";
+    try {
+      if (reject) await cs.api("DELETE", "/api/actors/" + actorId + "/training-data/" + id);
+      else await cs.api("POST", "/api/actors/" + actorId + "/training-data/" + id + "/restore");
+      await reloadTraining();
+      cs.toast(reject ? "Image rejected." : "Image restored.", "success");
+    } catch (error) {
+      cs.toast("Could not change the image: " + error.message, "error");
+    }
+  }
+
+  // --- LoRA ------------------------------------------------------------------------
+  async function saveLora(form) {
+    const data = new FormData(form);
+    const text = (k) => String(data.get(k) || "").trim() || null;
+    const lora = {
+      model_url: text("model_url"),
+      name: text("name"),
+      trigger_word: text("trigger_word"),
+      strength_model: Number(data.get("strength_model")),
+      strength_clip: Number(data.get("strength_clip")),
+    };
+    const clear = !lora.model_url && !lora.name;
+    try {
+      await cs.api("PATCH", "/api/actors/" + actorId, { lora: clear ? null : lora });
+      cs.toast(clear ? "LoRA cleared." : "LoRA settings saved.", "success");
+    } catch (error) {
+      cs.toast("Could not save: " + error.message, "error");
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const head = document.getElementById("actor");
+    actorId = head.dataset.actorId;
+    actorName = head.dataset.actorName;
+    const on = (id, type, fn) => document.getElementById(id).addEventListener(type, fn);
+    on("base-generate", "click", (e) => generateBase(e.currentTarget));
+    on("base-upload", "submit", (e) => { e.preventDefault(); uploadBase(e.currentTarget); });
+    on("base-url", "submit", (e) => { e.preventDefault(); baseFromUrl(e.currentTarget); });
+    on("poster-regenerate", "click", (e) => regeneratePoster(e.currentTarget));
+    on("poster-history", "click", (e) => {
+      const button = e.target.closest('button[data-action="make-current"]');
+      if (button) makeCurrent(button.dataset.version);
+    });
+    on("training-all", "click", (e) =>
+      runTraining(e.currentTarget, "/api/actors/" + actorId + "/training-data/generate-all-prompts", { actor_id: actorId, actor_name: actorName }, "Generating training images for " + actorName));
+    on("training-one", "submit", (e) => {
+      e.preventDefault();
+      const form = e.currentTarget;
+      const prompt = String(new FormData(form).get("prompt") || "").trim();
+      runTraining(form.querySelector("button"), "/api/actors/" + actorId + "/training-data/generate-single", { actor_id: actorId, actor_name: actorName, prompt: prompt }, "Generating one training image");
+    });
+    on("training-grid", "click", (e) => {
+      const button = e.target.closest("button[data-action]");
+      if (button) setItem(button);
+    });
+    on("lora-form", "submit", (e) => { e.preventDefault(); saveLora(e.currentTarget); });
+  });
+})();

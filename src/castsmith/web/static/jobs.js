@@ -1,0 +1,91 @@
+// The jobs page: live status and progress from the event stream, cancel and retry.
+"use strict";
+
+(function () {
+  const cs = window.cs;
+  const ACTIVE = new Set(["queued", "running", "waiting"]);
+
+  function badge(status) {
+    return cs.el("span", { class: "badge status status-" + status, text: status.replace(/_/g, " ") });
+  }
+
+  function buildRow(job) {
+    const id = job.id;
+    const cancel = cs.el("button", { type: "button", class: "btn btn-danger", "data-action": "cancel", "aria-label": "Cancel job " + id, text: "Cancel" });
+    const retry = cs.el("button", { type: "button", class: "btn", "data-action": "retry", "aria-label": "Retry job " + id, text: "Retry" });
+    const cell = (label, cls, children) => cs.el("td", { "data-label": label, class: cls }, children);
+    const row = cs.el("tr", { "data-job-id": String(id) }, [
+      cell("Job", null, [document.createTextNode("#" + id)]),
+      cell("Kind", "mono", [document.createTextNode(job.kind)]),
+      cell("Status", "job-status", []),
+      cell("Progress", null, [cs.el("progress", { max: "100", value: "0", "aria-label": "Progress of job " + id })]),
+      cell("Message", "job-message", []),
+      cell("Actions", "job-actions", [cancel, document.createTextNode(" "), retry]),
+    ]);
+    return row;
+  }
+
+  function render(row, job) {
+    row.dataset.status = job.status;
+    row.querySelector(".job-status").replaceChildren(badge(job.status));
+    const bar = row.querySelector("progress");
+    if (bar && job.progress !== undefined && job.progress !== null) bar.value = Number(job.progress) || 0;
+    const message = job.error || job.progress_message || job.message;
+    if (message !== undefined && message !== null) row.querySelector(".job-message").textContent = message;
+    row.querySelector('[data-action="cancel"]').hidden = !ACTIVE.has(job.status);
+    row.querySelector('[data-action="retry"]').hidden = !(job.status === "failed" || job.status === "cancelled");
+  }
+
+  async function ensureRow(jobId) {
+    let row = document.querySelector('tr[data-job-id="' + jobId + '"]');
+    if (row) return row;
+    const view = document.getElementById("jobs-table").dataset.view;
+    const job = await cs.api("GET", "/api/jobs/" + jobId);
+    if (view === "failed" && job.status !== "failed") return null;
+    const empty = document.querySelector(".no-jobs");
+    if (empty) empty.remove();
+    row = buildRow(job);
+    render(row, job);
+    document.querySelector("#jobs-table tbody").prepend(row);
+    return row;
+  }
+
+  async function act(button) {
+    const row = button.closest("tr");
+    const id = row.dataset.jobId;
+    const action = button.dataset.action;
+    button.disabled = true;
+    try {
+      const job = await cs.api("POST", "/api/jobs/" + id + "/" + action);
+      render(row, job);
+      cs.toast(action === "cancel" ? "Job #" + id + " cancelled." : "Job #" + id + " queued again.", "success");
+    } catch (error) {
+      cs.toast("Could not " + action + " job #" + id + ": " + error.message, "error");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function listen() {
+    if (!window.EventSource) return;
+    const source = new EventSource("/api/events");
+    const handle = async (event) => {
+      let data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      try {
+        const row = await ensureRow(data.job_id);
+        if (row) render(row, { status: data.status, progress: data.progress, message: data.error || data.message });
+      } catch (e) { /* the job may be gone */ }
+    };
+    source.addEventListener("status", handle);
+    source.addEventListener("progress", handle);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.getElementById("jobs-table").addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-action]");
+      if (button) act(button);
+    });
+    listen();
+  });
+})();

@@ -1,0 +1,92 @@
+// Character references: generate 1-4, the gallery, copy a presigned link, attach.
+"use strict";
+
+(function () {
+  const cs = window.cs;
+
+  function tile(ref) {
+    const copy = cs.el("button", { type: "button", class: "btn", "data-action": "copy-link", "aria-label": "Copy a link to reference " + ref.id, text: "Copy link" });
+    const open = cs.el("a", { class: "btn btn-link", href: "/api/mv/get_character_reference/" + ref.id + "?redirect=true", target: "_blank", rel: "noopener", "aria-label": "Open reference " + ref.id, text: "Open" });
+    const box = cs.el("input", { type: "checkbox", class: "select-ref", value: ref.id });
+    return cs.el("figure", { class: "item figure reference", "data-ref-id": ref.id }, [
+      cs.el("img", { src: ref.image_url, alt: "Character reference: " + ref.description, loading: "lazy" }),
+      cs.el("figcaption", { class: "body" }, [
+        cs.el("span", { class: "prompt", text: ref.description }),
+        cs.el("span", { class: "muted mono", text: ref.id + " · " + ref.aspect_ratio }),
+        cs.el("label", {}, [box, document.createTextNode(" Attach")]),
+        cs.el("span", {}, [copy, document.createTextNode(" "), open]),
+      ]),
+    ]);
+  }
+
+  async function refreshGallery() {
+    const list = await cs.api("GET", "/api/character-references?limit=60");
+    const gallery = document.getElementById("reference-gallery");
+    if (!list.items.length) return;
+    gallery.replaceChildren(...list.items.map(tile));
+  }
+
+  async function generate(form) {
+    const button = document.getElementById("reference-generate");
+    const data = new FormData(form);
+    const body = {
+      character_description: String(data.get("character_description") || "").trim(),
+      num_images: Number(data.get("num_images")),
+      aspect_ratio: String(data.get("aspect_ratio")),
+    };
+    cs.busy(button, "Generating...");
+    cs.toast("Generating " + body.num_images + " reference image(s)...");
+    try {
+      const answer = await cs.api("POST", "/api/mv/generate_character_reference?wait=60", body);
+      if (answer.job_id && !answer.images) {
+        const job = await cs.followJob(answer.job_id);
+        if (job.status !== "completed") throw new Error(job.error || "the job ended " + job.status);
+      }
+      await refreshGallery();
+      cs.toast("References ready.", "success");
+    } catch (error) {
+      cs.toast("Could not generate references: " + error.message, "error");
+    } finally {
+      cs.idle(button);
+    }
+  }
+
+  async function copyLink(button) {
+    const id = button.closest("[data-ref-id]").dataset.refId;
+    try {
+      const info = await cs.api("GET", "/api/mv/get_character_reference/" + encodeURIComponent(id));
+      const url = new URL(info.image_url, window.location.href).href;
+      const ok = await cs.copyText(url);
+      button.dataset.url = url;
+      cs.toast(ok ? "Link copied (valid " + info.expires_in_seconds + " s)." : "Copy this link: " + url, ok ? "success" : "info");
+    } catch (error) {
+      cs.toast("Could not get a link: " + error.message, "error");
+    }
+  }
+
+  async function attach(form) {
+    const jobId = String(new FormData(form).get("job_id") || "").trim();
+    const ids = Array.from(document.querySelectorAll(".select-ref:checked")).map((box) => box.value);
+    if (!ids.length) {
+      cs.toast("Select at least one reference to attach.", "error");
+      return;
+    }
+    try {
+      const answer = await cs.api("POST", "/api/video-jobs/" + encodeURIComponent(jobId) + "/character-references", { image_ids: ids });
+      cs.toast("Attached " + answer.items.length + " reference(s) to video job " + jobId + ".", "success");
+    } catch (error) {
+      cs.toast("Could not attach: " + error.message, "error");
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const form = document.getElementById("reference-form");
+    form.addEventListener("submit", (event) => { event.preventDefault(); generate(form); });
+    const attachForm = document.getElementById("attach-form");
+    attachForm.addEventListener("submit", (event) => { event.preventDefault(); attach(attachForm); });
+    document.getElementById("reference-gallery").addEventListener("click", (event) => {
+      const button = event.target.closest('button[data-action="copy-link"]');
+      if (button) copyLink(button);
+    });
+  });
+})();
