@@ -47,6 +47,8 @@ log = logging.getLogger("castsmith.pipelines.training")
 
 MAX_RESERVE_ATTEMPTS = 200
 STALE_RESERVATION = timedelta(hours=1)
+BASE_CACHE_SIZE = 8
+_BASE_CACHE: dict[tuple[str, str], bytes] = {}
 
 
 class TrainingServices(Protocol):
@@ -108,6 +110,7 @@ class ActorFacts:
     trigger_word: str | None
     base_asset_id: int | None
     base_key: str | None
+    base_md5: str | None = None
 
 
 def load_actor(services: TrainingServices, actor_id: int) -> ActorFacts:
@@ -123,6 +126,7 @@ def load_actor(services: TrainingServices, actor_id: int) -> ActorFacts:
             trigger_word=actor.lora_trigger_word,
             base_asset_id=base.id if base else None,
             base_key=base.storage_key if base else None,
+            base_md5=base.md5 if base else None,
         )
 
 
@@ -157,7 +161,16 @@ async def read_base_image(
             f"actor {actor.name!r} has no base image; upload one or pass base_image_url",
             "base_image",
         )
-    return await services.store.get(actor.base_key), actor.base_asset_id
+    cache_key = (actor.base_key, actor.base_md5 or "")
+    data = _BASE_CACHE.get(cache_key)
+    if data is None:
+        data = await services.store.get(actor.base_key)
+        # Children of one generate-all all read the same base image; a stored object is
+        # never overwritten, and the md5 in the key guards against a purged-and-reused name.
+        if len(_BASE_CACHE) >= BASE_CACHE_SIZE:
+            _BASE_CACHE.pop(next(iter(_BASE_CACHE)))
+        _BASE_CACHE[cache_key] = data
+    return data, actor.base_asset_id
 
 
 def write_session(services: TrainingServices) -> Session:
@@ -233,8 +246,9 @@ async def store_training_image(
     provenance: dict[str, Any],
 ) -> TrainingImage:
     """Reserve a number, upload ``jpeg`` under its key and record it (steps 3 to 5)."""
+    # The JPEG was just encoded here, so reading its header is enough.
     info = await asyncio.to_thread(
-        inspect_image, jpeg, max_pixels=services.settings.max_image_pixels
+        inspect_image, jpeg, max_pixels=services.settings.max_image_pixels, decode=False
     )
     floor = 0
     while True:
@@ -298,8 +312,12 @@ async def generate_training_image(
     provider = image_provider(services, request.provider)
     base, base_asset_id = await read_base_image(services, actor, request.base_image_url)
     try:
+        # A stored base image was fully checked when it was saved: its header is enough.
         base_info = await asyncio.to_thread(
-            inspect_image, base, max_pixels=services.settings.max_image_pixels
+            inspect_image,
+            base,
+            max_pixels=services.settings.max_image_pixels,
+            decode=bool(request.base_image_url),
         )
     except CastsmithError as exc:
         field = "base_image_url" if request.base_image_url else "base_image"

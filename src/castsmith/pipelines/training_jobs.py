@@ -138,6 +138,8 @@ async def handle_generate_one(ctx: JobContext) -> HandlerResult:
     async def progress(fraction: float, message: str) -> None:
         await ctx.progress(fraction * 90, message)
 
+    # Children of a generate-all report through their parent's child count; skipping
+    # their per-poll progress saves a database write per poll per image.
     image = await generate_training_image(
         ctx.services,
         TrainingRequest(
@@ -149,9 +151,8 @@ async def handle_generate_one(ctx: JobContext) -> HandlerResult:
             seed=options.seed,
             job_id=ctx.job_id,
         ),
-        progress,
+        None if ctx.parent_id is not None else progress,
     )
-    await ctx.progress(100, f"stored {image.filename}")
     return image.as_dict()
 
 
