@@ -180,6 +180,123 @@ def posters_benchmark(runs: int = 15, latency: float = 0.5) -> None:
     print(f"goal: median beyond L <= 150 ms: {'met' if goal else 'NOT met'}")
 
 
+# --- training data ----------------------------------------------------------------------
+
+
+@benchmark("training")
+def training_benchmark(images: int = 100, cap: int = 16, latency: float = 1.0) -> None:
+    """Training images through generate-all at a provider cap, vs the ideal schedule.
+
+    A fake Replicate server answers each prediction after exactly ``latency`` seconds;
+    the provider is capped at ``cap`` running jobs; an in-process worker with more slots
+    than the cap runs the children. Ideal: ceil(images / cap) * latency.
+    """
+    import io
+    import math
+
+    from PIL import Image
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from tests.fakes.replicate import FakeReplicate
+
+    from castsmith.bootstrap import build_container
+    from castsmith.config import ProviderLimit, Settings
+    from castsmith.db.migrate import upgrade
+    from castsmith.db.models import Actor
+    from castsmith.domain.training_prompts import PromptLibrary, TrainingPrompt
+    from castsmith.jobs.worker import Worker
+    from castsmith.pipelines import actors, training_jobs
+
+    class TimedReplicate(FakeReplicate):
+        """Each create takes exactly ``latency``; the highest overlap is recorded."""
+
+        in_flight = 0
+        peak = 0
+
+        async def _create(self, request: Request) -> Response:
+            TimedReplicate.in_flight += 1
+            TimedReplicate.peak = max(TimedReplicate.peak, TimedReplicate.in_flight)
+            try:
+                await asyncio.sleep(latency)
+                return await super()._create(request)
+            finally:
+                TimedReplicate.in_flight -= 1
+
+    fake = TimedReplicate(token="bench")
+    fake.start()
+    data_dir = Path(tempfile.mkdtemp(prefix="castsmith-bench-"))
+    settings = Settings(
+        data_dir=data_dir,
+        replicate_api_token="bench",  # type: ignore[arg-type]
+        replicate_base_url=fake.url,
+        image_provider="replicate",
+        provider_limits={"replicate": ProviderLimit(concurrency=cap)},
+    )
+    container = build_container(settings)
+    upgrade(container.engine)
+    # A library of exactly ``images`` prompts, so one generate-all makes them all.
+    library = PromptLibrary(
+        1,
+        tuple(
+            TrainingPrompt(f"p{i}", f"this {{subject}}, pose {i}", ("person",), ())
+            for i in range(images)
+        ),
+    )
+    training_jobs.builtin_library = lambda: library  # type: ignore[attr-defined]
+    with container.sessions.begin() as session:
+        actor = Actor(name="0001_bench_training", actor_type="person", sex="female")
+        session.add(actor)
+        session.flush()
+        actor_id = actor.id
+    base = io.BytesIO()
+    Image.new("RGB", (512, 512), (180, 140, 120)).save(base, format="PNG")
+
+    async def measure() -> float:
+        await actors.set_base_image(container, actor_id, base.getvalue())
+        worker = Worker(
+            container.queue,
+            container.registry,
+            container,
+            concurrency=cap + 8,
+            poll_interval=0.05,
+            heartbeat_interval=1.0,
+        )
+        task = asyncio.create_task(worker.run())
+        started = time.perf_counter()
+        job = await training_jobs.enqueue_generate_all(
+            container, actor_id, training_jobs.GenerateOptions()
+        )
+        while True:
+            view = await asyncio.to_thread(container.queue.get, job.id)
+            if view.status in {"completed", "completed_with_errors", "failed", "cancelled"}:
+                break
+            await asyncio.sleep(0.02)
+        elapsed = time.perf_counter() - started
+        worker.stop()
+        await task
+        if view.status != "completed" or (view.result or {}).get("created") != images:
+            raise SystemExit(f"generate-all ended {view.status}: {view.error} {view.result}")
+        return elapsed
+
+    try:
+        elapsed = asyncio.run(measure())
+    finally:
+        container.close()
+        fake.stop()
+    ideal = math.ceil(images / cap) * latency
+    print(
+        f"training: {images} images, provider cap {cap}, fake Replicate latency L = "
+        f"{latency:.2f} s per prediction, 512x512 base, SQLite + local storage"
+    )
+    print(f"{'figure':<44}{'value':>10}")
+    print(f"{'wall time, enqueue to parent done (s)':<44}{elapsed:>10.2f}")
+    print(f"{'ideal ceil(N/cap)*L (s)':<44}{ideal:>10.2f}")
+    print(f"{'ratio':<44}{elapsed / ideal:>10.2f}")
+    print(f"{'peak predictions in flight':<44}{TimedReplicate.peak:>10d}")
+    goal = elapsed <= 1.2 * ideal and TimedReplicate.peak <= cap
+    print(f"goal: within 1.2x of the ideal, cap never exceeded: {'met' if goal else 'NOT met'}")
+
+
 def main(argv: list[str]) -> None:
     """Run the named benchmarks (all when none are named)."""
     names = [a for a in argv if not a.startswith("-")] or list(BENCHMARKS)
