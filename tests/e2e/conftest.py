@@ -62,13 +62,14 @@ class LiveApp:
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     """The app with its worker, served on a free loopback port for this module."""
     data = tmp_path_factory.mktemp("castsmith")
-    settings = Settings(data_dir=data)
+    port = free_port()
+    # Signed local file URLs are absolute: they must name the port actually served.
+    settings = Settings(data_dir=data, host="127.0.0.1", port=port)
     engine = make_engine(str(settings.database_url))
     upgrade(engine)
     engine.dispose()
     container = build_container(settings)
     app = create_app(container, run_worker=True)
-    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
