@@ -67,6 +67,21 @@ class User(Timestamped, Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class ApiToken(Timestamped, Base):
+    """A bearer token of a user; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Asset(Timestamped, Base):
     """One stored object and where it came from."""
 
@@ -115,6 +130,10 @@ class Actor(Timestamped, Base):
     """A character in the library."""
 
     __tablename__ = "actors"
+    __table_args__ = (
+        Index("ix_actors_sex", "sex"),
+        Index("ix_actors_actor_type", "actor_type"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
