@@ -70,6 +70,18 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("CASTSMITH_SECRET_KEY", "secret_key"),
     )
+    auth: Literal["auto", "required", "off"] = Field(
+        default="auto",
+        description="auto: required unless the bind host is loopback; required; off (every "
+        "request acts as the built-in local admin).",
+        validation_alias=AliasChoices("CASTSMITH_AUTH", "auth"),
+    )
+    session_max_age: int = Field(
+        default=12 * 3600,
+        ge=60,
+        description="Seconds a web login session lasts.",
+        validation_alias=AliasChoices("CASTSMITH_SESSION_MAX_AGE", "session_max_age"),
+    )
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("CASTSMITH_LOG_LEVEL", "log_level")
     )
@@ -346,6 +358,12 @@ class Settings(BaseSettings):
         description="Comma-separated hosts that URL downloads may reach even when they "
         "resolve to private or loopback addresses (a local mirror, a test server).",
         validation_alias=AliasChoices("CASTSMITH_FETCH_ALLOW_HOSTS", "fetch_allow_hosts"),
+    )
+    provider_output_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        validation_alias=AliasChoices(
+            "CASTSMITH_PROVIDER_OUTPUT_MAX_BYTES", "provider_output_max_bytes"
+        ),
     )
     fetch_timeout: float = Field(
         default=30.0,
