@@ -263,15 +263,16 @@ def training_benchmark(images: int = 100, cap: int = 16, latency: float = 1.0) -
         ]
         ids = [job.id for job in jobs]
 
+        done = ["completed", "failed", "cancelled"]
+        query = select(func.count()).where(Job.id.in_(ids), Job.status.in_(done))
+
         def ended() -> int:
             with container.sessions() as session:
-                return session.scalar(
-                    select(func.count()).where(
-                        Job.id.in_(ids), Job.status.in_(["completed", "failed", "cancelled"])
-                    )
-                ) or 0
+                return session.scalar(query) or 0
 
-        while await asyncio.to_thread(ended) < images:
+        while True:
+            if await asyncio.to_thread(ended) >= images:
+                break
             await asyncio.sleep(0.02)
         elapsed = time.perf_counter() - started
         worker.stop()
