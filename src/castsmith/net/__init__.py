@@ -1,0 +1,1 @@
+"""Outbound network safety shared by pipelines and providers."""
