@@ -7,6 +7,8 @@ Every vendor answer that is not a success becomes a domain error here:
 * 5xx, connection errors, timeouts, malformed JSON -> ProviderUnavailable
 * other 4xx -> InvalidRequest carrying the vendor's reason in plain words
 * output downloads answered 403/404/410 -> OutputExpired
+* output URLs refused by the download guard (private addresses, too large) ->
+  InvalidRequest; outputs whose bytes are not an image -> ProviderUnavailable
 
 Secrets given to :class:`Boundary` are scrubbed from every message it builds.
 """
@@ -33,7 +35,9 @@ from castsmith.domain.errors import (
     ProviderError,
     ProviderUnavailable,
     RateLimited,
+    ValidationError,
 )
+from castsmith.net.guard import GuardPolicy, guarded_get
 
 log = logging.getLogger("castsmith.providers")
 
@@ -148,8 +152,12 @@ class Boundary:
         timeout: float,
         secrets: Iterable[str] = (),
         classify: Classifier | None = None,
+        guard: GuardPolicy | None = None,
     ) -> None:
         self.provider = provider
+        # Output URLs come from the provider's answer, so they are checked like user
+        # URLs (public addresses or allowed hosts, size cap, deadline) when a guard is set.
+        self.guard = guard
         self.http = http
         self.timeout = timeout
         self._secrets = [s for s in secrets if s]
@@ -248,7 +256,14 @@ class Boundary:
             except ValueError:
                 raise self.malformed("an output data URI is not valid base64") from None
         try:
-            response = await self.http.get(url, timeout=self.timeout, headers=headers)
+            if self.guard is None:
+                response = await self.http.get(url, timeout=self.timeout, headers=headers)
+            else:
+                response = await guarded_get(
+                    self.http, url, self.guard, headers=headers, field="output URL"
+                )
+        except ValidationError as exc:
+            raise self.invalid(f"{self.provider} output refused: {exc}") from None
         except httpx.TimeoutException:
             raise self.unavailable(
                 f"downloading {self.provider} output timed out after {self.timeout:g} s"
@@ -267,6 +282,11 @@ class Boundary:
         if not response.is_success:
             raise self.error_for(response)
         content_type = response.headers.get("content-type", "").split(";")[0].strip()
+        if self.guard is not None:
+            sniffed = sniff_type(response.content, "")
+            if not sniffed:
+                raise self.malformed(f"the output at {where(url)} is not an image")
+            return response.content, sniffed
         return response.content, sniff_type(response.content, content_type or "image/png")
 
 

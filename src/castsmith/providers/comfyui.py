@@ -23,6 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from castsmith.domain.errors import InvalidRequest, ProviderError
+from castsmith.net.guard import GuardPolicy
 from castsmith.providers._comfy import describe_prompt_error, graph_seed, output_images
 from castsmith.providers._http import Boundary, secret_value
 from castsmith.providers._support import Poller, Stopwatch
@@ -63,6 +64,7 @@ class ComfyUIProvider(ImageProvider):
         poll_max_interval: float = 5.0,
         max_wait: float = 1800.0,
         workflow_builder: WorkflowBuilder | None = None,
+        download_guard: GuardPolicy | None = None,
     ) -> None:
         self.base = base_url.rstrip("/")
         self.poll_interval = poll_interval
@@ -71,7 +73,9 @@ class ComfyUIProvider(ImageProvider):
         self.workflow_builder = workflow_builder
         key = secret_value(api_key)
         self._headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._http = Boundary(self.name, http, timeout, secrets=[key], classify=_classify)
+        self._http = Boundary(
+            self.name, http, timeout, secrets=[key], classify=_classify, guard=download_guard
+        )
         self.capabilities = Capabilities(
             text_to_image=workflow_builder is not None, workflow=True, max_images=16
         )

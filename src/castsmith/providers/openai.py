@@ -15,6 +15,7 @@ import httpx
 from pydantic import SecretStr
 
 from castsmith.domain.errors import ContentFiltered, InvalidRequest, ProviderError
+from castsmith.net.guard import GuardPolicy
 from castsmith.providers._http import Boundary, decode_data_uri, secret_value
 from castsmith.providers._support import Stopwatch, conform, ratio_value, schema_dict
 from castsmith.providers.base import (
@@ -71,12 +72,19 @@ class _OpenAIBase:
     name = "openai"
 
     def __init__(
-        self, http: httpx.AsyncClient, api_key: SecretStr | str, base_url: str, timeout: float
+        self,
+        http: httpx.AsyncClient,
+        api_key: SecretStr | str,
+        base_url: str,
+        timeout: float,
+        download_guard: GuardPolicy | None = None,
     ) -> None:
         key = secret_value(api_key)
         self.base = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {key}"}
-        self._http = Boundary(self.name, http, timeout, secrets=[key], classify=_classify)
+        self._http = Boundary(
+            self.name, http, timeout, secrets=[key], classify=_classify, guard=download_guard
+        )
 
     async def check(self) -> str:
         """``GET /models`` proves the key works."""
@@ -96,8 +104,9 @@ class OpenAIImages(_OpenAIBase, ImageProvider):
         image_model: str = "gpt-image-1",
         timeout: float = 300.0,
         quality: str = "auto",
+        download_guard: GuardPolicy | None = None,
     ) -> None:
-        super().__init__(http, api_key, base_url, timeout)
+        super().__init__(http, api_key, base_url, timeout, download_guard)
         self.image_model = image_model
         self.quality = quality
         self.capabilities = Capabilities(

@@ -14,6 +14,7 @@ import httpx
 
 from castsmith.config import Settings
 from castsmith.domain.errors import CastsmithError, ConfigurationError
+from castsmith.net.guard import GuardPolicy, allow_list
 from castsmith.providers.base import ImageProvider, TextProvider
 from castsmith.providers.comfyui import ComfyUIProvider
 from castsmith.providers.flowise import FlowiseText
@@ -190,9 +191,34 @@ def _not_configured(name: str) -> ConfigurationError:
     return ConfigurationError(f"unknown provider {name!r} (known: {', '.join(KNOWN)})")
 
 
+def download_guard(settings: Settings) -> GuardPolicy:
+    """How provider outputs may be downloaded: public addresses, or a configured host.
+
+    The hosts of the configured providers and of the S3 endpoint are trusted (they were
+    chosen by whoever set castsmith up), as is every host in ``fetch_allow_hosts``.
+    """
+    hosts = allow_list(
+        settings.fetch_allow_hosts,
+        [
+            settings.runpod_endpoint_url,
+            settings.comfyui_url,
+            settings.replicate_base_url,
+            settings.openai_base_url,
+            settings.google_base_url,
+            settings.s3_endpoint,
+        ],
+    )
+    return GuardPolicy(
+        max_bytes=settings.provider_output_max_bytes,
+        timeout=settings.provider_timeout,
+        allow_hosts=hosts,
+    )
+
+
 def providers_from_settings(settings: Settings, http: httpx.AsyncClient) -> ProviderRegistry:
     """Build every provider whose settings are present, plus offline."""
     timeout = settings.provider_timeout
+    guard = download_guard(settings)
     images: dict[str, ImageProvider] = {"offline": OfflineImages()}
     texts: dict[str, TextProvider] = {"offline": OfflineText()}
     if settings.runpod_api_key and (settings.runpod_endpoint_id or settings.runpod_endpoint_url):
@@ -203,15 +229,19 @@ def providers_from_settings(settings: Settings, http: httpx.AsyncClient) -> Prov
             endpoint_url=settings.runpod_endpoint_url,
             mode=settings.runpod_mode,
             timeout=timeout,
+            download_guard=guard,
         )
     if settings.comfyui_url:
-        images["comfyui"] = ComfyUIProvider(http, base_url=settings.comfyui_url, timeout=timeout)
+        images["comfyui"] = ComfyUIProvider(
+            http, base_url=settings.comfyui_url, timeout=timeout, download_guard=guard
+        )
     if settings.replicate_api_token:
         images["replicate"] = ReplicateProvider(
             http,
             api_token=settings.replicate_api_token,
             base_url=settings.replicate_base_url,
             timeout=timeout,
+            download_guard=guard,
         )
     if settings.openai_api_key:
         images["openai"] = OpenAIImages(
@@ -220,6 +250,7 @@ def providers_from_settings(settings: Settings, http: httpx.AsyncClient) -> Prov
             base_url=settings.openai_base_url,
             image_model=settings.openai_image_model,
             timeout=max(timeout, 120.0),
+            download_guard=guard,
         )
         texts["openai"] = OpenAIText(
             http,

@@ -14,6 +14,7 @@ import httpx
 from pydantic import SecretStr
 
 from castsmith.domain.errors import ContentFiltered, ProviderError
+from castsmith.net.guard import GuardPolicy
 from castsmith.providers._http import Boundary, secret_value, to_data_uri
 from castsmith.providers._support import ASPECT_RATIOS, Poller, Stopwatch, closest_ratio
 from castsmith.providers.base import (
@@ -60,6 +61,7 @@ class ReplicateProvider(ImageProvider):
         max_wait: float = 1800.0,
         safety_tolerance: int = 2,
         output_format: str = "png",
+        download_guard: GuardPolicy | None = None,
     ) -> None:
         self.base = base_url.rstrip("/").removesuffix("/v1")
         self.default_model = default_model
@@ -71,7 +73,9 @@ class ReplicateProvider(ImageProvider):
         self.output_format = output_format
         token = secret_value(api_token)
         self._headers = {"Authorization": f"Bearer {token}"}
-        self._http = Boundary(self.name, http, timeout, secrets=[token], classify=_classify)
+        self._http = Boundary(
+            self.name, http, timeout, secrets=[token], classify=_classify, guard=download_guard
+        )
         self.capabilities = Capabilities(
             text_to_image=True, image_to_image=True, max_images=4, aspect_ratios=ASPECT_RATIOS
         )

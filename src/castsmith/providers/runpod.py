@@ -25,6 +25,7 @@ from castsmith.domain.errors import (
     ProviderError,
     ProviderUnavailable,
 )
+from castsmith.net.guard import GuardPolicy
 from castsmith.providers._comfy import describe_worker_validation, graph_seed
 from castsmith.providers._http import Boundary, secret_value, sniff_type
 from castsmith.providers._support import Poller, Stopwatch
@@ -83,6 +84,7 @@ class RunPodProvider(ImageProvider):
         max_wait: float = 1800.0,
         runsync_wait_ms: int = 60_000,
         workflow_builder: WorkflowBuilder | None = None,
+        download_guard: GuardPolicy | None = None,
     ) -> None:
         self.base = endpoint_base(endpoint_id, endpoint_url)
         self.mode = mode
@@ -93,7 +95,7 @@ class RunPodProvider(ImageProvider):
         self.workflow_builder = workflow_builder
         key = secret_value(api_key)
         self._headers = {"Authorization": f"Bearer {key}"}
-        self._http = Boundary(self.name, http, timeout, secrets=[key])
+        self._http = Boundary(self.name, http, timeout, secrets=[key], guard=download_guard)
         self.capabilities = Capabilities(
             text_to_image=workflow_builder is not None, workflow=True, max_images=16
         )
