@@ -365,6 +365,35 @@ class Settings(BaseSettings):
             "CASTSMITH_PROVIDER_OUTPUT_MAX_BYTES", "provider_output_max_bytes"
         ),
     )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="The whsec_<base64> key job-completion webhooks are signed with.",
+        validation_alias=AliasChoices("CASTSMITH_WEBHOOK_SECRET", "webhook_secret"),
+    )
+    webhook_max_attempts: int = Field(
+        default=10,
+        ge=1,
+        validation_alias=AliasChoices("CASTSMITH_WEBHOOK_MAX_ATTEMPTS", "webhook_max_attempts"),
+    )
+    webhook_timeout: float = Field(
+        default=10.0,
+        validation_alias=AliasChoices("CASTSMITH_WEBHOOK_TIMEOUT", "webhook_timeout"),
+    )
+    cleanup_grace_seconds: float = Field(
+        default=24 * 3600.0,
+        description="Unreferenced objects younger than this are kept by the cleanup.",
+        validation_alias=AliasChoices("CASTSMITH_CLEANUP_GRACE_SECONDS", "cleanup_grace_seconds"),
+    )
+    cleanup_period_seconds: float = Field(
+        default=6 * 3600.0,
+        validation_alias=AliasChoices("CASTSMITH_CLEANUP_PERIOD_SECONDS", "cleanup_period_seconds"),
+    )
+    cleanup_keep_prefixes: str = Field(
+        default="videos/",
+        description="Comma-separated key prefixes the cleanup never touches (objects "
+        "that are recorded only in the store, such as video job files).",
+        validation_alias=AliasChoices("CASTSMITH_CLEANUP_KEEP_PREFIXES", "cleanup_keep_prefixes"),
+    )
     fetch_timeout: float = Field(
         default=30.0,
         validation_alias=AliasChoices("CASTSMITH_FETCH_TIMEOUT", "fetch_timeout"),
