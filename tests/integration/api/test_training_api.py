@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 from collections.abc import AsyncIterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from castsmith.api.app import create_app
 from castsmith.bootstrap import Container
 from castsmith.config import Settings
+from castsmith.db.models import Asset
 from castsmith.domain.training_prompts import builtin_library
 from tests.integration.pipelines.test_training_support import (
     SEED_ENTRY_FIELDS,
     actor_with_base,
     add_actor,
+    png_bytes,
     training_services,
 )
+from tests.services import free_port
 
 NAME = "0012_european_30_male"
 MALE_PROMPTS = len(builtin_library().for_actor("person", "male"))
@@ -191,3 +197,62 @@ async def test_training_prompts_are_filtered(client: httpx.AsyncClient) -> None:
     female = (await client.get("/api/training-prompts?actor_type=person&sex=female")).json()
     assert len(female["prompts"]) == len(builtin_library().for_actor("person", "female"))
     assert all("woman" in p["rendered"] or "{subject}" not in p["text"] for p in female["prompts"])
+
+
+class _PngHandler(BaseHTTPRequestHandler):
+    body = png_bytes((30, 90, 200), 48)
+
+    def do_GET(self) -> None:
+        if self.path != "/base.png":
+            self.send_response(404)
+            self.send_header("content-length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("content-type", "image/png")
+        self.send_header("content-length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+async def test_base_image_url_overrides_the_stored_base(
+    sqlite_database_url: str, local_settings: Settings
+) -> None:
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), _PngHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = local_settings.model_copy(
+        update={"database_url": sqlite_database_url, "fetch_allow_hosts": "127.0.0.1"}
+    )
+    try:
+        async with training_services(settings, worker=True) as services:
+            actor_id = add_actor(services, "0050_url_only")  # no stored base image
+            app = create_app(services)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                answer = await client.post(
+                    f"/api/actors/{actor_id}/training-data/generate-single?wait=30",
+                    json={
+                        "prompt": "Close-up of this person",
+                        "base_image_url": f"http://127.0.0.1:{port}/base.png",
+                    },
+                )
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["status"] == "completed"
+                missing = await client.post(
+                    f"/api/actors/{actor_id}/training-data/generate-single",
+                    json={"prompt": "x", "base_image_url": f"http://127.0.0.1:{port}/nope.png"},
+                )
+                assert missing.status_code == 422
+                assert missing.json()["field"] == "base_image_url"
+            with services.sessions() as session:
+                asset = session.scalars(select(Asset).where(Asset.kind == "training_image")).one()
+                assert asset.parent_asset_id is None
+                assert asset.meta["base_image_url"].endswith("/base.png")
+                assert asset.width == 48
+    finally:
+        server.shutdown()
+        server.server_close()
