@@ -7,10 +7,10 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from castsmith import __version__, web
+from castsmith import __version__, auth, web
 from castsmith.api import (
     actors,
     errors,
@@ -23,6 +23,7 @@ from castsmith.api import (
     training,
 )
 from castsmith.bootstrap import Container
+from castsmith.jobs.webhooks import requested_webhook_url
 from castsmith.logs import request_id_var
 
 log = logging.getLogger("castsmith.api")
@@ -45,6 +46,8 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
         version=__version__,
         description="Build and keep libraries of consistent AI characters.",
         lifespan=lifespan,
+        # Every route checks that the caller may see what its path names (404 if not).
+        dependencies=[Depends(auth.ownership_guard)],
     )
     app.state.container = container
     app.state.run_worker = run_worker
@@ -64,6 +67,23 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
             request_id_var.reset(token)
         response.headers["x-request-id"] = request_id
         return response
+
+    auth.install(app, container)
+
+    @app.middleware("http")
+    async def webhook_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Any job-creating route accepts ?webhook_url= or a Webhook-URL header; the
+        # queue attaches it to the top-level jobs the request enqueues.
+        url = request.query_params.get("webhook_url") or request.headers.get("webhook-url")
+        if not url:
+            return await call_next(request)
+        token = requested_webhook_url.set(url)
+        try:
+            return await call_next(request)
+        finally:
+            requested_webhook_url.reset(token)
 
     errors.install(app)
     app.include_router(health.router)
