@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from castsmith.domain.errors import ValidationError
+
 ADMIN = "admin"
 USER = "user"
 ROLES = (ADMIN, USER)
@@ -86,3 +88,11 @@ def owner_for_new(requested: int | None) -> int | None:
     if principal is None or principal.is_admin:
         return requested if requested is not None else acting_user_id()
     return principal.user_id
+
+
+def check_owner_change(new_owner: int | None) -> None:
+    """Only an admin may hand a row to someone else (or to nobody)."""
+    principal = _current.get()
+    if principal is None or principal.is_admin or new_owner == principal.user_id:
+        return
+    raise ValidationError("owner_id: only an admin can change the owner", "owner_id")
