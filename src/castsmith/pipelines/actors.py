@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from castsmith.db.models import Actor, Asset, PosterFrameVersion
 from castsmith.db.repositories.actors import ActorFilters, ActorRepository
 from castsmith.db.repositories.assets import AssetRepository
+from castsmith.domain import access
 from castsmith.domain.actors import (
     PortraitSubject,
     clean_actor_fields,
@@ -157,6 +158,7 @@ async def get_actor(services: Services, actor_id: int) -> dict[str, Any]:
 async def create_actor(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
     """Create an actor from user fields; ``InvalidName`` / ``Conflict`` on bad input."""
     values = clean_actor_fields(fields, partial=False)
+    values["owner_id"] = access.owner_for_new(values.get("owner_id"))
 
     def write() -> int:
         with services.sessions.begin() as session:
@@ -168,6 +170,8 @@ async def create_actor(services: Services, fields: dict[str, Any]) -> dict[str, 
 async def update_actor(services: Services, actor_id: int, fields: dict[str, Any]) -> dict[str, Any]:
     """Change the given fields of a live actor (a renamed actor keeps its stored keys)."""
     values = clean_actor_fields(fields, partial=True)
+    if "owner_id" in values:
+        access.check_owner_change(values["owner_id"])
 
     def write() -> None:
         with services.sessions.begin() as session:
