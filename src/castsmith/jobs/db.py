@@ -113,3 +113,7 @@ def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
         return
     conn.execute(insert(EVENTS), rows)
     notify(conn, EVENTS_CHANNEL)
+    # Every terminal transition passes here, so this is where webhooks get scheduled.
+    from castsmith.jobs.webhooks import schedule
+
+    schedule(conn, rows)

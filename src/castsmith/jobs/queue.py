@@ -44,6 +44,7 @@ from castsmith.jobs.types import (
     Outcome,
     RunView,
 )
+from castsmith.jobs.webhooks import with_webhook
 
 if TYPE_CHECKING:
     from castsmith.jobs.registry import HandlerRegistry
@@ -129,7 +130,7 @@ class JobQueue:
             "kind": spec.kind,
             "queue": spec.queue or "default",
             "status": rules.QUEUED,
-            "payload": dict(spec.payload),
+            "payload": with_webhook(dict(spec.payload), spec.parent_id),
             "error_log": [],
             "progress": 0.0,
             "attempts": 0,
