@@ -28,10 +28,12 @@ from castsmith.storage.urls import UrlBuilder
 
 def default_registry() -> HandlerRegistry:
     """The job kinds every process knows: the built-in diagnostics."""
+    from castsmith.jobs import webhooks
     from castsmith.jobs.diagnostic import register_handlers
 
     registry = HandlerRegistry()
     register_handlers(registry)
+    webhooks.register_handlers(registry)
     return registry
 
 
