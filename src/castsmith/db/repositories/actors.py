@@ -17,6 +17,7 @@ from castsmith.db.models import (
     PosterFrameVersion,
     TrainingDataItem,
 )
+from castsmith.domain import access
 from castsmith.domain.errors import Conflict, NotFound
 
 
@@ -66,6 +67,10 @@ def _conditions(filters: ActorFilters) -> list[ColumnElement[bool]]:
         conds.append(Actor.sex == filters.sex)
     if filters.owner_id is not None:
         conds.append(Actor.owner_id == filters.owner_id)
+    scope = access.owner_scope()
+    if scope is not None:
+        # A user lists only their own actors, whatever the filters ask for.
+        conds.append(Actor.owner_id == scope)
     if filters.has_lora is not None:
         lora = or_(Actor.lora_model_url.is_not(None), Actor.lora_name.is_not(None))
         conds.append(lora if filters.has_lora else ~lora)
@@ -100,6 +105,8 @@ class ActorRepository:
         actor = self.session.get(Actor, actor_id)
         if actor is None or (actor.deleted_at is not None and not include_deleted):
             raise NotFound(f"actor {actor_id} not found")
+        if not access.may_access(actor.owner_id):
+            raise NotFound(f"actor {actor_id} not found")
         return actor
 
     def get_for_update(self, actor_id: int, *, include_deleted: bool = False) -> Actor:
@@ -108,6 +115,8 @@ class ActorRepository:
             select(Actor).where(Actor.id == actor_id).with_for_update()
         ).first()
         if actor is None or (actor.deleted_at is not None and not include_deleted):
+            raise NotFound(f"actor {actor_id} not found")
+        if not access.may_access(actor.owner_id):
             raise NotFound(f"actor {actor_id} not found")
         return actor
 
