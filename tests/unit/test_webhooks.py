@@ -91,7 +91,7 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver(SECRET)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             status = state.handle({k.lower(): v for k, v in self.headers.items()}, body)
             self.send_response(status)
