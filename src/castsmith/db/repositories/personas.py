@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
+from castsmith.domain import access
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import NotFound, ValidationError
 
@@ -104,7 +105,7 @@ class PersonaRepository:
         if lock:
             query = query.with_for_update()
         task = self.session.scalars(query).first()
-        if task is None:
+        if task is None or not access.may_access(task.owner_id):
             raise NotFound(f"persona task {task_id} not found")
         return task
 
@@ -126,6 +127,9 @@ class PersonaRepository:
         query = select(PersonaTask).order_by(PersonaTask.id.desc()).limit(limit + 1)
         if status is not None:
             query = query.where(PersonaTask.status == status)
+        scope = access.owner_scope()
+        if scope is not None:
+            query = query.where(PersonaTask.owner_id == scope)
         if cursor:
             query = query.where(PersonaTask.id < decode_cursor(cursor))
         rows = list(self.session.scalars(query))
