@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from castsmith.domain import access
 from castsmith.pipelines import personas as use
 
 router = APIRouter(prefix="/api/persona-tasks", tags=["persona tasks"])
@@ -125,7 +126,11 @@ def _services(request: Request) -> use.Services:
 async def create_task(body: PersonaTaskCreate, request: Request) -> dict[str, Any]:
     """Start a task; it runs as a job (``job_id``). 422 names a bad field."""
     return await use.create_task(
-        _services(request), count=body.count, locale=body.locale, constraints=body.constraints
+        _services(request),
+        count=body.count,
+        locale=body.locale,
+        constraints=body.constraints,
+        owner_id=access.acting_user_id(),
     )
 
 
