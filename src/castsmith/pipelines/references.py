@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, CharacterReference
+from castsmith.domain import access
 from castsmith.domain.errors import (
     CastsmithError,
     NotFound,
@@ -262,6 +263,12 @@ def _rows(session: Session, query: Any) -> list[ReferenceRow]:
     ]
 
 
+def _owned() -> list[Any]:
+    """Conditions narrowing references to the caller's own (none for admins)."""
+    scope = access.owner_scope()
+    return [] if scope is None else [CharacterReference.owner_id == scope]
+
+
 def _base_query() -> Any:
     return select(CharacterReference, Asset).join(Asset, Asset.id == CharacterReference.asset_id)
 
@@ -275,7 +282,9 @@ async def find(services: Services, image_id: str) -> ReferenceRow:
             return _rows(
                 session,
                 _base_query().where(
-                    CharacterReference.id == image_id, CharacterReference.video_job_id.is_(None)
+                    CharacterReference.id == image_id,
+                    CharacterReference.video_job_id.is_(None),
+                    *_owned(),
                 ),
             )
 
@@ -300,6 +309,7 @@ async def list_references(
             query = query.where(CharacterReference.video_job_id.is_(None))
         else:
             query = query.where(CharacterReference.video_job_id == video_job_id)
+        query = query.where(*_owned())
         query = query.order_by(CharacterReference.created_at.desc(), CharacterReference.id)
         with services.sessions() as session:
             return _rows(session, query.limit(limit))
@@ -415,6 +425,7 @@ async def attach_to_video_job(
                         asset_id=asset.id,
                         video_job_id=job_id,
                         source_reference_id=source.id,
+                        owner_id=origin.owner_id,
                     )
                 )
 
