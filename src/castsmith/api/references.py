@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from castsmith.domain import access
 from castsmith.domain.errors import NotFound, ValidationError
 from castsmith.pipelines import references as refs
 from castsmith.pipelines import video_jobs
@@ -105,6 +106,7 @@ async def generate_character_reference(
         num_images=body.num_images,
         aspect_ratio=body.aspect_ratio,
         seed=body.seed,
+        owner_id=access.acting_user_id(),
     )
     job = refs.enqueue_generate(services, spec)
     done = await wait_for_job(services, job.id, wait)
