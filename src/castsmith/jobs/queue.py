@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, text, u
 from sqlalchemy.dialects import postgresql, sqlite
 
 from castsmith.config import ProviderLimit, Settings
+from castsmith.domain import access
 from castsmith.domain import jobs as rules
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
 from castsmith.jobs import claim as claiming
@@ -142,7 +143,8 @@ class JobQueue:
             "idempotency_key": spec.idempotency_key,
             "cancel_requested": False,
             "parent_id": spec.parent_id,
-            "owner_id": spec.owner_id,
+            # A job queued while serving a request belongs to the caller unless told.
+            "owner_id": spec.owner_id if spec.owner_id is not None else access.acting_user_id(),
             "label": spec.label,
             "stage": "run",
             "finalizer": False,
@@ -248,6 +250,9 @@ class JobQueue:
             query = query.where(JOBS.c.kind == kind)
         if parent_id is not None:
             query = query.where(JOBS.c.parent_id == parent_id)
+        scope = access.owner_scope()
+        if scope is not None:
+            query = query.where(JOBS.c.owner_id == scope)
         if cursor:
             query = query.where(JOBS.c.id < decode_cursor(cursor))
         with self.engine.connect() as conn:
