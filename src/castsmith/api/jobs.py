@@ -13,7 +13,8 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from castsmith.domain.errors import ValidationError
+from castsmith.domain import access
+from castsmith.domain.errors import NotFound, ValidationError
 from castsmith.domain.jobs import is_terminal
 from castsmith.jobs.events import EventHub, follow
 from castsmith.jobs.queue import JobQueue
@@ -261,7 +262,35 @@ async def all_events(
     start = _last_event_id(last_event_id, after)
     if start is None:
         start = await asyncio.to_thread(hub.latest_id)
-    return _sse(follow(hub, start, kind=kind, parent_id=parent_id, idle_timeout=KEEPALIVE_SECONDS))
+    source = follow(hub, start, kind=kind, parent_id=parent_id, idle_timeout=KEEPALIVE_SECONDS)
+    return _sse(_owned_events(_queue(request), source))
+
+
+def _owned_events(
+    queue: JobQueue, source: AsyncIterator[EventView | None]
+) -> AsyncIterator[EventView | None]:
+    """Only the events of the caller's own jobs (all of them for admins)."""
+    scope = access.owner_scope()
+    if scope is None:
+        return source
+    allowed: dict[int, bool] = {}
+
+    def owned(job_id: int) -> bool:
+        try:
+            return queue.get(job_id).owner_id == scope
+        except NotFound:
+            return False
+
+    async def filtered() -> AsyncIterator[EventView | None]:
+        async for event in source:
+            if event is not None:
+                if event.job_id not in allowed:
+                    allowed[event.job_id] = await asyncio.to_thread(owned, event.job_id)
+                if not allowed[event.job_id]:
+                    continue
+            yield event
+
+    return filtered()
 
 
 @asynccontextmanager
