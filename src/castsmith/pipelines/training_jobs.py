@@ -33,6 +33,7 @@ from castsmith.pipelines.training import (
 
 KIND_ALL = "training.generate_all"
 KIND_ONE = "training.generate_one"
+ONE_IMAGE_TIMEOUT = 900.0
 
 
 @dataclass(frozen=True)
@@ -209,5 +210,6 @@ async def finish_generate_all(ctx: JobContext, summary: ChildrenSummary) -> dict
 
 def register_handlers(registry: HandlerRegistry) -> None:
     """Register the training job kinds."""
-    registry.register(KIND_ONE, handle_generate_one)
+    # A provider that never answers must not hold a capped slot for ever.
+    registry.register(KIND_ONE, handle_generate_one, timeout=ONE_IMAGE_TIMEOUT)
     registry.register(KIND_ALL, handle_generate_all, on_children_done=finish_generate_all)
