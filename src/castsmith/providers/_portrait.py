@@ -8,17 +8,19 @@ gradient; the same inputs always give the same bytes.
 
 from __future__ import annotations
 
-import io
 import math
 import random
+import struct
+import zlib
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance, PngImagePlugin
+from PIL import Image, ImageDraw
 
 from castsmith.providers._traits import RGB, Traits
 
 PLACEHOLDER_KEY = "castsmith:placeholder"
 GUTTER_FRACTION = 1 / 32
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _shade(colour: RGB, factor: float) -> RGB:
@@ -261,59 +263,126 @@ def vary(source: Image.Image, width: int, height: int, seed: int, tint: RGB) -> 
     recognisable; only framing, light and the background's hue move.
     """
     rng = random.Random(seed)
-    image = source.convert("RGB")
+    image = source if source.mode == "RGB" else source.convert("RGB")
     sw, sh = image.size
     zoom = rng.uniform(0.8, 0.95)
     cw, ch = sw * zoom, sh * zoom
     crop_cx = rng.uniform(cw / 2, sw - cw / 2)
     crop_cy = rng.uniform(ch / 2, ch / 2 + (sh - ch) * 0.6)
-    mirror = -1.0 if rng.random() < 0.5 else 1.0
+    mirror = rng.random() < 0.5
     angle = math.radians(rng.uniform(-5, 5))
     small = np.asarray(image.resize((64, 64), Image.Resampling.NEAREST))
     border = np.concatenate([small[0], small[-1]])
-    fill = tuple(int(v) for v in np.median(border, axis=0))
-    # Crop, mirror, turn and scale in one affine pass (output -> source coordinates).
-    sx, sy = cw / width, ch / height
-    cos, sin = math.cos(angle), math.sin(angle)
-    a, b = cos * sx * mirror, -sin * sy
-    d, e = sin * sx * mirror, cos * sy
-    c = crop_cx - a * width / 2 - b * height / 2
-    f = crop_cy - d * width / 2 - e * height / 2
-    image = image.transform(
-        (width, height),
-        Image.Transform.AFFINE,
-        (a, b, c, d, e, f),
-        resample=Image.Resampling.BILINEAR,
-        fillcolor=fill,
+    fill: RGB = (
+        int(np.median(border[:, 0])),
+        int(np.median(border[:, 1])),
+        int(np.median(border[:, 2])),
     )
-    # Shift the background towards a new tint where pixels look like the old one; the
-    # mask is worked out at low resolution, which is plenty for a soft blend.
-    low = np.asarray(image.resize((width // 4 or 1, height // 4 or 1))).astype(np.int16)
+    image = _frame(image, (crop_cx, crop_cy), zoom, (width, height), mirror, angle, fill)
+    # Shift the background towards a new tint where pixels look like the old one. The
+    # mask comes from a coarse nearest-neighbour sample: plenty for a soft blend.
+    low = np.asarray(
+        image.resize((max(1, width // 8), max(1, height // 8)), Image.Resampling.NEAREST)
+    ).astype(np.int16)
     distance = np.abs(low - np.array(fill, np.int16)).sum(axis=2)
     mask = (np.clip((90 - distance) / 60.0, 0.0, 1.0) * 140).astype(np.uint8)
     mask_image = Image.fromarray(mask, "L").resize((width, height), Image.Resampling.BILINEAR)
-    image = Image.composite(Image.new("RGB", (width, height), tint), image, mask_image)
-    return ImageEnhance.Brightness(image).enhance(rng.uniform(0.93, 1.07))
+    image.paste(tint, (0, 0, width, height), mask_image)  # in place: the frame is new
+    # Light: one lookup-table pass rather than a blend with black.
+    gain = rng.uniform(0.93, 1.07)
+    return image.point([min(255, int(v * gain)) for v in range(256)] * 3)
+
+
+def _frame(
+    image: Image.Image,
+    centre: tuple[float, float],
+    zoom: float,
+    size: tuple[int, int],
+    mirror: bool,
+    angle: float,
+    fill: RGB,
+) -> Image.Image:
+    """Crop a ``zoom`` share around ``centre``, mirror, turn and scale in one pass.
+
+    Nearest-neighbour sampling makes the pass a tenth of a bilinear one. The scale is
+    close to one (the crop keeps 80-95 % of the source), so it leaves steps a pixel
+    high on edges, like the ones the drawn portraits already have. A source much larger
+    than the output is first shrunk with a box filter so detail does not alias.
+    """
+    (cx, cy), (width, height) = centre, size
+    shrink = int(min(image.width * zoom / width, image.height * zoom / height))
+    if shrink >= 2:
+        image = image.reduce(shrink)
+        cx, cy = cx / shrink, cy / shrink
+    # Output pixel -> source pixel (Pillow's affine maps that way round).
+    sx, sy = image.width * zoom / width, image.height * zoom / height
+    flip = -1.0 if mirror else 1.0
+    cos, sin = math.cos(angle), math.sin(angle)
+    a, b = cos * sx * flip, -sin * sy
+    d, e = sin * sx * flip, cos * sy
+    c = cx - a * width / 2 - b * height / 2
+    f = cy - d * width / 2 - e * height / 2
+    return image.transform(
+        size,
+        Image.Transform.AFFINE,
+        (a, b, c, d, e, f),
+        resample=Image.Resampling.NEAREST,
+        fillcolor=fill,
+    )
 
 
 def grid(cells: list[Image.Image], width: int, height: int) -> Image.Image:
-    """Four images in a 2x2 grid with white gutters and a white outer margin."""
-    gutter = max(4, int(min(width, height) * GUTTER_FRACTION))
-    cw = (width - 3 * gutter) // 2
-    ch = (height - 3 * gutter) // 2
+    """Four images in a 2x2 grid with white gutters and a white outer margin.
+
+    Cells already at :func:`grid_cell_size` are pasted as they are; others are scaled.
+    """
+    cw, ch = grid_cell_size(width, height)
+    gutter = _gutter(width, height)
     canvas = Image.new("RGB", (width, height), "white")
     for index, cell in enumerate(cells[:4]):
         x = gutter + (index % 2) * (cw + gutter)
         y = gutter + (index // 2) * (ch + gutter)
-        canvas.paste(cell.resize((cw, ch), Image.Resampling.BILINEAR), (x, y))
+        if cell.size != (cw, ch):
+            cell = cell.resize((cw, ch), Image.Resampling.BILINEAR)
+        canvas.paste(cell, (x, y))
     return canvas
 
 
+def _gutter(width: int, height: int) -> int:
+    return max(4, int(min(width, height) * GUTTER_FRACTION))
+
+
+def grid_cell_size(width: int, height: int) -> tuple[int, int]:
+    """The size of one cell of a width x height 2x2 grid: draw cells at this size."""
+    gutter = _gutter(width, height)
+    return (width - 3 * gutter) // 2, (height - 3 * gutter) // 2
+
+
 def encode_png(image: Image.Image, note: str) -> bytes:
-    """PNG bytes labelled as placeholder art (text chunk ``castsmith:placeholder``)."""
-    info = PngImagePlugin.PngInfo()
-    info.add_text(PLACEHOLDER_KEY, note)
-    out = io.BytesIO()
-    # Fast compression: these are placeholders and speed matters more than bytes.
-    image.save(out, format="PNG", pnginfo=info, compress_level=1)
-    return out.getvalue()
+    """PNG bytes labelled as placeholder art (text chunk ``castsmith:placeholder``).
+
+    Written directly with zlib at level 1 and no row filters: for flat drawn art that
+    is about half the time of Pillow's adaptive filtering at similar size, and these
+    are placeholders, where speed matters more than bytes.
+    """
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGB")
+    width, height = image.size
+    channels = 4 if image.mode == "RGBA" else 3
+    rows = np.zeros((height, width * channels + 1), np.uint8)  # column 0: filter "none"
+    rows[:, 1:] = np.asarray(image).reshape(height, width * channels)
+    header = struct.pack(">IIBBBBB", width, height, 8, 6 if channels == 4 else 2, 0, 0, 0)
+    text = PLACEHOLDER_KEY.encode("latin-1") + b"\0" + note.encode("latin-1", "replace")
+    return b"".join(
+        (
+            PNG_SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"tEXt", text),
+            _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)),
+            _chunk(b"IEND", b""),
+        )
+    )
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

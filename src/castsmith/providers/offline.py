@@ -22,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 
 from castsmith.domain.errors import InvalidRequest
 from castsmith.providers._persona import persona_json
-from castsmith.providers._portrait import encode_png, grid, render_portrait, vary
+from castsmith.providers._portrait import encode_png, grid, grid_cell_size, render_portrait, vary
 from castsmith.providers._support import conform, size_for_ratio
 from castsmith.providers._traits import parse_traits
 from castsmith.providers.base import (
@@ -106,7 +106,9 @@ class OfflineImages(ImageProvider):
     def _portrait(self, prompt: str, width: int, height: int, seed: int, as_grid: bool) -> bytes:
         traits = parse_traits(prompt)
         if as_grid:
-            cells = [render_portrait(traits, width, height, seed * 4 + k) for k in range(4)]
+            # Cells are drawn at their final size: a quarter of the work, no rescaling.
+            cw, ch = grid_cell_size(width, height)
+            cells = [render_portrait(traits, cw, ch, seed * 4 + k) for k in range(4)]
             return encode_png(grid(cells, width, height), "offline 2x2 grid")
         return encode_png(render_portrait(traits, width, height, seed), "offline portrait")
 
@@ -117,8 +119,10 @@ class OfflineImages(ImageProvider):
         if not request.images:
             raise InvalidRequest("offline image-to-image needs an input image", "offline")
         try:
-            source = Image.open(io.BytesIO(request.images[0].data))
-            source.load()
+            opened = Image.open(io.BytesIO(request.images[0].data))
+            opened.load()
+            # Convert once here rather than once per variation or grid cell.
+            source = opened if opened.mode == "RGB" else opened.convert("RGB")
         except (UnidentifiedImageError, OSError):
             raise InvalidRequest("the input image could not be read", "offline") from None
         width, height = _size(request.width or source.width, request.height or source.height, None)
@@ -132,9 +136,8 @@ class OfflineImages(ImageProvider):
 
         def make(index: int) -> bytes:
             if as_grid:
-                cells = [
-                    vary(source, width, height, (seed + index) * 4 + k, tint) for k in range(4)
-                ]
+                cw, ch = grid_cell_size(width, height)
+                cells = [vary(source, cw, ch, (seed + index) * 4 + k, tint) for k in range(4)]
                 return encode_png(grid(cells, width, height), "offline 2x2 grid")
             return encode_png(vary(source, width, height, seed + index, tint), "offline variation")
 

@@ -161,3 +161,48 @@ async def test_persona_from_a_plain_json_schema() -> None:
     result = await OfflineText().generate_json(TextRequest("a man from Japan", schema, seed=1))
     data = result.data
     assert isinstance(data, dict) and len(data["hobbies"]) == 2 and isinstance(data["age"], int)
+
+
+async def test_variations_are_repeatable_valid_png_and_differ_by_seed() -> None:
+    base = await draw(WOMAN, size=384)
+    provider = OfflineImages()
+    first, again, other = [
+        (await provider.image_to_image(ImageToImage("same", (InputImage(base),), seed=s)))
+        .images[0]
+        .data
+        for s in (3, 3, 4)
+    ]
+    assert first == again and first != other
+    checked = Image.open(io.BytesIO(first))
+    checked.verify()  # chunk CRCs and structure
+    reopened = Image.open(io.BytesIO(first))
+    assert reopened.text["castsmith:placeholder"] == "offline variation"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "L", "P"])
+async def test_variations_of_large_or_non_rgb_sources(mode: str) -> None:
+    # A 1024 px source drawn down to 384 px takes the shrink-first path.
+    big = Image.open(io.BytesIO(await draw(WOMAN, size=1024))).convert(mode)
+    out = io.BytesIO()
+    big.save(out, format="PNG")
+    result = await OfflineImages().image_to_image(
+        ImageToImage("same woman", (InputImage(out.getvalue()),), seed=2, width=384, height=384)
+    )
+    varied = Image.open(io.BytesIO(result.images[0].data))
+    assert varied.size == (384, 384) and varied.mode == "RGB"
+    if mode != "L":
+        assert red_share(pixels(result.images[0].data)) > 0.05
+
+
+async def test_grid_cells_show_one_character_in_four_poses() -> None:
+    from castsmith.imaging.grid import split_grid
+
+    result = await OfflineImages().text_to_image(
+        TextToImage(WOMAN, width=512, height=512, grid=True, seed=6)
+    )
+    cells = [pixels(c) for c in split_grid(result.images[0].data)]
+    other = pixels(await draw(MAN, seed=6, size=cells[0].shape[0]))
+    assert len(cells) == 4
+    assert all(not np.array_equal(cells[0], c) for c in cells[1:])
+    # Every cell keeps her red hair; the other character has none of it.
+    assert all(red_share(c) > 0.05 for c in cells) and red_share(other) < 0.01
