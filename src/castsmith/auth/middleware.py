@@ -57,7 +57,8 @@ class AuthMiddleware:
         if session is not None:
             token = sessions.csrf_token(self.secret, session)
             state["csrf_token"] = token
-            if scope["method"] not in policy.SAFE_METHODS:
+            # The login form itself needs no token: it sets a new session anyway.
+            if scope["method"] not in policy.SAFE_METHODS and path != "/login":
                 ok, receive = await _csrf_given(request, receive, token)
                 if not ok:
                     await _send_json(
