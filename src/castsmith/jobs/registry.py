@@ -40,6 +40,19 @@ class HandlerRegistry:
 
     def __init__(self) -> None:
         self._kinds: dict[str, Registration] = {}
+        self._periodic: list[Callable[[Any], Any]] = []
+
+    def register_periodic(self, factory: Callable[[Any], Any]) -> None:
+        """Add a periodic task: ``factory(settings)`` returns a ``PeriodicTask``.
+
+        A factory rather than a task, so the period can come from the settings of the
+        process that runs the worker.
+        """
+        self._periodic.append(factory)
+
+    def periodic_tasks(self, settings: Any) -> list[Any]:
+        """The registered periodic tasks built for ``settings``."""
+        return [factory(settings) for factory in self._periodic]
 
     def register(
         self,

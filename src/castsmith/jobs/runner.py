@@ -25,7 +25,11 @@ def make_worker(
     periodic: Sequence[PeriodicTask] = (),
 ) -> Worker:
     """A worker with the settings' intervals, backoff and the event-pruning task."""
-    tasks = [prune_events_task(queue, settings.job_events_retention_seconds), *periodic]
+    tasks = [
+        prune_events_task(queue, settings.job_events_retention_seconds),
+        *registry.periodic_tasks(settings),
+        *periodic,
+    ]
     return Worker(
         queue,
         registry,
