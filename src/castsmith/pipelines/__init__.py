@@ -10,10 +10,18 @@ if TYPE_CHECKING:
 
 def register_all(registry: HandlerRegistry) -> None:
     """Register the job kinds of every pipeline (one line per pipeline)."""
-    from castsmith.pipelines import actors, personas, posters, references, training_jobs
+    from castsmith.pipelines import (
+        actors,
+        cleanup,
+        personas,
+        posters,
+        references,
+        training_jobs,
+    )
 
     actors.register_handlers(registry)
     posters.register_handlers(registry)
     personas.register_handlers(registry)
     training_jobs.register_handlers(registry)
     references.register_handlers(registry)
+    cleanup.register_handlers(registry)
