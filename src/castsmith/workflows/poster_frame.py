@@ -8,6 +8,7 @@ the offline renderer.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -94,6 +95,25 @@ def resolve_seed(seed: int | None) -> int:
 def build_poster_workflow(params: PosterParams) -> Workflow:
     """Build the API-format graph for ``params`` (its seed must already be resolved)."""
     params.validate()
+    text = poster_prompt(params.description, params.trigger_word)
+    return build_flux_graph(params, text, (params.style_lora, params.character_lora))
+
+
+def build_flux_graph(
+    params: PosterParams,
+    text: str,
+    loras: Sequence[LoraSpec | None],
+    *,
+    negative: str = "",
+    batch_size: int = 1,
+) -> Workflow:
+    """The FLUX text-to-image graph: model, LoRA stack, TeaCache, sampler, save.
+
+    ``params`` gives the model, size, sampling and TeaCache options (its description,
+    trigger word and LoRA fields are not read here); ``text`` is the prompt as sent and
+    ``loras`` the stack in order (``None`` entries are skipped). A missing seed is
+    drawn at random and written into the graph.
+    """
     seed = resolve_seed(params.seed)
     graph: Workflow = {}
 
@@ -115,7 +135,7 @@ def build_poster_workflow(params: PosterParams) -> Workflow:
         )
         vae = add("VAELoader", vae_name=params.vae_name)
 
-    for lora in (params.style_lora, params.character_lora):
+    for lora in loras:
         if lora is None:
             continue
         if params.lora_clip:
@@ -157,17 +177,18 @@ def build_poster_workflow(params: PosterParams) -> Workflow:
             steps=params.steps,
         )
 
-    text = poster_prompt(params.description, params.trigger_word)
     positive = add("CLIPTextEncode", clip=clip, text=text)
     guided = add("FluxGuidance", conditioning=positive, guidance=params.guidance)
     # Flux dev is guidance-distilled (cfg 1), but KSampler still needs a negative input.
-    negative = add("CLIPTextEncode", clip=clip, text="")
-    latent = add("EmptySD3LatentImage", width=params.width, height=params.height, batch_size=1)
+    unwanted = add("CLIPTextEncode", clip=clip, text=negative)
+    latent = add(
+        "EmptySD3LatentImage", width=params.width, height=params.height, batch_size=batch_size
+    )
     samples = add(
         "KSampler",
         model=model,
         positive=guided,
-        negative=negative,
+        negative=unwanted,
         latent_image=latent,
         seed=seed,
         steps=params.steps,
