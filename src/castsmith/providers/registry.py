@@ -22,7 +22,7 @@ from castsmith.providers.google import GoogleImages
 from castsmith.providers.offline import OfflineImages, OfflineText
 from castsmith.providers.openai import OpenAIImages, OpenAIText
 from castsmith.providers.replicate import ReplicateProvider
-from castsmith.providers.runpod import RunPodProvider
+from castsmith.providers.runpod import RunPodProvider, WorkflowBuilder
 
 IMAGE_ORDER = ("openai", "google", "replicate")
 POSTER_ORDER = ("runpod", "comfyui")
@@ -215,8 +215,17 @@ def download_guard(settings: Settings) -> GuardPolicy:
     )
 
 
-def providers_from_settings(settings: Settings, http: httpx.AsyncClient) -> ProviderRegistry:
-    """Build every provider whose settings are present, plus offline."""
+def providers_from_settings(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    *,
+    workflow_builder: WorkflowBuilder | None = None,
+) -> ProviderRegistry:
+    """Build every provider whose settings are present, plus offline.
+
+    ``workflow_builder`` turns a text-to-image request into a ComfyUI graph; with it,
+    RunPod and ComfyUI make images from text as well as run given workflows.
+    """
     timeout = settings.provider_timeout
     guard = download_guard(settings)
     images: dict[str, ImageProvider] = {"offline": OfflineImages()}
@@ -230,10 +239,15 @@ def providers_from_settings(settings: Settings, http: httpx.AsyncClient) -> Prov
             mode=settings.runpod_mode,
             timeout=timeout,
             download_guard=guard,
+            workflow_builder=workflow_builder,
         )
     if settings.comfyui_url:
         images["comfyui"] = ComfyUIProvider(
-            http, base_url=settings.comfyui_url, timeout=timeout, download_guard=guard
+            http,
+            base_url=settings.comfyui_url,
+            timeout=timeout,
+            download_guard=guard,
+            workflow_builder=workflow_builder,
         )
     if settings.replicate_api_token:
         images["replicate"] = ReplicateProvider(
