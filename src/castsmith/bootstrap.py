@@ -24,6 +24,7 @@ from castsmith.providers.registry import ProviderRegistry, providers_from_settin
 from castsmith.storage.base import ObjectStore
 from castsmith.storage.factory import store_from_settings, urls_from_settings
 from castsmith.storage.urls import UrlBuilder
+from castsmith.workflows.text_to_image import text_to_image_workflow
 
 
 def default_registry() -> HandlerRegistry:
@@ -71,7 +72,9 @@ class Container:
         registry = self._providers_by_loop.get(loop_id)
         if registry is None:
             http = httpx.AsyncClient(timeout=self.settings.provider_timeout, follow_redirects=False)
-            registry = providers_from_settings(self.settings, http)
+            registry = providers_from_settings(
+                self.settings, http, workflow_builder=text_to_image_workflow
+            )
             self._providers_by_loop[loop_id] = registry
         return registry
 
