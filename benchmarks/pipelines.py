@@ -19,6 +19,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.fakes when run as a script
+# Run as a script, this folder comes first on sys.path, where benchmarks/queue.py would
+# shadow the standard library's ``queue`` (anyio and others import it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
 BENCHMARKS: dict[str, Callable[[], None]] = {}
 
@@ -178,6 +181,152 @@ def posters_benchmark(runs: int = 15, latency: float = 0.5) -> None:
         print(f"{label:<44}{statistics.median(values):>10.3f}{percentile(values, 0.95):>10.3f}")
     goal = statistics.median(beyond_l) <= 150
     print(f"goal: median beyond L <= 150 ms: {'met' if goal else 'NOT met'}")
+
+
+# --- persona tasks -------------------------------------------------------------------
+
+
+def _persona_fakes(conn: Any, image_latency: float, text_latency: float, prompts: bool) -> None:
+    """Serve the fake OpenAI and Flowise in this (separate) process until told to stop.
+
+    ``prompts`` makes the flow put the selfie prompt into the persona data (as castsmith
+    asks); without it each persona makes its own prompt call first, as the older
+    worker did.
+    """
+    import json
+
+    from starlette.responses import JSONResponse
+    from tests.fakes import FakeOpenAI
+    from tests.integration.pipelines.test_personas_support import PersonaFlowise
+
+    class Flow(PersonaFlowise):
+        async def _predict(self, request: Any) -> Any:
+            answer = await super()._predict(request)
+            if prompts and isinstance(answer, JSONResponse):
+                body = json.loads(bytes(answer.body))
+                if isinstance(body.get("json"), dict):
+                    body["json"]["image_prompt"] = f"a selfie of {body['json']['firstname']}"
+                    return JSONResponse(body)
+            return answer
+
+    with FakeOpenAI(latency=image_latency) as openai, Flow(latency=text_latency) as flow:
+        conn.send(
+            {
+                "openai_api_key": openai.api_key,
+                "openai_base_url": f"{openai.url}/v1",
+                "flowise_url": flow.url,
+                "flowise_chatflow_id": flow.chatflow_id,
+                "flowise_api_key": flow.api_key,
+            }
+        )
+        conn.recv()
+
+
+def _persona_run(
+    tmp: Path, personas: int, cap: int, image_latency: float, text_latency: float, prompts: bool
+) -> dict[str, float]:
+    """One persona task against the fakes; returns the image-stage and whole-task seconds."""
+    import multiprocessing
+
+    import httpx
+    from sqlalchemy import select
+
+    from castsmith.api.app import create_app
+    from castsmith.bootstrap import build_container
+    from castsmith.config import ProviderLimit, Settings
+    from castsmith.db.migrate import upgrade
+    from castsmith.db.models import Job
+    from castsmith.jobs.worker import Worker
+    from castsmith.pipelines.personas import KIND_IMAGES
+
+    # The fakes run in their own process, as remote providers would: in this one they
+    # would compete with the worker for the interpreter lock.
+    context = multiprocessing.get_context("fork")
+    here, there = context.Pipe()
+    server = context.Process(
+        target=_persona_fakes, args=(there, image_latency, text_latency, prompts), daemon=True
+    )
+    server.start()
+    remote = here.recv()
+
+    async def main() -> dict[str, float]:
+        settings = Settings(
+            data_dir=tmp,
+            database_url=f"sqlite:///{tmp / 'bench.db'}",
+            provider_limits={"openai": ProviderLimit(concurrency=cap)},
+            multithread_flowise=5,
+            text_provider="flowise",
+            image_provider="openai",
+            **remote,
+        )
+        container = build_container(settings)
+        upgrade(container.engine)
+        worker = Worker(container.queue, container.registry, container, 16, poll_interval=0.02)
+        running = asyncio.create_task(worker.run())
+        transport = httpx.ASGITransport(app=create_app(container))
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
+                started = time.perf_counter()
+                made = await client.post("/api/persona-tasks", json={"count": personas})
+                task_id = made.json()["task_id"]
+                while True:
+                    task = (await client.get(f"/api/persona-tasks/{task_id}")).json()
+                    if task["status"] in {"completed", "completed_with_errors", "failed"}:
+                        break
+                    await asyncio.sleep(0.01)
+                whole = time.perf_counter() - started
+                assert task["status"] == "completed", task["error_log"]
+        finally:
+            worker.stop()
+            await running
+        with container.sessions() as session:
+            children = session.scalars(select(Job).where(Job.kind == KIND_IMAGES)).all()
+            first = min(child.created_at for child in children)
+            last = max(child.finished_at for child in children if child.finished_at)
+        container.close()
+        return {"images": (last - first).total_seconds(), "task": whole}
+
+    try:
+        return asyncio.run(main())
+    finally:
+        here.send("stop")
+        server.join(timeout=10)
+
+
+@benchmark("personas")
+def personas_benchmark(
+    personas: int = 10, cap: int = 8, image_latency: float = 0.45, text_latency: float = 0.2
+) -> None:
+    """A persona task with an image-provider cap against the older one-by-one design.
+
+    Fake latencies keep the older worker's proportions (about 45 s per image call and
+    20 s per Flowise call, scaled down 100x). The one-by-one run is the same code with
+    a cap of 1 and a separate prompt call per persona, which is what the older worker
+    did; the ideal schedule is ceil(personas / cap) rounds of two image calls.
+    """
+    import math
+
+    with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as two:
+        seed = _persona_run(Path(one), personas, 1, image_latency, text_latency, False)
+        ours = _persona_run(Path(two), personas, cap, image_latency, text_latency, True)
+    ideal = math.ceil(personas / cap) * 2 * image_latency
+    speedup = seed["images"] / ours["images"]
+    print(
+        f"personas: {personas} personas, image-provider cap {cap}, fake OpenAI latency "
+        f"{image_latency:.2f} s/call, fake Flowise {text_latency:.2f} s/call, SQLite, local store"
+    )
+    print(f"{'design':<34}{'image stage (s)':>17}{'whole task (s)':>16}")
+    print(f"{'one by one (older worker)':<34}{seed['images']:>17.2f}{seed['task']:>16.2f}")
+    print(f"{'castsmith (cap ' + str(cap) + ')':<34}{ours['images']:>17.2f}{ours['task']:>16.2f}")
+    print(f"{'ideal schedule':<34}{ideal:>17.2f}")
+    print(
+        f"image stage speedup {speedup:.1f}x (goal >= 6x: {'met' if speedup >= 6 else 'NOT met'})"
+    )
+    print(f"whole task speedup {seed['task'] / ours['task']:.1f}x")
+    ratio = ours["images"] / ideal
+    print(
+        f"image stage vs ideal {ratio:.2f}x (goal <= 1.2x: {'met' if ratio <= 1.2 else 'NOT met'})"
+    )
 
 
 # --- training data ----------------------------------------------------------------------

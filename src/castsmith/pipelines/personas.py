@@ -51,10 +51,11 @@ def known_locales() -> frozenset[str]:
 
 
 def _providers(services: Any) -> Any:
-    registry = getattr(services, "providers", None)
-    if registry is None:
+    # Not getattr(..., None): that would also hide an AttributeError raised while the
+    # registry is being built, behind a misleading "not configured".
+    if not hasattr(type(services), "providers") and "providers" not in vars(services):
         raise ConfigurationError("no providers are configured in this process")
-    return registry
+    return services.providers
 
 
 def image_provider(services: Any) -> ImageProvider:
@@ -372,7 +373,6 @@ async def run_images(ctx: JobContext) -> dict[str, Any]:
         message = failure_message(maker.step, exc)
         await asyncio.to_thread(_mark, services, task_id, result_id, status, message)
         raise
-    await ctx.progress(100.0, f"[{result.firstname} {result.lastname}] Image processing completed")
     return {"result_id": result_id, "status": rules.RESULT_COMPLETED, "asset_ids": asset_ids}
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
+from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.personas import PersonaRepository, writing
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import CastsmithError, ImageError
@@ -146,7 +147,13 @@ class PersonaImages:
         base_data, base_info = await asyncio.to_thread(_png, made.images[0].data, limit)
 
         await self._step(3, task, name)
-        base_key = await free_key(self.services, persona_base_key(task.task_id, result.id))
+        keys = await self._free_keys(
+            [
+                persona_base_key(task.task_id, result.id),
+                *(persona_image_key(task.task_id, result.id, i) for i in range(4)),
+            ]
+        )
+        base_key = keys[0]
         await self._put(base_key, base_data)
         base = _Image(base_key, base_data, base_info, made.provenance, prompt)
 
@@ -179,6 +186,20 @@ class PersonaImages:
         await self._step(7, task, name)
         meta = {"task_id": task.task_id, "result_id": result.id, "persona": name}
         return await asyncio.to_thread(self._record, task.task_id, result.id, base, splits, meta)
+
+    async def _free_keys(self, keys: list[str]) -> list[str]:
+        """The wanted keys where free (one query, concurrent HEADs), else the next free."""
+
+        def taken_in_db() -> set[str]:
+            with self.services.sessions() as session:
+                return AssetRepository(session).keys_taken(keys)
+
+        in_db = await asyncio.to_thread(taken_in_db)
+        in_store = await asyncio.gather(*(self.services.store.exists(key) for key in keys))
+        return [
+            await free_key(self.services, key) if key in in_db or stored else key
+            for key, stored in zip(keys, in_store, strict=True)
+        ]
 
     async def _image_prompt(
         self, task: PersonaTask, result: PersonaResult, persona: rules.PersonaData
