@@ -86,12 +86,11 @@ async def ownership_guard(request: Request) -> None:
     # Anonymous callers only reach public routes, whose signature is the authorization.
     if access.owner_scope() is None or caller is None or caller.via == access.ANONYMOUS.via:
         return
-    route = request.scope.get("route")
-    template: str = getattr(route, "path", "")
+    path: str = request.scope["path"]
     wanted = [
         (owned, str(request.path_params[owned.param]))
         for owned in OWNED
-        if owned.param in request.path_params and template.startswith(owned.prefixes)
+        if owned.param in request.path_params and path.startswith(owned.prefixes)
     ]
     if not wanted:
         return
