@@ -54,8 +54,8 @@ class TextToImageLike(Protocol):
 
 
 def _side(value: float) -> int:
-    """The nearest multiple of 16 inside the range ComfyUI's FLUX latents accept."""
-    return max(MIN_SIDE, min(MAX_SIDE, round(value / 16) * 16))
+    """The nearest multiple of 16 (halves round up) in the range FLUX latents accept."""
+    return max(MIN_SIDE, min(MAX_SIDE, int(value / 16 + 0.5) * 16))
 
 
 def image_size(width: int | None, height: int | None, aspect_ratio: str | None) -> tuple[int, int]:

@@ -1,0 +1,55 @@
+"""RunPod and ComfyUI make images from text through the container's workflow builder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from castsmith.bootstrap import build_container
+from castsmith.config import Settings
+from castsmith.providers.base import TextToImage
+from castsmith.providers.registry import providers_from_settings
+from tests.fakes import FakeComfyUI, FakeRunPod
+
+PROMPT = "portrait of a lighthouse keeper with a grey beard, stormy sea behind him"
+
+
+def _nodes(graph: dict[str, dict[str, Any]], class_type: str) -> list[dict[str, Any]]:
+    return [n["inputs"] for n in graph.values() if n["class_type"] == class_type]
+
+
+async def test_runpod_receives_a_graph_with_the_prompt_and_size(
+    local_settings: Settings, runpod_fake: FakeRunPod
+) -> None:
+    settings = local_settings.model_copy(
+        update={"runpod_api_key": runpod_fake.api_key, "runpod_endpoint_url": runpod_fake.base}
+    )
+    container = build_container(settings)
+    try:
+        runpod = container.providers.image("runpod")
+        assert runpod.capabilities.text_to_image
+        result = await runpod.text_to_image(TextToImage(PROMPT, width=832, height=1216, seed=21))
+    finally:
+        container.close()
+    assert result.images and result.provenance.seed == 21
+    graph = runpod_fake.calls_to(f"/v2/{runpod_fake.endpoint_id}/run")[0].json()["input"][
+        "workflow"
+    ]
+    assert _nodes(graph, "CLIPTextEncode")[0]["text"] == PROMPT
+    latent = _nodes(graph, "EmptySD3LatentImage")[0]
+    assert (latent["width"], latent["height"]) == (832, 1216)
+    assert _nodes(graph, "KSampler")[0]["seed"] == 21
+
+
+async def test_comfyui_gets_the_builder_and_without_one_text_is_refused(
+    local_settings: Settings, comfy_fake: FakeComfyUI, http: httpx.AsyncClient
+) -> None:
+    settings = local_settings.model_copy(update={"comfyui_url": comfy_fake.url})
+    container = build_container(settings)
+    try:
+        assert container.providers.image("comfyui").capabilities.text_to_image
+    finally:
+        container.close()
+    bare = providers_from_settings(settings, http)
+    assert not bare.image("comfyui").capabilities.text_to_image
