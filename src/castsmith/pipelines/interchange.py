@@ -331,6 +331,9 @@ def export_manifest(session: Session, actor: Actor, url_for_key: dict[str, str])
     items: list[dict[str, Any]] = []
     for item, asset in rows:
         meta = {k: v for k, v in (asset.meta or {}).items() if k != "actor_id"}
+        imported = "s3_url" in meta
+        if item.status == "pending" and not imported:
+            continue  # a number reserved by a generation still in progress
         changed = item.updated_at or item.created_at
         entry = {
             "filename": item.filename,
@@ -342,8 +345,10 @@ def export_manifest(session: Session, actor: Actor, url_for_key: dict[str, str])
             "modified_date": changed.replace(tzinfo=None).isoformat(),
             "status": item.status,
         }
-        # Imported entries keep the values they arrived with (URL, dates, size_mb).
-        entry.update(meta)
+        # Imported entries keep the values they arrived with (URL, dates, size_mb);
+        # entries castsmith made carry only the manifest's own fields.
+        if imported:
+            entry.update(meta)
         items.append(entry)
     updated = top.pop("training_data_updated", None)
     if updated is None and rows:
@@ -354,7 +359,7 @@ def export_manifest(session: Session, actor: Actor, url_for_key: dict[str, str])
         "training_data": items,
         "statistics": {
             **stats_extra,
-            "training_images_count": len(items),
+            "training_images_count": sum(1 for entry in items if entry["status"] != "rejected"),
             "training_synced_count": sum(1 for entry in items if entry["status"] == "synced"),
         },
         "training_data_updated": updated,
