@@ -72,15 +72,22 @@ class Container:
         registry = self._providers_by_loop.get(loop_id)
         if registry is None:
             http = httpx.AsyncClient(timeout=self.settings.provider_timeout, follow_redirects=False)
-            registry = providers_from_settings(
-                self.settings, http, workflow_builder=text_to_image_workflow
-            )
+            registry = build_providers(self.settings, http)
             self._providers_by_loop[loop_id] = registry
         return registry
 
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
+
+
+def build_providers(settings: Settings, http: httpx.AsyncClient) -> ProviderRegistry:
+    """The configured providers around one HTTP client.
+
+    RunPod and ComfyUI receive the FLUX text-to-image workflow builder, so they can
+    make images from a prompt as well as run the poster workflow.
+    """
+    return providers_from_settings(settings, http, workflow_builder=text_to_image_workflow)
 
 
 def signing_secret(settings: Settings) -> bytes:
