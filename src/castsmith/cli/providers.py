@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import httpx
 import typer
 
+from castsmith.bootstrap import build_providers
 from castsmith.cli.common import fail, print_json, settings_from_context
 from castsmith.config import Settings
 from castsmith.domain.errors import CastsmithError
@@ -23,7 +24,7 @@ from castsmith.providers.base import (
     RunWorkflow,
     TextToImage,
 )
-from castsmith.providers.registry import ProviderRegistry, providers_from_settings
+from castsmith.providers.registry import ProviderRegistry
 
 providers_app = typer.Typer(
     help="See and probe the image and text providers.", no_args_is_help=True
@@ -38,7 +39,7 @@ def _run(settings: Settings, action: Callable[[ProviderRegistry], Awaitable[T]])
 
     async def main() -> T:
         async with httpx.AsyncClient(follow_redirects=True) as http:
-            return await action(providers_from_settings(settings, http))
+            return await action(build_providers(settings, http))
 
     try:
         return asyncio.run(main())
