@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+from typer.testing import CliRunner
 
 from castsmith.bootstrap import build_container
+from castsmith.cli import app
 from castsmith.config import Settings
 from castsmith.providers.base import TextToImage
 from castsmith.providers.registry import providers_from_settings
@@ -53,3 +56,23 @@ async def test_comfyui_gets_the_builder_and_without_one_text_is_refused(
         container.close()
     bare = providers_from_settings(settings, http)
     assert not bare.image("comfyui").capabilities.text_to_image
+
+
+def test_generate_from_a_prompt_on_runpod(tmp_path: Path) -> None:
+    with FakeRunPod(polls_before_done=0) as fake:
+        args = ["generate", "--provider", "runpod", "--prompt", PROMPT, "--size", "1024x768"]
+        result = CliRunner().invoke(
+            app,
+            [*args, "--seed", "4", "--out", str(tmp_path / "out")],
+            env={
+                "CASTSMITH_DATA_DIR": str(tmp_path),
+                "CASTSMITH_RUNPOD_API_KEY": fake.api_key,
+                "CASTSMITH_RUNPOD_ENDPOINT_URL": fake.base,
+            },
+        )
+        assert result.exit_code == 0, result.output
+        graph = fake.calls_to("/v2/ep-test/run")[0].json()["input"]["workflow"]
+    assert _nodes(graph, "CLIPTextEncode")[0]["text"] == PROMPT
+    latent = _nodes(graph, "EmptySD3LatentImage")[0]
+    assert (latent["width"], latent["height"]) == (1024, 768)
+    assert list((tmp_path / "out").iterdir())
