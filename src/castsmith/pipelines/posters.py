@@ -20,6 +20,7 @@ from typing import Any
 
 from castsmith.db.repositories.actors import ActorFilters, ActorRepository
 from castsmith.db.repositories.posters import PosterRepository
+from castsmith.db.writing import writing
 from castsmith.domain.errors import ConfigurationError, NotFound, ProviderError, ValidationError
 from castsmith.domain.keys import DEFAULT_LAYOUT, KeyLayout
 from castsmith.imaging.inspect import inspect_image
@@ -34,7 +35,6 @@ from castsmith.pipelines.posters_store import (
     save_poster_version,
     seed_response,
     version_view,
-    write_session,
 )
 from castsmith.providers.base import ImageProvider, RunWorkflow
 from castsmith.workflows.poster_frame import build_poster_workflow
@@ -315,7 +315,7 @@ async def make_current(services: Services, actor_id: int, version: int) -> dict[
     """Make an earlier (or later) version the actor's poster again; return it."""
 
     def change() -> Any:
-        with write_session(services) as session, session.begin():
+        with writing(services.sessions) as session:
             PosterRepository(session).make_current(actor_id, version)
         with services.sessions() as session:
             return PosterRepository(session).get(actor_id, version)

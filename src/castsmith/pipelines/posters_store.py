@@ -26,11 +26,11 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from castsmith.db.models import Actor, Asset, AssetRendition
 from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.posters import PosterRecord, PosterRepository
+from castsmith.db.writing import writing
 from castsmith.domain.errors import CastsmithError, StorageError
 from castsmith.domain.keys import POSTER_SIZES, KeyLayout
 from castsmith.imaging.inspect import ImageInfo, hashes
@@ -93,16 +93,6 @@ def poster_keys(
     return PosterKeys(version, source, renditions)
 
 
-def write_session(services: Services) -> Session:
-    """A session whose transactions take SQLite's write lock at BEGIN.
-
-    A deferred SQLite transaction that reads and then writes fails at once (no busy
-    wait) when another connection committed in between; ``IMMEDIATE`` queues instead.
-    """
-    bind: Any = services.sessions.kw["bind"]
-    return services.sessions(bind=bind.execution_options(sqlite_begin="IMMEDIATE"))
-
-
 def _source_row(
     key: str, data: bytes, info: ImageInfo, actor: ActorRef, version: int, prov: AssetProvenance
 ) -> Asset:
@@ -142,7 +132,7 @@ async def _reserve(
     def try_insert(keys: PosterKeys) -> int | None:
         row = _source_row(keys.source, data, info, actor, keys.version, prov)
         try:
-            with write_session(services) as session, session.begin():
+            with writing(services.sessions) as session:
                 if AssetRepository(session).keys_taken(keys.all()):
                     return None
                 session.add(row)
@@ -223,7 +213,7 @@ def _record(
     job_id: int | None,
 ) -> None:
     """The one transaction that makes a reserved version real and current."""
-    with write_session(services) as session, session.begin():
+    with writing(services.sessions) as session:
         asset = AssetRepository(session).get(asset_id)
         asset.deleted_at = None
         for size in POSTER_SIZES:
@@ -256,7 +246,7 @@ async def _undo(services: Services, keys: PosterKeys, asset_id: int) -> None:
                 log.warning("could not remove %s after a failed poster save", key)
 
         def drop_row() -> None:
-            with write_session(services) as session, session.begin():
+            with writing(services.sessions) as session:
                 session.execute(delete(Asset).where(Asset.id == asset_id))
 
         try:

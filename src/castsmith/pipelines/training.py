@@ -35,6 +35,7 @@ from castsmith.db.repositories.training import (
     Reservation,
     TrainingRepository,
 )
+from castsmith.db.writing import writing
 from castsmith.domain.errors import CastsmithError, ConfigurationError, Conflict, ValidationError
 from castsmith.domain.keys import training_image_key
 from castsmith.imaging.inspect import inspect_image
@@ -173,16 +174,6 @@ async def read_base_image(
     return data, actor.base_asset_id
 
 
-def write_session(services: TrainingServices) -> Session:
-    """A session whose transactions take SQLite's write lock at BEGIN.
-
-    Two deferred SQLite transactions that both read and then write fail ("database is
-    locked") instead of waiting; taking the lock up front makes them queue.
-    """
-    engine = services.engine.execution_options(sqlite_begin="IMMEDIATE")
-    return Session(engine, expire_on_commit=False)
-
-
 def reserve_number(
     services: TrainingServices,
     actor: ActorFacts,
@@ -204,7 +195,7 @@ def reserve_number(
     for _ in range(MAX_RESERVE_ATTEMPTS):
         n = floor + 1
         try:
-            with write_session(services) as session, session.begin():
+            with writing(services.sessions) as session:
                 repo = TrainingRepository(session)
                 if job_id is not None:
                     earlier = repo.pending_for_job(actor.id, job_id)
@@ -224,7 +215,7 @@ def reserve_number(
 
 def release(services: TrainingServices, reservation: Reservation) -> None:
     """Remove a reservation's rows. Sync."""
-    with write_session(services) as session, session.begin():
+    with writing(services.sessions) as session:
         TrainingRepository(session).release(reservation)
 
 
@@ -280,7 +271,7 @@ async def store_training_image(
         )
 
         def record() -> int:
-            with write_session(services) as session, session.begin():
+            with writing(services.sessions) as session:
                 return TrainingRepository(session).finalize(reservation, facts, provenance).id
 
         item_id = await asyncio.to_thread(record)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
+from castsmith.db.writing import writing as writing  # the persona pipelines import it here
 from castsmith.domain import access
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import NotFound, ValidationError
@@ -46,20 +46,6 @@ def decode_cursor(cursor: str) -> int:
         raise ValidationError(
             "cursor is not valid; use next_cursor from a page", "cursor"
         ) from None
-
-
-@contextmanager
-def writing(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A session in a write transaction, committed on success.
-
-    On SQLite the transaction starts with ``BEGIN IMMEDIATE``: a deferred one that reads
-    first and writes later fails at once with "database is locked" when another
-    connection wrote in between, while an immediate one waits its turn.
-    """
-    bind = sessions.kw["bind"]
-    engine = bind.execution_options(sqlite_begin="IMMEDIATE")
-    with sessions(bind=engine) as session, session.begin():
-        yield session
 
 
 @dataclass(frozen=True)
