@@ -1,12 +1,16 @@
 """Persona tasks (seed 003): persona data, then five images per persona, in parallel.
 
 A task is one ``persona.task`` job. Its first stage writes the persona data (see
-:mod:`castsmith.pipelines.personas_data`) and spawns one ``persona.images`` child per
-persona, tagged with the image provider so the engine's per-provider caps apply; the
-children run side by side instead of one by one. When the last child ends the task's
-finalizer settles it: ``completed``, ``completed_with_errors`` (failures in the error
-log as ``{persona, result_id, error}``) or ``failed``. ``retry-failed`` runs a new
-``persona.task`` job over the failed personas only.
+:mod:`castsmith.pipelines.personas_data`) and spawns one ``persona.base`` child per
+persona. Each provider call is its own job, tagged with the image provider so the
+engine's per-provider caps apply to calls rather than to whole personas: the base job
+(prompt, selfie, upload, record) spawns its ``persona.grid`` child (grid from the
+base, split, upload, record) and waits for it without holding a slot. The engine rolls
+a grid's end up through its base into the task, whose finalizer settles it when the
+last persona ended: ``completed``, ``completed_with_errors`` (failures in the error log
+as ``{persona, result_id, error}``) or ``failed``. ``retry-failed`` runs a new
+``persona.task`` job over the failed personas only, each from the step that failed: a
+persona whose base was recorded gets a ``persona.grid`` job straight away.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from castsmith.pipelines.personas_images import PersonaImages, failure_message
 from castsmith.providers.base import ImageProvider, TextProvider
 
 KIND_TASK = "persona.task"
-KIND_IMAGES = "persona.images"
+KIND_BASE = "persona.base"
+KIND_GRID = "persona.grid"
 IMAGE_NAMES = ("base", "image_0", "image_1", "image_2", "image_3")
 SEED_URL_FIELDS = ("base_image_url", "image_1_url", "image_2_url", "image_3_url", "image_4_url")
 
@@ -292,17 +297,29 @@ def _fail_data(services: Services, task_id: str, error: str) -> None:
         task.error_log = [{"persona": None, "result_id": None, "error": error}]
 
 
+def _image_job(
+    kind: str, task_id: str, result_id: int, name: str, provider: str, key: str | None = None
+) -> JobSpec:
+    return JobSpec(
+        kind=kind,
+        payload={"task_id": task_id, "result_id": result_id},
+        provider=provider,
+        label=name,
+        idempotency_key=key,
+    )
+
+
 async def _spawn_images(ctx: JobContext, task_id: str) -> dict[str, Any] | WaitForChildren:
     services = ctx.services
     provider = image_provider(services).name
 
-    def open_results() -> list[tuple[int, str]]:
+    def open_results() -> list[tuple[int, str, bool]]:
         with writing(services.sessions) as session:
             repo = PersonaRepository(session)
             task = repo.get_task(task_id, lock=True)
             repo.set_status(task, rules.GENERATING_IMAGES)
             return [
-                (r.id, f"{r.firstname} {r.lastname}")
+                (r.id, f"{r.firstname} {r.lastname}", r.base_image_asset_id is not None)
                 for r in repo.results(task)
                 if r.status != rules.RESULT_COMPLETED
             ]
@@ -311,15 +328,11 @@ async def _spawn_images(ctx: JobContext, task_id: str) -> dict[str, Any] | WaitF
     if not todo:
         return await finish_task(ctx, None)
     await ctx.progress(40.0, f"Generating images for {len(todo)} personas...")
+    # A persona whose base was recorded (its grid failed before) resumes at the grid.
     await ctx.spawn(
         [
-            JobSpec(
-                kind=KIND_IMAGES,
-                payload={"task_id": task_id, "result_id": result_id},
-                provider=provider,
-                label=name,
-            )
-            for result_id, name in todo
+            _image_job(KIND_GRID if has_base else KIND_BASE, task_id, result_id, name, provider)
+            for result_id, name, has_base in todo
         ]
     )
     return WaitForChildren()
@@ -329,11 +342,7 @@ async def finish_task(ctx: JobContext, summary: ChildrenSummary | None) -> dict[
     """Settle the task once its children ended; returns the job's result."""
     services = ctx.services
     task_id = str(ctx.payload["task_id"])
-    child_errors: dict[int, str] = {}
-    for child in summary.children if summary else []:
-        result_id = child.payload.get("result_id")
-        if child.error and isinstance(result_id, int):
-            child_errors[result_id] = child.error
+    child_errors = await asyncio.to_thread(_child_errors, ctx, summary)
 
     def settle() -> dict[str, Any]:
         with writing(services.sessions) as session:
@@ -346,32 +355,84 @@ async def finish_task(ctx: JobContext, summary: ChildrenSummary | None) -> dict[
     return await asyncio.to_thread(settle)
 
 
-async def run_images(ctx: JobContext) -> dict[str, Any]:
-    """One persona's five images; its failure is recorded on the persona, then raised."""
+def _child_errors(ctx: JobContext, summary: ChildrenSummary | None) -> dict[int, str]:
+    """Result id -> why its job ended badly, looking through a base job to its grid.
+
+    A base job that failed because its grid job did carries only the engine's roll-up
+    message; the grid job's own error (a timeout, a lost worker) says more.
+    """
+    errors: dict[int, str] = {}
+    for child in summary.children if summary else []:
+        result_id = child.payload.get("result_id")
+        if not child.error or not isinstance(result_id, int):
+            continue
+        errors[result_id] = child.error
+        if child.kind == KIND_BASE:
+            for grandchild in ctx.queue.children_summary(child.id).children:
+                if grandchild.error:
+                    errors[result_id] = grandchild.error
+    return errors
+
+
+def _start_images(services: Services, task_id: str, result_id: int) -> tuple[PersonaTask, Any]:
+    """Load a persona for an image job and mark it generating (unless it is done)."""
+    with writing(services.sessions) as session:
+        repo = PersonaRepository(session)
+        task = repo.get_task(task_id)
+        result = repo.get_result(task, result_id)
+        if result.status != rules.RESULT_COMPLETED:
+            repo.mark_result(result, rules.RESULT_GENERATING)
+        return task, result
+
+
+async def _failed(ctx: JobContext, maker: PersonaImages, exc: BaseException) -> None:
+    """Record a failed attempt on the persona: failed on the last one, else pending."""
+    last = not getattr(exc, "retryable", True) or ctx.attempt >= ctx.job.max_attempts
+    status = rules.RESULT_FAILED if last else rules.RESULT_PENDING
+    message = failure_message(maker.step, exc)
+    task_id, result_id = str(ctx.payload["task_id"]), int(ctx.payload["result_id"])
+    await asyncio.to_thread(_mark, ctx.services, task_id, result_id, status, message)
+
+
+def _maker(ctx: JobContext) -> PersonaImages:
     services = ctx.services
+    return PersonaImages(services, image_provider(services), text_provider(services), ctx.progress)
+
+
+async def run_base(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
+    """Steps 1-3 of one persona, then its grid job; a failure is recorded, then raised."""
     task_id = str(ctx.payload["task_id"])
     result_id = int(ctx.payload["result_id"])
-
-    def start() -> tuple[PersonaTask, Any]:
-        with writing(services.sessions) as session:
-            repo = PersonaRepository(session)
-            task = repo.get_task(task_id)
-            result = repo.get_result(task, result_id)
-            if result.status != rules.RESULT_COMPLETED:
-                repo.mark_result(result, rules.RESULT_GENERATING)
-            return task, result
-
-    task, result = await asyncio.to_thread(start)
+    task, result = await asyncio.to_thread(_start_images, ctx.services, task_id, result_id)
     if result.status == rules.RESULT_COMPLETED:
         return {"result_id": result_id, "status": result.status}  # an earlier attempt did it
-    maker = PersonaImages(services, image_provider(services), text_provider(services), ctx.progress)
+    maker = _maker(ctx)
+    if result.base_image_asset_id is None:  # else an earlier attempt recorded it
+        try:
+            await maker.base(task, result)
+        except Exception as exc:
+            await _failed(ctx, maker, exc)
+            raise
+    name = f"{result.firstname} {result.lastname}"
+    provider = image_provider(ctx.services).name
+    # The key makes a retried base job find the grid job an earlier attempt spawned.
+    key = f"{KIND_GRID}:{ctx.job_id}:{result_id}"
+    await ctx.spawn([_image_job(KIND_GRID, task_id, result_id, name, provider, key)])
+    return WaitForChildren()
+
+
+async def run_grid(ctx: JobContext) -> dict[str, Any]:
+    """Steps 4-7 of one persona, from its recorded base; a failure is recorded, then raised."""
+    task_id = str(ctx.payload["task_id"])
+    result_id = int(ctx.payload["result_id"])
+    task, result = await asyncio.to_thread(_start_images, ctx.services, task_id, result_id)
+    if result.status == rules.RESULT_COMPLETED:
+        return {"result_id": result_id, "status": result.status}
+    maker = _maker(ctx)
     try:
-        asset_ids = await maker.run(task, result)
+        asset_ids = await maker.grid(task, result)
     except Exception as exc:
-        last = not getattr(exc, "retryable", True) or ctx.attempt >= ctx.job.max_attempts
-        status = rules.RESULT_FAILED if last else rules.RESULT_PENDING
-        message = failure_message(maker.step, exc)
-        await asyncio.to_thread(_mark, services, task_id, result_id, status, message)
+        await _failed(ctx, maker, exc)
         raise
     return {"result_id": result_id, "status": rules.RESULT_COMPLETED, "asset_ids": asset_ids}
 
@@ -385,4 +446,7 @@ def _mark(services: Services, task_id: str, result_id: int, status: str, error: 
 def register_handlers(registry: HandlerRegistry) -> None:
     """Register the persona task kinds on the job engine."""
     registry.register(KIND_TASK, run_task, max_attempts=3, on_children_done=finish_task)
-    registry.register(KIND_IMAGES, run_images, max_attempts=3, timeout=1800)
+    # No finalizer on the base kind: the engine settles a waiting base job from its grid
+    # job directly, without another claim that would need a provider slot.
+    registry.register(KIND_BASE, run_base, max_attempts=3, timeout=1800)
+    registry.register(KIND_GRID, run_grid, max_attempts=3, timeout=1800)

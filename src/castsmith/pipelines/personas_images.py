@@ -1,11 +1,14 @@
 """The five images of one persona, in the seven steps the older worker logged.
 
-1. image prompt (text provider) 2. base selfie (text-to-image) 3. upload the base
-4. 2x2 grid from the base (image-to-image) 5. split and trim the grid 6. upload the four
-7. record the five assets and finish the persona, in one transaction.
+1. image prompt (text provider) 2. base selfie (text-to-image) 3. upload and record the
+base 4. 2x2 grid from the base (image-to-image) 5. split and trim the grid 6. upload the
+four 7. record the four and finish the persona, in one transaction.
 
+Steps 1-3 (:meth:`PersonaImages.base`) and 4-7 (:meth:`PersonaImages.grid`) run as two
+jobs, so each holds an image-provider slot for one call only. The base is recorded when
+its job ends: a persona whose grid failed keeps it, and its retry starts at the grid.
 Objects are uploaded first and recorded last; when anything fails after an upload the
-new objects are deleted again, so a failed or retried persona leaves nothing behind.
+new objects of that half are deleted again, so nothing is left half-written.
 Keys follow ``avatars/task_{task_id}/persona_{result_id}/...`` and are never reused.
 """
 
@@ -86,6 +89,22 @@ def _asset(image: _Image, kind: str, parent_id: int | None, meta: dict[str, Any]
     )
 
 
+def _persona(result: PersonaResult) -> rules.PersonaData:
+    return rules.PersonaData(
+        firstname=result.firstname,
+        lastname=result.lastname,
+        age=result.age or rules.MIN_AGE,
+        gender=result.gender or "",
+        location=result.location or "",
+        occupation=result.occupation or "",
+        bio=result.bio or "",
+    )
+
+
+def _meta(task: PersonaTask, result: PersonaResult, name: str) -> dict[str, Any]:
+    return {"task_id": task.task_id, "result_id": result.id, "persona": name}
+
+
 class PersonaImages:
     """Runs the seven steps for one persona of one task."""
 
@@ -109,29 +128,31 @@ class PersonaImages:
         log.info("[Task %s] %s", task.task_id, message)
         await self.progress(rules.step_percent(step), message)
 
-    async def run(self, task: PersonaTask, result: PersonaResult) -> list[int]:
-        """Make, upload and record the five images; return their asset ids.
+    async def base(self, task: PersonaTask, result: PersonaResult) -> int:
+        """Steps 1-3: make, upload and record the base selfie; return its asset id.
 
         ``self.step`` tells which step was running when an error escaped.
         """
         try:
-            return await self._run(task, result)
+            return await self._base(task, result)
         except BaseException:
             await self.discard()
             raise
 
-    async def _run(self, task: PersonaTask, result: PersonaResult) -> list[int]:
-        persona = rules.PersonaData(
-            firstname=result.firstname,
-            lastname=result.lastname,
-            age=result.age or rules.MIN_AGE,
-            gender=result.gender or "",
-            location=result.location or "",
-            occupation=result.occupation or "",
-            bio=result.bio or "",
-        )
+    async def grid(self, task: PersonaTask, result: PersonaResult) -> list[int]:
+        """Steps 4-7: the grid from the recorded base, split, uploaded and recorded.
+
+        Returns the asset ids of the base and the four splits.
+        """
+        try:
+            return await self._grid(task, result)
+        except BaseException:
+            await self.discard()
+            raise
+
+    async def _base(self, task: PersonaTask, result: PersonaResult) -> int:
+        persona = _persona(result)
         name = persona.name
-        limit = self.services.settings.max_image_pixels
         log.info(
             "[Task %s] Processing images for persona: %s (result_id=%s)",
             task.task_id,
@@ -144,28 +165,32 @@ class PersonaImages:
 
         await self._step(2, task, name)
         made = await self.images.text_to_image(TextToImage(prompt=prompt, width=1024, height=1024))
-        base_data, base_info = await asyncio.to_thread(_png, made.images[0].data, limit)
+        limit = self.services.settings.max_image_pixels
+        data, info = await asyncio.to_thread(_png, made.images[0].data, limit)
 
         await self._step(3, task, name)
-        keys = await self._free_keys(
-            [
-                persona_base_key(task.task_id, result.id),
-                *(persona_image_key(task.task_id, result.id, i) for i in range(4)),
-            ]
-        )
-        base_key = keys[0]
-        await self._put(base_key, base_data)
-        base = _Image(base_key, base_data, base_info, made.provenance, prompt)
+        key = await self._free_key(persona_base_key(task.task_id, result.id))
+        await self._put(key, data)
+        base = _Image(key, data, info, made.provenance, prompt)
+        meta = _meta(task, result, name)
+        return await asyncio.to_thread(self._record_base, task.task_id, result.id, base, meta)
+
+    async def _grid(self, task: PersonaTask, result: PersonaResult) -> list[int]:
+        name = _persona(result).name
+        limit = self.services.settings.max_image_pixels
+        log.info("[Task %s] Making the grid for persona: %s", task.task_id, name)
 
         await self._step(4, task, name)
-        grid_prompt = rules.grid_prompt(prompt)
+        base = await asyncio.to_thread(self._base_asset, result)
+        base_data = await self.services.store.get(base.storage_key)
+        grid_prompt = rules.grid_prompt(result.image_prompt or base.prompt or "")
         grid = await self.images.image_to_image(
             ImageToImage(
                 prompt=grid_prompt,
                 images=(InputImage(base_data, "base.png", "image/png"),),
                 width=1024,
                 height=1024,
-                seed=made.provenance.seed,
+                seed=base.seed,
                 grid=True,
             )
         )
@@ -176,16 +201,37 @@ class PersonaImages:
             raise ImageError(f"the grid split into {len(pieces)} images instead of 4")
 
         await self._step(6, task, name)
-        splits: list[_Image] = []
-        for index, piece in enumerate(pieces):
-            data, info = await asyncio.to_thread(_png, piece, limit)
-            key = await free_key(self.services, persona_image_key(task.task_id, result.id, index))
-            splits.append(_Image(key, data, info, grid.provenance, grid_prompt))
+        converted = await asyncio.gather(*(asyncio.to_thread(_png, p, limit) for p in pieces))
+        keys = await self._free_keys(
+            [persona_image_key(task.task_id, result.id, i) for i in range(len(pieces))]
+        )
+        splits = [
+            _Image(key, data, info, grid.provenance, grid_prompt)
+            for key, (data, info) in zip(keys, converted, strict=True)
+        ]
         await asyncio.gather(*(self._put(split.key, split.data) for split in splits))
 
         await self._step(7, task, name)
-        meta = {"task_id": task.task_id, "result_id": result.id, "persona": name}
-        return await asyncio.to_thread(self._record, task.task_id, result.id, base, splits, meta)
+        meta = _meta(task, result, name)
+        ids = await asyncio.to_thread(
+            self._record_splits, task.task_id, result.id, base.id, splits, meta
+        )
+        return [base.id, *ids]
+
+    def _base_asset(self, result: PersonaResult) -> Asset:
+        with self.services.sessions() as session:
+            asset = (
+                session.get(Asset, result.base_image_asset_id)
+                if result.base_image_asset_id is not None
+                else None
+            )
+            if asset is None:
+                raise ImageError(f"persona {result.id} has no recorded base image")
+            session.expunge(asset)
+            return asset
+
+    async def _free_key(self, key: str) -> str:
+        return (await self._free_keys([key]))[0]
 
     async def _free_keys(self, keys: list[str]) -> list[str]:
         """The wanted keys where free (one query, concurrent HEADs), else the next free."""
@@ -226,30 +272,38 @@ class PersonaImages:
         self.uploaded.append(key)
         await self.services.store.put(key, data, content_type="image/png")
 
-    def _record(
+    def _record_base(self, task_id: str, result_id: int, base: _Image, meta: dict[str, Any]) -> int:
+        with writing(self.services.sessions) as session:
+            repo = PersonaRepository(session)
+            result = repo.get_result(repo.get_task(task_id), result_id)
+            row = _asset(base, "persona_base", None, meta)
+            session.add(row)
+            session.flush()
+            repo.record_base(result, base.prompt, row.id)
+            asset_id = row.id
+        self.uploaded.clear()  # recorded: no longer ours to clean up
+        return asset_id
+
+    def _record_splits(
         self,
         task_id: str,
         result_id: int,
-        base: _Image,
+        base_id: int,
         splits: list[_Image],
         meta: dict[str, Any],
     ) -> list[int]:
         with writing(self.services.sessions) as session:
             repo = PersonaRepository(session)
-            task = repo.get_task(task_id)
-            result = repo.get_result(task, result_id)
-            base_row = _asset(base, "persona_base", None, meta)
-            session.add(base_row)
-            session.flush()
-            rows = [base_row]
-            for index, split in enumerate(splits):
-                row = _asset(split, "persona_image", base_row.id, {**meta, "index": index})
-                session.add(row)
-                rows.append(row)
+            result = repo.get_result(repo.get_task(task_id), result_id)
+            rows = [
+                _asset(split, "persona_image", base_id, {**meta, "index": index})
+                for index, split in enumerate(splits)
+            ]
+            session.add_all(rows)
             session.flush()
             ids = [row.id for row in rows]
-            repo.complete_result(result, base.prompt, ids)
-        self.uploaded.clear()  # recorded: no longer ours to clean up
+            repo.complete_result(result, ids)
+        self.uploaded.clear()
         return ids
 
     async def discard(self) -> None:

@@ -51,7 +51,10 @@ async def test_one_failed_grid_then_retry_failed(
     assert failed["status"] == "failed"
     assert "Generating 4-image grid failed" in failed["error"]
     assert "safety system" in failed["error"]
-    assert failed["base_image_url"] is None and failed["images"] == []
+    # The base was recorded when its job ended; the grid's half-written splits were not.
+    assert failed["base_image_url"] is not None
+    assert [image["name"] for image in failed["images"]] == ["base"]
+    assert failed["image_1_url"] is None
     assert task["error_log"] == [
         {"persona": "Tobias Krüger", "result_id": failed["result_id"], "error": failed["error"]}
     ]
@@ -59,12 +62,14 @@ async def test_one_failed_grid_then_retry_failed(
         if name != "Tobias Krüger":
             assert result["status"] == "completed"
             assert len(result["images"]) == 5
-    # The failed persona's uploaded base image was removed again: nothing half-written.
     keys = await stored_keys(env, task["task_id"])
-    assert len(keys) == 10
-    assert not any(f"persona_{failed['result_id']}/" in key for key in keys)
+    assert len(keys) == 11
+    assert [key for key in keys if f"persona_{failed['result_id']}/" in key] == [
+        f"avatars/task_{task['task_id']}/persona_{failed['result_id']}/base.png"
+    ]
 
     generations_before = len(openai.calls_to("/v1/images/generations"))
+    edits_before = len(openai.calls_to("/v1/images/edits"))
     openai.fail_for = set()  # the provider is fixed
     answer = await env.client.post(f"/api/persona-tasks/{task['task_id']}/retry-failed")
     assert answer.status_code == 202, answer.text
@@ -75,19 +80,48 @@ async def test_one_failed_grid_then_retry_failed(
     assert retried["status"] == "completed"
     assert retried["error_log"] == []
     assert all(r["status"] == "completed" and len(r["images"]) == 5 for r in retried["results"])
-    # Only the failed persona ran again.
-    assert len(openai.calls_to("/v1/images/generations")) == generations_before + 1
-    unchanged = {r["result_id"]: r["images"] for r in task["results"] if r["status"] == "completed"}
+    # Only the failed persona ran again, and only from its grid: its base was kept.
+    assert len(openai.calls_to("/v1/images/generations")) == generations_before
+    assert len(openai.calls_to("/v1/images/edits")) == edits_before + 1
+    before = {r["result_id"]: r["images"] for r in task["results"]}
     for result in retried["results"]:
-        if result["result_id"] in unchanged:
-            assert [i["key"] for i in result["images"]] == [
-                i["key"] for i in unchanged[result["result_id"]]
-            ]
+        kept = before[result["result_id"]]
+        assert [i["key"] for i in result["images"][: len(kept)]] == [i["key"] for i in kept]
     assert len(await stored_keys(env, task["task_id"])) == 15
+    job = (await env.client.get(f"/api/jobs/{retried['job_id']}")).json()
+    assert job["status"] == "completed"
 
     again = await env.client.post(f"/api/persona-tasks/{task['task_id']}/retry-failed")
     assert again.status_code == 409
     assert "completed" in again.json()["detail"]
+
+
+async def test_failed_base_leaves_nothing_and_retries_from_the_start(
+    env: PersonaEnv, fakes: tuple[GridOpenAI, PersonaFlowise]
+) -> None:
+    openai, _ = fakes
+    openai.fail_selfies_for = {"Maren Holt"}  # the first persona the flow hands out
+    created = await env.create(2)
+    task = await env.wait(created["task_id"])
+
+    assert task["status"] == "completed_with_errors"
+    failed = next(r for r in task["results"] if r["firstname"] == "Maren")
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith("Generating base selfie image failed")
+    assert failed["images"] == [] and failed["base_image_url"] is None
+    assert not any(
+        f"persona_{failed['result_id']}/" in key for key in await stored_keys(env, task["task_id"])
+    )
+    # The failed base never asked for a grid.
+    assert len(openai.calls_to("/v1/images/edits")) == 1
+
+    openai.fail_selfies_for = set()
+    answer = await env.client.post(f"/api/persona-tasks/{task['task_id']}/retry-failed")
+    assert answer.status_code == 202, answer.text
+    retried = await env.wait(task["task_id"])
+    assert retried["status"] == "completed", retried["error_log"]
+    assert len(openai.calls_to("/v1/images/edits")) == 2
+    assert len(await stored_keys(env, task["task_id"])) == 10
 
 
 async def test_every_persona_failing_fails_the_task(
@@ -104,7 +138,11 @@ async def test_every_persona_failing_fails_the_task(
         f"{r['firstname']} {r['lastname']}" for r in task["results"]
     }
     assert all("safety system" in entry["error"] for entry in task["error_log"])
-    assert await stored_keys(env, task["task_id"]) == []
+    # Each base selfie was made and kept; only the grids failed, and left nothing.
+    assert [key.rsplit("/", 1)[1] for key in await stored_keys(env, task["task_id"])] == [
+        "base.png",
+        "base.png",
+    ]
     job = await env.client.get(f"/api/jobs/{task['job_id']}")
     assert job.status_code == 200
     assert job.json()["status"] == "failed"

@@ -73,29 +73,42 @@ class PersonaFlowise(FakeFlowise):
         return JSONResponse({**base, "json": person(next(self._next)), "text": ""})
 
 
+def _refused() -> Response:
+    return JSONResponse(
+        {
+            "error": {
+                "message": "Your request was rejected by the safety system.",
+                "type": "image_generation_user_error",
+                "param": None,
+                "code": "moderation_blocked",
+            }
+        },
+        status_code=400,
+    )
+
+
 class GridOpenAI(FakeOpenAI):
-    """OpenAI Images whose edits (the grid step) fail for prompts naming ``fail_for``."""
+    """OpenAI Images whose edits (the grid step) fail for prompts naming ``fail_for``,
+    and whose generations (the base selfie) fail for prompts naming ``fail_selfies_for``."""
 
     def __init__(self, latency: float = 0.0) -> None:
         super().__init__(latency=latency)
         self.fail_for: set[str] = set()
+        self.fail_selfies_for: set[str] = set()
         self.fail_all_edits = False
+
+    async def _generate(self, request: Request) -> Response:
+        body = await request.json()  # Starlette keeps the body for the fake's own read
+        prompt = str(body.get("prompt", ""))
+        if any(name in prompt for name in self.fail_selfies_for):
+            return _refused()
+        return await super()._generate(request)
 
     async def _edit(self, request: Request) -> Response:
         form = await request.form()
         prompt = str(form.get("prompt", ""))
         if self.fail_all_edits or any(name in prompt for name in self.fail_for):
-            return JSONResponse(
-                {
-                    "error": {
-                        "message": "Your request was rejected by the safety system.",
-                        "type": "image_generation_user_error",
-                        "param": None,
-                        "code": "moderation_blocked",
-                    }
-                },
-                status_code=400,
-            )
+            return _refused()
         return await super()._edit(request)
 
 

@@ -183,15 +183,24 @@ class PersonaRepository:
         result.error = error
         self.session.flush()
 
-    def complete_result(
-        self, result: PersonaResult, image_prompt: str, asset_ids: Sequence[int]
-    ) -> None:
-        """Record a persona's five assets (base, then the four splits) and finish it."""
-        if len(asset_ids) != rules.IMAGES_PER_PERSONA:
-            raise ValueError(f"expected {rules.IMAGES_PER_PERSONA} asset ids, got {asset_ids}")
-        for column, asset_id in zip(IMAGE_COLUMNS, asset_ids, strict=True):
-            setattr(result, column, asset_id)
+    def record_base(self, result: PersonaResult, image_prompt: str, asset_id: int) -> None:
+        """Record a persona's base selfie and the prompt it was made from.
+
+        The persona stays unfinished: its grid comes next, and a retry starts there.
+        """
+        result.base_image_asset_id = asset_id
         result.image_prompt = image_prompt
+        self.session.flush()
+
+    def complete_result(self, result: PersonaResult, split_ids: Sequence[int]) -> None:
+        """Record the four images split from a persona's grid and finish the persona."""
+        splits = IMAGE_COLUMNS[1:]
+        if result.base_image_asset_id is None:
+            raise ValueError(f"persona {result.id} has no base image to complete")
+        if len(split_ids) != len(splits):
+            raise ValueError(f"expected {len(splits)} split asset ids, got {split_ids}")
+        for column, asset_id in zip(splits, split_ids, strict=True):
+            setattr(result, column, asset_id)
         self.mark_result(result, rules.RESULT_COMPLETED)
 
     def assets_of(self, results: Iterable[PersonaResult]) -> dict[int, Asset]:
