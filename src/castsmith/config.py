@@ -35,6 +35,9 @@ def config_file_path() -> Path:
     return Path(os.environ.get("CASTSMITH_CONFIG", "castsmith.toml"))
 
 
+REMOTE_PROVIDERS = ("runpod", "comfyui", "replicate", "openai", "google", "flowise")
+
+
 class ProviderLimit(BaseModel):
     """Cluster-wide limits for one provider's jobs: running at once, starts per minute."""
 
@@ -430,6 +433,24 @@ class Settings(BaseSettings):
         if not self.public_base_url:
             self.public_base_url = f"http://{self.host}:{self.port}"
         return self
+
+    def effective_provider_limits(self) -> dict[str, ProviderLimit]:
+        """Provider limits with ``MAX_CONCURRENT_REQUESTS`` as every remote provider's cap.
+
+        A provider named in ``CASTSMITH_PROVIDER_LIMITS`` keeps what is given there (a
+        missing concurrency there falls back to the default too); the offline renderer
+        has no cap.
+        """
+        limits = {
+            name: ProviderLimit(concurrency=self.max_concurrent_requests)
+            for name in REMOTE_PROVIDERS
+        }
+        for name, limit in self.provider_limits.items():
+            concurrency = limit.concurrency
+            if concurrency is None and name in REMOTE_PROVIDERS:
+                concurrency = self.max_concurrent_requests
+            limits[name] = ProviderLimit(concurrency=concurrency, rpm=limit.rpm)
+        return limits
 
     @property
     def is_sqlite(self) -> bool:

@@ -102,7 +102,7 @@ class JobQueue:
             engine,
             lease_seconds=settings.job_lease_seconds,
             default_max_attempts=settings.job_max_attempts,
-            limits=settings.provider_limits,
+            limits=settings.effective_provider_limits(),
             registry=registry,
         )
 

@@ -92,3 +92,17 @@ def test_presign_expiry_outside_s3_limits_is_refused(
     monkeypatch.setenv("PRESIGNED_URL_EXPIRY", str(expiry))
     with pytest.raises(ValidationError, match="PRESIGNED_URL_EXPIRY"):
         load_settings()
+
+
+def test_max_concurrent_requests_caps_every_remote_provider(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MAX_CONCURRENT_REQUESTS", "3")
+    monkeypatch.setenv(
+        "CASTSMITH_PROVIDER_LIMITS", '{"runpod": {"rpm": 10}, "openai": {"concurrency": 5}}'
+    )
+    limits = load_settings().effective_provider_limits()
+    assert (limits["runpod"].concurrency, limits["runpod"].rpm) == (3, 10)
+    assert limits["openai"].concurrency == 5
+    assert limits["replicate"].concurrency == 3
+    assert "offline" not in limits
