@@ -210,3 +210,22 @@ async def test_private_receiver_is_refused_without_allow_list(
     assert "private or reserved address" in (items[0].error or "")
     assert receiver.attempts == 0
     container.close()
+
+
+async def test_deliveries_stop_after_the_configured_attempts(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.fail_first = 1000
+    container = _container(tmp_path, webhook_max_attempts=3)
+    container.queue.enqueue("diagnostic.sleep", {"webhook_url": receiver.url})
+
+    def delivery_ended() -> bool:
+        items, _ = container.queue.list_jobs(kind=WEBHOOK_KIND)
+        return bool(items) and items[0].status == "failed"
+
+    await _run_until(container, delivery_ended)
+    items, _ = container.queue.list_jobs(kind=WEBHOOK_KIND)
+    assert receiver.attempts == 3
+    assert items[0].attempts == 3
+    assert "HTTP 503; gave up after 3 attempts" in (items[0].error or "")
+    container.close()

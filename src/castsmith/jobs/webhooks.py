@@ -4,7 +4,8 @@ A job enqueued with ``webhook_url`` in its payload gets a POST when it ends
 (completed, completed with errors, failed or cancelled). The delivery job is inserted
 in the very transaction that records the end, so it can neither be lost nor sent for
 an end that was rolled back; being a job, its retries (exponential backoff, the
-engine's settings) survive restarts. Requests are signed with the Standard Webhooks
+engine's settings) survive restarts; ``CASTSMITH_WEBHOOK_MAX_ATTEMPTS`` bounds them.
+Requests are signed with the Standard Webhooks
 scheme (:mod:`castsmith.webhooks.signing`) using ``CASTSMITH_WEBHOOK_SECRET``, and the
 URL passes the same address checks as any outbound download.
 """
@@ -37,6 +38,10 @@ from castsmith.webhooks.signing import signed_headers
 WEBHOOK_KIND = "webhook.deliver"
 URL_FIELD = "webhook_url"
 DEFAULT_MAX_ATTEMPTS = 10
+# The delivery rows are written inside the engine's transactions, where no settings are
+# at hand; they get this ceiling and the worker's ``webhook_max_attempts`` decides
+# below it (the last allowed failure is made final, see ``deliver``).
+MAX_ATTEMPTS_CEILING = 100
 # Receivers that say the endpoint is gone for good are not retried.
 PERMANENT_STATUSES = frozenset({410})
 EVENT_TYPES = {
@@ -136,7 +141,7 @@ def schedule(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
                 "error_log": [],
                 "progress": 0.0,
                 "attempts": 0,
-                "max_attempts": DEFAULT_MAX_ATTEMPTS,
+                "max_attempts": MAX_ATTEMPTS_CEILING,
                 "priority": 0,
                 "run_after": now,
                 "cancel_requested": False,
@@ -167,8 +172,30 @@ def _guard(settings: Any) -> GuardPolicy:
     )
 
 
+def attempts_allowed(settings: Any) -> int:
+    """How many times one delivery is tried (``CASTSMITH_WEBHOOK_MAX_ATTEMPTS``)."""
+    wanted = int(getattr(settings, "webhook_max_attempts", DEFAULT_MAX_ATTEMPTS))
+    return max(1, min(wanted, MAX_ATTEMPTS_CEILING))
+
+
 async def deliver(ctx: JobContext) -> dict[str, Any]:
-    """POST one signed delivery; non-2xx answers and network errors are retried."""
+    """POST one signed delivery; non-2xx answers and network errors are retried.
+
+    Retries stop after ``CASTSMITH_WEBHOOK_MAX_ATTEMPTS`` attempts: the last failure is
+    reported as final, naming the number of attempts.
+    """
+    limit = attempts_allowed(ctx.services.settings)
+    try:
+        return await _deliver_once(ctx)
+    except ProviderUnavailable as exc:
+        if ctx.attempt < limit:
+            raise
+        raise InvalidRequest(
+            f"{exc.message}; gave up after {ctx.attempt} attempts", "webhook"
+        ) from None
+
+
+async def _deliver_once(ctx: JobContext) -> dict[str, Any]:
     settings = ctx.services.settings
     if settings.webhook_secret is None:
         raise ConfigurationError(
@@ -222,6 +249,7 @@ def register_handlers(registry: HandlerRegistry, max_attempts: int | None = None
 __all__ = [
     "URL_FIELD",
     "WEBHOOK_KIND",
+    "attempts_allowed",
     "deliver",
     "register_handlers",
     "requested_webhook_url",
