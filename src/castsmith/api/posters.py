@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.jobs.types import JobView
+from castsmith.jobs.waiting import wait_for_job
 from castsmith.pipelines import posters as use
 from castsmith.pipelines.posters_params import PosterOverrides
 
@@ -151,7 +152,7 @@ async def regenerate_poster_frame(
     accepted = _accepted(job, actor_id, response)
     if wait is None:
         return accepted
-    done = await use.wait_for_job(services, job.id, wait)
+    done = await wait_for_job(use.job_queue(services), job.id, wait)
     if done is None:
         return JSONResponse(
             {"detail": f"the poster job {job.id} is still running", **accepted},

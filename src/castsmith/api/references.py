@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from castsmith.domain import access
 from castsmith.domain.errors import NotFound, ValidationError
+from castsmith.jobs.waiting import wait_for_job
 from castsmith.pipelines import references as refs
 from castsmith.pipelines import video_jobs
-from castsmith.pipelines.posters import wait_for_job
 
 router = APIRouter(tags=["character references"])
 DEFAULT_WAIT = 120.0
@@ -109,7 +109,7 @@ async def generate_character_reference(
         owner_id=access.acting_user_id(),
     )
     job = refs.enqueue_generate(services, spec)
-    done = await wait_for_job(services, job.id, wait)
+    done = await wait_for_job(services.queue, job.id, wait)
     if done is None:
         return Response(
             content=f'{{"job_id": {job.id}, "status": "running", '

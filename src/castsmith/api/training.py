@@ -9,7 +9,6 @@ answer 202 with the queued job; ``?wait=SECONDS`` holds the answer until the job
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TypeVar
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.types import JobView
+from castsmith.jobs.waiting import wait_for_job
 from castsmith.pipelines import training_dataset as dataset
 from castsmith.pipelines.training import TrainingServices
 from castsmith.pipelines.training_jobs import (
@@ -32,7 +32,6 @@ from castsmith.pipelines.training_jobs import (
 router = APIRouter(tags=["training data"])
 M = TypeVar("M", bound=BaseModel)
 
-TERMINAL = {"completed", "completed_with_errors", "failed", "cancelled"}
 MAX_WAIT_SECONDS = 600.0
 
 
@@ -95,12 +94,12 @@ async def _answer(
 ) -> dict[str, Any]:
     if wait:
         queue = request.app.state.container.queue
-        deadline = time.monotonic() + min(wait, MAX_WAIT_SECONDS)
-        while job.status not in TERMINAL and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-            job = await asyncio.to_thread(queue.get, job.id)
-        if job.status in TERMINAL:
+        done = await wait_for_job(queue, job.id, min(wait, MAX_WAIT_SECONDS), max_poll=0.05)
+        if done is not None:
+            job = done
             response.status_code = status.HTTP_200_OK
+        else:
+            job = await asyncio.to_thread(queue.get, job.id)
     return {
         "job_id": job.id,
         "kind": job.kind,

@@ -21,6 +21,7 @@ from castsmith.cli.common import fail, print_json, settings_from_context
 from castsmith.db.models import Job
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.domain.errors import CastsmithError
+from castsmith.domain.jobs import TERMINAL_STATUSES
 from castsmith.jobs.types import JobView
 from castsmith.jobs.worker import Worker
 from castsmith.pipelines import posters as use
@@ -70,7 +71,7 @@ def _children(container: Container, parent_id: int) -> tuple[int, int]:
             select(Job.status, func.count()).where(Job.parent_id == parent_id).group_by(Job.status)
         ).all()
     total = sum(count for _, count in rows)
-    ended = sum(count for status, count in rows if status in use.TERMINAL)
+    ended = sum(count for status, count in rows if status in TERMINAL_STATUSES)
     return ended, total
 
 
@@ -92,7 +93,7 @@ async def _follow(container: Container, job: JobView, *, batch: bool) -> JobView
             else:
                 message = current.progress_message or current.status
                 bar.update(task, completed=current.progress, description=message[:40])
-            if current.status in use.TERMINAL:
+            if current.status in TERMINAL_STATUSES:
                 return current
             await asyncio.sleep(0.2)
 

@@ -8,13 +8,12 @@ the seeds' regenerate response. ``poster.regenerate_batch`` fans out one child j
 actor.
 
 Use cases for the API and CLI: :func:`request_poster`, :func:`request_batch`,
-:func:`history`, :func:`make_current`, :func:`wait_for_job`, :func:`resolve_actor`.
+:func:`history`, :func:`make_current`, :func:`resolve_actor`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -42,7 +41,6 @@ from castsmith.workflows.poster_frame import build_poster_workflow
 GENERATE = "poster.generate"
 BATCH = "poster.regenerate_batch"
 SEED_KEYS = ("success", "actor_id", "actor_name", "poster_frames", "message")
-TERMINAL = {"completed", "completed_with_errors", "failed", "cancelled"}
 MAX_BATCH = 10_000
 
 Progress = Callable[[float, str], Awaitable[None]]
@@ -322,21 +320,6 @@ async def make_current(services: Services, actor_id: int, version: int) -> dict[
 
     record = await asyncio.to_thread(change)
     return await version_view(services, record)
-
-
-async def wait_for_job(
-    services: Any, job_id: int, wait_seconds: float, poll: float = 0.05
-) -> JobView | None:
-    """The job once it has ended, or ``None`` if it is still going after ``wait_seconds``."""
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        job: JobView = await asyncio.to_thread(job_queue(services).get, job_id)
-        if job.status in TERMINAL:
-            return job
-        if time.monotonic() >= deadline:
-            return None
-        await asyncio.sleep(min(poll, max(0.0, deadline - time.monotonic())))
-        poll = min(poll * 1.5, 0.5)
 
 
 def seed_shape(result: dict[str, Any] | None) -> dict[str, Any]:
