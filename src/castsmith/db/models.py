@@ -252,6 +252,17 @@ class PersonaResult(Timestamped, Base):
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
 
 
+class VideoJob(Timestamped, Base):
+    """A video job known to castsmith: who owns its folder of files and references."""
+
+    __tablename__ = "video_jobs"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+
+
 class CharacterReference(Timestamped, Base):
     """A reference image for video jobs, standalone or attached to a video job."""
 
