@@ -210,6 +210,7 @@ async def attach_references(job_id: str, body: AttachBody, request: Request) -> 
 async def job_references(job_id: str, request: Request) -> dict[str, Any]:
     """A video job's references with presigned URLs, in bulk."""
     services = _services(request)
+    await video_jobs.open_video_job(services, job_id, create=False)
     rows = await refs.list_references(services, video_job_id=job_id, limit=1000)
     return {"items": await _items(services, rows)}
 

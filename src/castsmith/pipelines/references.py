@@ -35,6 +35,7 @@ from castsmith.domain.keys import KeyLayout, validate_segment
 from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.jobs.types import JobSpec, JobView
 from castsmith.pipelines.assets import AssetProvenance, Services, asset_url, store_asset
+from castsmith.pipelines.video_jobs import open_video_job
 from castsmith.providers.base import ImageProvider, TextToImage
 
 log = logging.getLogger("castsmith.pipelines.references")
@@ -381,6 +382,7 @@ async def attach_to_video_job(
     if not image_ids:
         raise ValidationError("image_ids must name at least one reference", "image_ids")
     sources = [await find(services, image_id) for image_id in dict.fromkeys(image_ids)]
+    await open_video_job(services, job_id, create=True)
     existing = {
         r.source_reference_id
         for r in await list_references(services, video_job_id=job_id, limit=1000)

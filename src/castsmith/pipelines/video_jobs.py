@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from dataclasses import dataclass
 
-from castsmith.domain.errors import Conflict, ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from castsmith.db.models import VideoJob
+from castsmith.domain.access import acting_user_id, may_access
+from castsmith.domain.errors import Conflict, NotFound, ValidationError
 from castsmith.domain.keys import validate_key, validate_segment
 from castsmith.pipelines.assets import Services, asset_url
 
@@ -16,6 +21,30 @@ MAX_ASSET_BYTES = 512 * 1024 * 1024
 def job_prefix(job_id: str) -> str:
     """The folder holding everything of one video job."""
     return f"videos/{validate_segment(job_id, 'job_id')}"
+
+
+async def open_video_job(services: Services, job_id: str, *, create: bool) -> None:
+    """Check the caller may use video job ``job_id``; with ``create``, claim it if new.
+
+    A video job belongs to whoever first stored something in it. Another user's job
+    answers as if it did not exist, so ids don't leak.
+    """
+    job_prefix(job_id)
+
+    def work() -> None:
+        with services.sessions.begin() as session:
+            row = session.get(VideoJob, job_id)
+            if row is None and create:
+                session.add(VideoJob(id=job_id, owner_id=acting_user_id()))
+                return
+            if row is None or not may_access(row.owner_id):
+                raise NotFound(f"no video job with id '{job_id}'")
+
+    try:
+        await asyncio.to_thread(work)
+    except IntegrityError:
+        # Someone claimed the same new id at the same moment: check against their row.
+        await open_video_job(services, job_id, create=False)
 
 
 @dataclass(frozen=True)
@@ -33,6 +62,7 @@ async def persist_asset(
 ) -> JobAsset:
     """Store one file of a video job; an existing file is never replaced (409)."""
     relative = validate_key(path, "path")
+    await open_video_job(services, job_id, create=True)
     if not data:
         raise ValidationError("the uploaded file is empty", "file")
     if len(data) > MAX_ASSET_BYTES:
@@ -47,6 +77,7 @@ async def persist_asset(
 async def list_assets(services: Services, job_id: str) -> list[JobAsset]:
     """Every file of a video job, with a URL a user can open, sorted by path."""
     prefix = job_prefix(job_id)
+    await open_video_job(services, job_id, create=False)
     found = [meta async for meta in services.store.list(prefix)]
     found.sort(key=lambda meta: meta.key)
     return [
@@ -60,6 +91,7 @@ async def list_assets(services: Services, job_id: str) -> list[JobAsset]:
 async def download_zip(services: Services, job_id: str) -> bytes:
     """All of a video job's files in one zip, paths relative to the job folder."""
     prefix = job_prefix(job_id)
+    await open_video_job(services, job_id, create=False)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         async for meta in services.store.list(prefix):

@@ -153,3 +153,35 @@ async def test_pages_of_other_users_data_are_404(sqlite_cast: Cast) -> None:
     assert library.status_code == 200
     assert "Eve" not in library.text
     assert "Eve" in (await http.get("/", headers=alice)).text
+
+
+async def test_video_jobs_belong_to_whoever_stored_into_them_first(cast: Cast) -> None:
+    http, alice, bob, root = cast.http, cast.auth("alice"), cast.auth("bob"), cast.auth("root")
+    image_id = await _reference(cast, "alice")
+    attached = await http.post(
+        "/api/video-jobs/clip-1/character-references", json={"image_ids": [image_id]}, headers=alice
+    )
+    assert attached.status_code == 200, attached.text
+    upload = await http.put(
+        "/api/video-jobs/clip-1/assets/notes.txt",
+        files={"file": ("notes.txt", b"scene one", "text/plain")},
+        headers=alice,
+    )
+    assert upload.status_code == 201, upload.text
+
+    missing = await http.get("/api/video-jobs/never-made/assets", headers=alice)
+    for path in ("/assets", "/assets.zip", "/character-references"):
+        answer = await http.get(f"/api/video-jobs/clip-1{path}", headers=bob)
+        assert answer.status_code == 404, path
+        assert answer.json()["detail"] == missing.json()["detail"].replace("never-made", "clip-1")
+    intrude = await http.put(
+        "/api/video-jobs/clip-1/assets/evil.txt",
+        files={"file": ("evil.txt", b"x", "text/plain")},
+        headers=bob,
+    )
+    assert intrude.status_code == 404
+    listed = await _ok(await http.get("/api/video-jobs/clip-1/assets", headers=root))
+    assert [item["path"] for item in listed["items"]] == [  # type: ignore[index]
+        f"intermediate/character_reference/{image_id}.png",
+        "notes.txt",
+    ]
