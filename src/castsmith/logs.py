@@ -50,3 +50,6 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # Alembic announces its dialect every time the schema revision is read (each
+    # /healthz); only its warnings are worth a line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
