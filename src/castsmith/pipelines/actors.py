@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from castsmith.db.models import Actor, Asset, PosterFrameVersion
 from castsmith.db.repositories.actors import ActorFilters, ActorRepository
 from castsmith.db.repositories.assets import AssetRepository
+from castsmith.db.writing import writing
 from castsmith.domain import access
 from castsmith.domain.actors import (
     PortraitSubject,
@@ -161,7 +162,8 @@ async def create_actor(services: Services, fields: dict[str, Any]) -> dict[str, 
     values["owner_id"] = access.owner_for_new(values.get("owner_id"))
 
     def write() -> int:
-        with services.sessions.begin() as session:
+        # The name check reads before the insert writes: IMMEDIATE so SQLite queues it.
+        with writing(services.sessions) as session:
             return ActorRepository(session).add(Actor(**values)).id
 
     return await _show(services, await asyncio.to_thread(write))
@@ -174,7 +176,7 @@ async def update_actor(services: Services, actor_id: int, fields: dict[str, Any]
         access.check_owner_change(values["owner_id"])
 
     def write() -> None:
-        with services.sessions.begin() as session:
+        with writing(services.sessions) as session:
             repo = ActorRepository(session)
             actor = repo.get_for_update(actor_id)
             if "name" in values:
