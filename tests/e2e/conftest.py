@@ -19,6 +19,7 @@ from castsmith.bootstrap import build_container
 from castsmith.config import Settings
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
+from tests.harness import FINISHED
 from tests.services import free_port, service_missing
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,7 +52,7 @@ class LiveApp:
         deadline = time.monotonic() + timeout
         while True:
             job: dict[str, Any] = self.client.get(f"/api/jobs/{job_id}").json()
-            if job["status"] in {"completed", "completed_with_errors", "failed", "cancelled"}:
+            if job["status"] in FINISHED:
                 return job
             if time.monotonic() > deadline:
                 raise AssertionError(f"job {job_id} still {job['status']}")

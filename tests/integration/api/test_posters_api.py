@@ -11,18 +11,14 @@ from sqlalchemy import func, select
 
 from castsmith.config import Settings
 from castsmith.db.models import Asset, Job, PosterFrameVersion
-from tests.integration.pipelines.test_posters_support import (
-    SEED_SIZES,
-    PosterEnv,
-    poster_env,
-    webp_size,
-)
+from tests.harness import AppEnv
+from tests.integration.pipelines.test_posters_support import SEED_SIZES, poster_env, webp_size
 
 SEED_KEYS = {"success", "actor_id", "actor_name", "poster_frames", "message"}
 
 
 @pytest.fixture
-async def env(sqlite_database_url: str, tmp_path: Path) -> AsyncIterator[PosterEnv]:
+async def env(sqlite_database_url: str, tmp_path: Path) -> AsyncIterator[AppEnv]:
     settings = Settings(data_dir=tmp_path, database_url=sqlite_database_url)
     async with poster_env(settings) as running:
         yield running
@@ -44,7 +40,7 @@ def check_seed_shape(body: dict[str, object], actor_id: int, name: str) -> None:
             assert f"_poster_{field.removeprefix('webp_')}.webp" in url
 
 
-async def test_wait_returns_the_seed_response_and_three_webps(env: PosterEnv) -> None:
+async def test_wait_returns_the_seed_response_and_three_webps(env: AppEnv) -> None:
     actor_id = await env.create_actor()
     answer = await env.client.post(
         f"/api/actors/{actor_id}/regenerate-poster-frame?wait=30",
@@ -64,7 +60,7 @@ async def test_wait_returns_the_seed_response_and_three_webps(env: PosterEnv) ->
         assert body["poster_frames"]["accelerated"][field] == url  # local: one signed link
 
 
-async def test_202_job_progress_and_history(env: PosterEnv) -> None:
+async def test_202_job_progress_and_history(env: AppEnv) -> None:
     actor_id = await env.create_actor()
     answer = await env.client.post(
         f"/api/actors/{actor_id}/regenerate-poster-frame", json={"steps": 20, "seed": 7}
@@ -97,7 +93,7 @@ async def test_202_job_progress_and_history(env: PosterEnv) -> None:
     }
 
 
-async def test_regenerating_keeps_old_versions_and_make_current_reverts(env: PosterEnv) -> None:
+async def test_regenerating_keeps_old_versions_and_make_current_reverts(env: AppEnv) -> None:
     actor_id = await env.create_actor()
     first = (
         await env.client.post(
@@ -133,7 +129,7 @@ async def test_regenerating_keeps_old_versions_and_make_current_reverts(env: Pos
     assert missing.status_code == 404
 
 
-async def test_double_click_makes_one_job(env: PosterEnv) -> None:
+async def test_double_click_makes_one_job(env: AppEnv) -> None:
     actor_id = await env.create_actor()
     env.worker.stop()  # keep the first job queued while the second click arrives
     await asyncio.wait_for(env.worker.stopped.wait(), 10)
@@ -148,7 +144,7 @@ async def test_double_click_makes_one_job(env: PosterEnv) -> None:
     assert count == 1
 
 
-async def test_bad_input_names_the_field(env: PosterEnv) -> None:
+async def test_bad_input_names_the_field(env: AppEnv) -> None:
     actor_id = await env.create_actor()
     url = f"/api/actors/{actor_id}/regenerate-poster-frame"
 
@@ -171,7 +167,7 @@ async def test_bad_input_names_the_field(env: PosterEnv) -> None:
         assert session.scalar(select(func.count()).select_from(Job)) == 0
 
 
-async def test_batch_regenerates_each_actor_under_one_parent(env: PosterEnv) -> None:
+async def test_batch_regenerates_each_actor_under_one_parent(env: AppEnv) -> None:
     ids = [await env.create_actor(f"000{n}_batch_actor") for n in range(1, 4)]
     answer = await env.client.post("/api/poster-frames/regenerate", json={"actor_ids": ids})
     assert answer.status_code == 202, answer.text
@@ -197,7 +193,7 @@ async def test_batch_regenerates_each_actor_under_one_parent(env: PosterEnv) -> 
     assert unknown.status_code == 404
 
 
-async def test_wait_too_short_answers_504_and_the_job_keeps_running(env: PosterEnv) -> None:
+async def test_wait_too_short_answers_504_and_the_job_keeps_running(env: AppEnv) -> None:
     actor_id = await env.create_actor()
     env.worker.stop()
     await asyncio.wait_for(env.worker.stopped.wait(), 10)

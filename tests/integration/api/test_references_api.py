@@ -16,27 +16,28 @@ from PIL import Image
 
 from castsmith.config import Settings
 from tests.conftest import S3Server
-from tests.integration.pipelines.test_posters_support import PosterEnv, poster_env
+from tests.harness import AppEnv
+from tests.integration.pipelines.test_posters_support import poster_env
 
 SEED_IMAGE_KEYS = {"id", "path", "base64", "cloud_url"}
 SEED_LOOKUP_KEYS = {"image_id", "image_url", "storage_backend", "expires_in_seconds", "cloud_path"}
 
 
 @pytest.fixture
-async def env(sqlite_database_url: str, tmp_path: Path) -> AsyncIterator[PosterEnv]:
+async def env(sqlite_database_url: str, tmp_path: Path) -> AsyncIterator[AppEnv]:
     settings = Settings(data_dir=tmp_path, database_url=sqlite_database_url)
     async with poster_env(settings) as running:
         yield running
 
 
 @pytest.fixture
-async def cloud_env(pg_database_url: str, s3_settings: Settings) -> AsyncIterator[PosterEnv]:
+async def cloud_env(pg_database_url: str, s3_settings: Settings) -> AsyncIterator[AppEnv]:
     settings = s3_settings.model_copy(update={"database_url": pg_database_url})
     async with poster_env(settings) as running:
         yield running
 
 
-async def fetch(env: PosterEnv, url: str) -> httpx.Response:
+async def fetch(env: AppEnv, url: str) -> httpx.Response:
     if url.startswith(str(env.container.settings.public_base_url)):
         parts = urlsplit(url)
         return await env.client.get(f"{parts.path}?{parts.query}")
@@ -44,13 +45,13 @@ async def fetch(env: PosterEnv, url: str) -> httpx.Response:
         return await http.get(url)
 
 
-async def generate(env: PosterEnv, **body: object) -> httpx.Response:
+async def generate(env: AppEnv, **body: object) -> httpx.Response:
     payload = {"character_description": "A silver metallic humanoid robot with red shield"}
     payload.update(body)
     return await env.client.post("/api/mv/generate_character_reference?wait=60", json=payload)
 
 
-async def test_generate_returns_the_seed_shape_and_stores_the_images(env: PosterEnv) -> None:
+async def test_generate_returns_the_seed_shape_and_stores_the_images(env: AppEnv) -> None:
     answer = await generate(env, num_images=2, aspect_ratio="16:9")
     assert answer.status_code == 200, answer.text
     images = answer.json()["images"]
@@ -69,7 +70,7 @@ async def test_generate_returns_the_seed_shape_and_stores_the_images(env: Poster
     assert images[0]["base64"] != images[1]["base64"]
 
 
-async def test_lookup_json_redirect_and_unknown_id(env: PosterEnv) -> None:
+async def test_lookup_json_redirect_and_unknown_id(env: AppEnv) -> None:
     image = (await generate(env, num_images=1)).json()["images"][0]
     lookup = await env.client.get(f"/api/mv/get_character_reference/{image['id']}")
     assert lookup.status_code == 200
@@ -101,9 +102,7 @@ async def test_lookup_json_redirect_and_unknown_id(env: PosterEnv) -> None:
         ({"character_description": "   "}, "character_description"),
     ],
 )
-async def test_bad_input_names_the_field(
-    env: PosterEnv, body: dict[str, object], field: str
-) -> None:
+async def test_bad_input_names_the_field(env: AppEnv, body: dict[str, object], field: str) -> None:
     answer = await generate(env, **body)
     assert answer.status_code == 422
     assert answer.json()["field"] == field
@@ -111,7 +110,7 @@ async def test_bad_input_names_the_field(
     assert listed.json()["items"] == []
 
 
-async def test_attach_to_video_job_copies_and_lists(env: PosterEnv) -> None:
+async def test_attach_to_video_job_copies_and_lists(env: AppEnv) -> None:
     images = (await generate(env, num_images=2)).json()["images"]
     ids = [image["id"] for image in images]
     attached = await env.client.post(
@@ -138,7 +137,7 @@ async def test_attach_to_video_job_copies_and_lists(env: PosterEnv) -> None:
     assert unknown.status_code == 404
 
 
-async def test_video_job_assets_persist_list_and_download(env: PosterEnv) -> None:
+async def test_video_job_assets_persist_list_and_download(env: AppEnv) -> None:
     images = (await generate(env, num_images=1)).json()["images"]
     await env.client.post(
         "/api/video-jobs/job-1/character-references", json={"image_ids": [images[0]["id"]]}
@@ -164,7 +163,7 @@ async def test_video_job_assets_persist_list_and_download(env: PosterEnv) -> Non
 
 
 async def test_s3_presigned_and_local_fallback_when_the_bucket_is_down(
-    cloud_env: PosterEnv, s3_server: S3Server
+    cloud_env: AppEnv, s3_server: S3Server
 ) -> None:
     image = (await generate(cloud_env, num_images=1)).json()["images"][0]
     lookup = (await cloud_env.client.get(f"/api/mv/get_character_reference/{image['id']}")).json()

@@ -119,7 +119,7 @@ async def test_generate_single_reject_restore_and_export(
     assert waited.status_code == 200
     assert waited.json()["result"]["filename"].startswith(NAME)
 
-    from tests.integration.pipelines.test_training_support import wait_job
+    from tests.harness import wait_job
 
     assert (await wait_job(services, job_id)).status == "completed"
     listing = (await client.get(f"/api/actors/{actor_id}/training-data")).json()

@@ -20,7 +20,8 @@ from castsmith.domain.jobs import RetryPolicy
 from castsmith.jobs.worker import Worker
 from castsmith.pipelines.training_jobs import GenerateOptions, enqueue_generate_one
 from tests.fakes import FakeReplicate
-from tests.integration.pipelines.test_training_support import actor_with_base, wait_job
+from tests.harness import wait_job
+from tests.integration.pipelines.test_training_support import actor_with_base
 
 TOKEN = "r8_fault_token"
 CREATE = "/v1/models/"

@@ -1,4 +1,4 @@
-"""Shared harness for the persona task tests: app, container, in-process worker, fakes.
+"""Persona task test helpers on top of :mod:`tests.harness`: fakes and task shortcuts.
 
 No tests live here; the persona pipeline and API tests import from it.
 """
@@ -13,18 +13,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 from PIL import Image
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from castsmith.api.app import create_app
-from castsmith.bootstrap import Container, build_container
 from castsmith.config import Settings
-from castsmith.jobs.worker import Worker
 from tests.fakes import FakeFlowise, FakeOpenAI
+from tests.harness import AppEnv, running_app
 
 FINISHED = {"completed", "completed_with_errors", "failed"}
 
@@ -129,12 +125,8 @@ def remote_settings(base: Settings, openai: FakeOpenAI, flowise: FakeFlowise) ->
 
 
 @dataclass
-class PersonaEnv:
-    """A running app (ASGI client), its container and a worker."""
-
-    client: httpx.AsyncClient
-    container: Container
-    worker: Worker
+class PersonaEnv(AppEnv):
+    """The running app with persona task shortcuts."""
 
     async def create(self, count: int = 3, **body: Any) -> dict[str, Any]:
         answer = await self.client.post("/api/persona-tasks", json={"count": count, **body})
@@ -153,38 +145,12 @@ class PersonaEnv:
             assert asyncio.get_running_loop().time() < deadline, body
             await asyncio.sleep(0.05)
 
-    async def fetch(self, url: str) -> bytes:
-        """Bytes at an image URL: the app's signed link, or the S3 server's URL."""
-        if url.startswith(str(self.container.settings.public_base_url)):
-            parts = urlsplit(url)
-            answer = await self.client.get(f"{parts.path}?{parts.query}")
-        else:
-            async with httpx.AsyncClient() as http:
-                answer = await http.get(url)
-        assert answer.status_code == 200, (url, answer.status_code)
-        return answer.content
-
 
 @asynccontextmanager
 async def persona_env(settings: Settings, concurrency: int = 8) -> AsyncIterator[PersonaEnv]:
     """The app on ``settings`` with an in-process worker running every job kind."""
-    container = build_container(settings)
-    worker = Worker(
-        container.queue,
-        container.registry,
-        services=container,
-        concurrency=concurrency,
-        poll_interval=0.05,
-    )
-    running = asyncio.create_task(worker.run())
-    transport = httpx.ASGITransport(app=create_app(container))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield PersonaEnv(client, container, worker)
-    finally:
-        worker.stop()
-        await running
-        container.close()
+    async with running_app(settings, concurrency=concurrency) as env:
+        yield PersonaEnv(env.client, env.container, env.queue, env.worker)
 
 
 def open_image(data: bytes) -> Image.Image:

@@ -16,11 +16,11 @@ from castsmith.domain.training_prompts import builtin_library
 from castsmith.pipelines import training_dataset as dataset
 from castsmith.pipelines.training_jobs import GenerateOptions, enqueue_generate_all
 from tests.fakes import FakeReplicate
+from tests.harness import wait_job
 from tests.integration.pipelines.test_training_support import (
     SEED_ENTRY_FIELDS,
     actor_with_base,
     training_services,
-    wait_job,
 )
 
 NAME = "0012_european_30_male"
