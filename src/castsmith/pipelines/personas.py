@@ -318,10 +318,14 @@ async def _spawn_images(ctx: JobContext, task_id: str) -> dict[str, Any] | WaitF
             repo = PersonaRepository(session)
             task = repo.get_task(task_id, lock=True)
             repo.set_status(task, rules.GENERATING_IMAGES)
+            todo = [r for r in repo.results(task) if r.status != rules.RESULT_COMPLETED]
+            for result in todo:
+                # Here, in one write, rather than by each image job as it starts: at
+                # the start of a round every job's write would queue for the database.
+                repo.mark_result(result, rules.RESULT_GENERATING)
             return [
                 (r.id, f"{r.firstname} {r.lastname}", r.base_image_asset_id is not None)
-                for r in repo.results(task)
-                if r.status != rules.RESULT_COMPLETED
+                for r in todo
             ]
 
     todo = await asyncio.to_thread(open_results)
@@ -374,15 +378,30 @@ def _child_errors(ctx: JobContext, summary: ChildrenSummary | None) -> dict[int,
     return errors
 
 
-def _start_images(services: Services, task_id: str, result_id: int) -> tuple[PersonaTask, Any]:
-    """Load a persona for an image job and mark it generating (unless it is done)."""
-    with writing(services.sessions) as session:
+def _load(services: Services, task_id: str, result_id: int) -> tuple[PersonaTask, Any]:
+    """The task and the persona an image job works on."""
+    with services.sessions() as session:
         repo = PersonaRepository(session)
         task = repo.get_task(task_id)
-        result = repo.get_result(task, result_id)
-        if result.status != rules.RESULT_COMPLETED:
-            repo.mark_result(result, rules.RESULT_GENERATING)
-        return task, result
+        return task, repo.get_result(task, result_id)
+
+
+def _start(ctx: JobContext, result: Any) -> PersonaImages:
+    """The image maker for this job; it marks the persona generating again if needed.
+
+    The task marks its personas generating when it spawns their jobs; a retried job
+    finds its persona pending (its earlier attempt failed) and marks it again.
+    """
+    services = ctx.services
+    maker = PersonaImages(services, image_provider(services), text_provider(services), ctx.progress)
+    if result.status != rules.RESULT_GENERATING:
+        task_id, result_id = str(ctx.payload["task_id"]), int(ctx.payload["result_id"])
+        maker.later(
+            lambda: asyncio.to_thread(
+                _mark, services, task_id, result_id, rules.RESULT_GENERATING, None
+            )
+        )
+    return maker
 
 
 async def _failed(ctx: JobContext, maker: PersonaImages, exc: BaseException) -> None:
@@ -394,20 +413,15 @@ async def _failed(ctx: JobContext, maker: PersonaImages, exc: BaseException) -> 
     await asyncio.to_thread(_mark, ctx.services, task_id, result_id, status, message)
 
 
-def _maker(ctx: JobContext) -> PersonaImages:
-    services = ctx.services
-    return PersonaImages(services, image_provider(services), text_provider(services), ctx.progress)
-
-
 async def run_base(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
     """Steps 1-3 of one persona, then its grid job; a failure is recorded, then raised."""
     task_id = str(ctx.payload["task_id"])
     result_id = int(ctx.payload["result_id"])
-    task, result = await asyncio.to_thread(_start_images, ctx.services, task_id, result_id)
+    task, result = await asyncio.to_thread(_load, ctx.services, task_id, result_id)
     if result.status == rules.RESULT_COMPLETED:
         return {"result_id": result_id, "status": result.status}  # an earlier attempt did it
-    maker = _maker(ctx)
     if result.base_image_asset_id is None:  # else an earlier attempt recorded it
+        maker = _start(ctx, result)
         try:
             await maker.base(task, result)
         except Exception as exc:
@@ -425,10 +439,10 @@ async def run_grid(ctx: JobContext) -> dict[str, Any]:
     """Steps 4-7 of one persona, from its recorded base; a failure is recorded, then raised."""
     task_id = str(ctx.payload["task_id"])
     result_id = int(ctx.payload["result_id"])
-    task, result = await asyncio.to_thread(_start_images, ctx.services, task_id, result_id)
+    task, result = await asyncio.to_thread(_load, ctx.services, task_id, result_id)
     if result.status == rules.RESULT_COMPLETED:
         return {"result_id": result_id, "status": result.status}
-    maker = _maker(ctx)
+    maker = _start(ctx, result)
     try:
         asset_ids = await maker.grid(task, result)
     except Exception as exc:
@@ -437,7 +451,7 @@ async def run_grid(ctx: JobContext) -> dict[str, Any]:
     return {"result_id": result_id, "status": rules.RESULT_COMPLETED, "asset_ids": asset_ids}
 
 
-def _mark(services: Services, task_id: str, result_id: int, status: str, error: str) -> None:
+def _mark(services: Services, task_id: str, result_id: int, status: str, error: str | None) -> None:
     with writing(services.sessions) as session:
         repo = PersonaRepository(session)
         repo.mark_result(repo.get_result(repo.get_task(task_id), result_id), status, error)

@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
 from castsmith.db.repositories.assets import AssetRepository
@@ -43,6 +43,8 @@ from castsmith.providers.base import (
 log = logging.getLogger("castsmith.pipelines.personas")
 
 Progress = Callable[[float, str], Awaitable[None]]
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 @dataclass
@@ -89,6 +91,18 @@ def _asset(image: _Image, kind: str, parent_id: int | None, meta: dict[str, Any]
     )
 
 
+async def _alongside(main: Awaitable[T], side: Awaitable[U]) -> tuple[T, U]:
+    """``main`` and ``side`` at once; ``main``'s error is the one raised, unwrapped."""
+    extra = asyncio.ensure_future(side)
+    try:
+        first = await main
+    except BaseException:
+        extra.cancel()
+        await asyncio.gather(extra, return_exceptions=True)
+        raise
+    return first, await extra
+
+
 def _persona(result: PersonaResult) -> rules.PersonaData:
     return rules.PersonaData(
         firstname=result.firstname,
@@ -121,12 +135,38 @@ class PersonaImages:
         self.progress = progress
         self.uploaded: list[str] = []
         self.step = 0
+        self._writes: asyncio.Future[None] | None = None
 
-    async def _step(self, step: int, task: PersonaTask, name: str) -> None:
+    def later(self, write: Callable[[], Awaitable[Any]]) -> None:
+        """Start ``write`` after the earlier ones, without waiting for it.
+
+        Progress and status writes then overlap the provider call and the image work
+        instead of delaying them (each one waits its turn for the database); they
+        still land in order, and all of them before :meth:`base` or :meth:`grid` ends.
+        """
+        previous = self._writes
+
+        async def chain() -> None:
+            if previous is not None:
+                await previous
+            await write()
+
+        self._writes = asyncio.ensure_future(chain())
+
+    async def _flush(self, *, quiet: bool = False) -> None:
+        writes, self._writes = self._writes, None
+        if writes is None:
+            return
+        if quiet:  # already failing: the first error is the one to report
+            await asyncio.gather(writes, return_exceptions=True)
+        else:
+            await writes
+
+    def _step(self, step: int, task: PersonaTask, name: str) -> None:
         self.step = step
         message = rules.step_message(step, name)
         log.info("[Task %s] %s", task.task_id, message)
-        await self.progress(rules.step_percent(step), message)
+        self.later(lambda: self.progress(rules.step_percent(step), message))
 
     async def base(self, task: PersonaTask, result: PersonaResult) -> int:
         """Steps 1-3: make, upload and record the base selfie; return its asset id.
@@ -134,10 +174,13 @@ class PersonaImages:
         ``self.step`` tells which step was running when an error escaped.
         """
         try:
-            return await self._base(task, result)
+            asset_id = await self._base(task, result)
         except BaseException:
+            await self._flush(quiet=True)
             await self.discard()
             raise
+        await self._flush()
+        return asset_id
 
     async def grid(self, task: PersonaTask, result: PersonaResult) -> list[int]:
         """Steps 4-7: the grid from the recorded base, split, uploaded and recorded.
@@ -145,10 +188,13 @@ class PersonaImages:
         Returns the asset ids of the base and the four splits.
         """
         try:
-            return await self._grid(task, result)
+            asset_ids = await self._grid(task, result)
         except BaseException:
+            await self._flush(quiet=True)
             await self.discard()
             raise
+        await self._flush()
+        return asset_ids
 
     async def _base(self, task: PersonaTask, result: PersonaResult) -> int:
         persona = _persona(result)
@@ -160,16 +206,19 @@ class PersonaImages:
             result.id,
         )
 
-        await self._step(1, task, name)
+        self._step(1, task, name)
         prompt = await self._image_prompt(task, result, persona)
 
-        await self._step(2, task, name)
-        made = await self.images.text_to_image(TextToImage(prompt=prompt, width=1024, height=1024))
+        self._step(2, task, name)
+        # The free key is looked up while the provider works.
+        made, key = await _alongside(
+            self.images.text_to_image(TextToImage(prompt=prompt, width=1024, height=1024)),
+            self._free_key(persona_base_key(task.task_id, result.id)),
+        )
         limit = self.services.settings.max_image_pixels
         data, info = await asyncio.to_thread(_png, made.images[0].data, limit)
 
-        await self._step(3, task, name)
-        key = await self._free_key(persona_base_key(task.task_id, result.id))
+        self._step(3, task, name)
         await self._put(key, data)
         base = _Image(key, data, info, made.provenance, prompt)
         meta = _meta(task, result, name)
@@ -180,38 +229,38 @@ class PersonaImages:
         limit = self.services.settings.max_image_pixels
         log.info("[Task %s] Making the grid for persona: %s", task.task_id, name)
 
-        await self._step(4, task, name)
+        self._step(4, task, name)
         base = await asyncio.to_thread(self._base_asset, result)
         base_data = await self.services.store.get(base.storage_key)
         grid_prompt = rules.grid_prompt(result.image_prompt or base.prompt or "")
-        grid = await self.images.image_to_image(
-            ImageToImage(
-                prompt=grid_prompt,
-                images=(InputImage(base_data, "base.png", "image/png"),),
-                width=1024,
-                height=1024,
-                seed=base.seed,
-                grid=True,
-            )
+        grid, keys = await _alongside(
+            self.images.image_to_image(
+                ImageToImage(
+                    prompt=grid_prompt,
+                    images=(InputImage(base_data, "base.png", "image/png"),),
+                    width=1024,
+                    height=1024,
+                    seed=base.seed,
+                    grid=True,
+                )
+            ),
+            self._free_keys([persona_image_key(task.task_id, result.id, i) for i in range(4)]),
         )
 
-        await self._step(5, task, name)
+        self._step(5, task, name)
         pieces = await asyncio.to_thread(split_grid, grid.images[0].data)
         if len(pieces) != 4:
             raise ImageError(f"the grid split into {len(pieces)} images instead of 4")
 
-        await self._step(6, task, name)
+        self._step(6, task, name)
         converted = await asyncio.gather(*(asyncio.to_thread(_png, p, limit) for p in pieces))
-        keys = await self._free_keys(
-            [persona_image_key(task.task_id, result.id, i) for i in range(len(pieces))]
-        )
         splits = [
             _Image(key, data, info, grid.provenance, grid_prompt)
             for key, (data, info) in zip(keys, converted, strict=True)
         ]
         await asyncio.gather(*(self._put(split.key, split.data) for split in splits))
 
-        await self._step(7, task, name)
+        self._step(7, task, name)
         meta = _meta(task, result, name)
         ids = await asyncio.to_thread(
             self._record_splits, task.task_id, result.id, base.id, splits, meta
