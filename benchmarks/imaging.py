@@ -201,10 +201,10 @@ def report(case: str, data: bytes, runs: int) -> bool:
     """Print one case's table; return whether castsmith's default meets the goals."""
     makers: dict[str, Maker] = {
         "old: thumbnail + method 6": old_method,
-        "castsmith default: lg m4, md+sm m6, threads": castsmith(),
-        "castsmith, all m4, threads": castsmith(small_method=4),
-        "castsmith, all m4, one thread": castsmith(parallel=False),
-        "castsmith, lg m5, md+sm m6, threads": castsmith(method=5),
+        "castsmith default: method 4, threads": castsmith(),
+        "castsmith, method 4, one thread": castsmith(parallel=False),
+        "castsmith, lg m4, md+sm m6, threads": castsmith(small_method=6),
+        "castsmith, lg m5, md+sm m6, threads": castsmith(method=5, small_method=6),
     }
     old, *variants = measure(data, makers, runs)
     source = Image.open(io.BytesIO(data)).convert("RGB")

@@ -26,8 +26,6 @@ WEBP: Final = "image/webp"
 # As in Pillow's thumbnail(): shrink by an integer factor first (box filter, cheap)
 # when the image is at least this many times larger than the target, then LANCZOS.
 _REDUCING_GAP: Final = 2.0
-# libwebp's most thorough effort, for renditions encoded off the critical path.
-_THOROUGH_METHOD: Final = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +81,11 @@ def make_renditions(
     ``parallel=False`` encodes in the calling thread (for callers that are themselves
     one of many parallel workers).
 
-    ``method`` is libwebp's effort (0-6) for the largest rendition, whose encoding
-    bounds the wall time. The smaller ones use ``small_method``; by default that is 6
-    when they are encoded on another core while the largest is being encoded (they
-    finish before it does, so the extra effort costs no wall time and saves bytes),
-    and ``method`` otherwise.
+    ``method`` is libwebp's effort (0-6); ``small_method`` (default: ``method``) is used
+    for all but the largest rendition. With threads on two or more cores the smaller
+    ones finish while the largest is still encoding, so ``small_method=6`` saves about
+    1-4 % of the total bytes (5-7 % on the small sizes, which are served most) for about
+    20 ms more CPU per image, free in wall time only when a core is idle.
     """
     if not sizes:
         return {}
@@ -103,7 +101,7 @@ def make_renditions(
     shapes: dict[str, tuple[int, int]] = {}
     workers = max(1, min(len(order), os.cpu_count() or 1)) if parallel else 1
     if small_method is None:
-        small_method = _THOROUGH_METHOD if workers > 1 else method
+        small_method = method
     methods = {name: method if i == 0 else small_method for i, (name, _) in enumerate(order)}
     if workers == 1:
         encoded = {
