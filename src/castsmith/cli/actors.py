@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 
-from castsmith.bootstrap import Container, build_container
-from castsmith.cli.common import fail, print_json, settings_from_context
-from castsmith.db.repositories.actors import ActorFilters
-from castsmith.domain.errors import CastsmithError
-from castsmith.pipelines import actors as use
-from castsmith.pipelines import interchange
-
-T = TypeVar("T")
+from castsmith.cli.common import print_json, run_in_container
 
 actors_app = typer.Typer(help="List, show, create and remove actors.", no_args_is_help=True)
 import_app = typer.Typer(help="Import actorsData.json and manifests.", no_args_is_help=True)
 export_app = typer.Typer(help="Export actorsData.json and manifests.", no_args_is_help=True)
-
-
-def _run(ctx: typer.Context, work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
-    """Build the container, run ``work`` on it, and turn castsmith errors into exit 1."""
-    container = build_container(settings_from_context(ctx))
-    try:
-        return asyncio.run(work(container))
-    except CastsmithError as exc:
-        field = getattr(exc, "field", None)
-        fail(f"{field}: {exc}" if field and not str(exc).startswith(field) else str(exc))
-    finally:
-        container.close()
 
 
 def _line(actor: dict[str, Any]) -> str:
@@ -56,6 +35,9 @@ def list_actors(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List actors (flags: L = LoRA, P = poster, B = base image)."""
+    from castsmith.db.repositories.actors import ActorFilters
+    from castsmith.pipelines import actors as use
+
     filters = ActorFilters(
         q=q,
         actor_type=actor_type,
@@ -64,7 +46,7 @@ def list_actors(
         has_poster=has_poster,
         deleted=deleted,
     )
-    page = _run(ctx, lambda c: use.list_actors(c, filters, cursor=cursor, limit=limit))
+    page = run_in_container(ctx, lambda c: use.list_actors(c, filters, cursor=cursor, limit=limit))
     if as_json:
         print_json(page)
         return
@@ -80,7 +62,9 @@ def show(
     ctx: typer.Context, actor_id: int, as_json: bool = typer.Option(True, "--json/--text")
 ) -> None:
     """Show one actor."""
-    actor = _run(ctx, lambda c: use.get_actor(c, actor_id))
+    from castsmith.pipelines import actors as use
+
+    actor = run_in_container(ctx, lambda c: use.get_actor(c, actor_id))
     if as_json:
         print_json(actor)
     else:
@@ -99,6 +83,8 @@ def create(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create an actor."""
+    from castsmith.pipelines import actors as use
+
     fields: dict[str, Any] = {"name": name, "description": description}
     for key, value in {
         "sex": sex,
@@ -108,7 +94,7 @@ def create(
     }.items():
         if value is not None:
             fields[key] = value
-    actor = _run(ctx, lambda c: use.create_actor(c, fields))
+    actor = run_in_container(ctx, lambda c: use.create_actor(c, fields))
     if as_json:
         print_json(actor)
     else:
@@ -118,14 +104,18 @@ def create(
 @actors_app.command("delete")
 def delete(ctx: typer.Context, actor_id: int) -> None:
     """Soft-delete an actor (restorable; files are kept)."""
-    _run(ctx, lambda c: use.delete_actor(c, actor_id))
+    from castsmith.pipelines import actors as use
+
+    run_in_container(ctx, lambda c: use.delete_actor(c, actor_id))
     typer.echo(f"deleted actor {actor_id} (restore with: castsmith actors restore {actor_id})")
 
 
 @actors_app.command("restore")
 def restore(ctx: typer.Context, actor_id: int) -> None:
     """Bring back a soft-deleted actor."""
-    actor = _run(ctx, lambda c: use.restore_actor(c, actor_id))
+    from castsmith.pipelines import actors as use
+
+    actor = run_in_container(ctx, lambda c: use.restore_actor(c, actor_id))
     typer.echo(f"restored actor {actor['id']} {actor['name']}")
 
 
@@ -136,16 +126,20 @@ def purge(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Remove an actor, its records and its stored files for good."""
+    from castsmith.pipelines import actors as use
+
     if not yes:
         typer.confirm(f"Remove actor {actor_id} and all its files for good?", abort=True)
-    keys = _run(ctx, lambda c: use.purge_actor(c, actor_id))
+    keys = run_in_container(ctx, lambda c: use.purge_actor(c, actor_id))
     typer.echo(f"purged actor {actor_id} and {len(keys)} stored objects")
 
 
 @import_app.command("actors-data")
 def import_actors_data(ctx: typer.Context, file: Path) -> None:
     """Create or update actors from an actorsData.json file."""
-    counts = _run(ctx, lambda c: interchange.import_actors_data_file(c, file))
+    from castsmith.pipelines import interchange
+
+    counts = run_in_container(ctx, lambda c: interchange.import_actors_data_file(c, file))
     typer.echo(
         f"{counts['created']} created, {counts['updated']} updated, "
         f"{counts['posters']} poster sets recorded"
@@ -155,21 +149,27 @@ def import_actors_data(ctx: typer.Context, file: Path) -> None:
 @import_app.command("manifests")
 def import_manifests(ctx: typer.Context, folder: Path) -> None:
     """Record the training images listed in every *_manifest.json of FOLDER."""
-    ids = _run(ctx, lambda c: interchange.import_manifests_dir(c, folder))
+    from castsmith.pipelines import interchange
+
+    ids = run_in_container(ctx, lambda c: interchange.import_manifests_dir(c, folder))
     typer.echo(f"imported {len(ids)} manifests")
 
 
 @export_app.command("actors-data")
 def export_actors_data(ctx: typer.Context, file: Path) -> None:
     """Write every live actor to an actorsData.json file."""
-    count = _run(ctx, lambda c: interchange.export_actors_data_file(c, file))
+    from castsmith.pipelines import interchange
+
+    count = run_in_container(ctx, lambda c: interchange.export_actors_data_file(c, file))
     typer.echo(f"wrote {count} actors to {file}")
 
 
 @export_app.command("manifests")
 def export_manifests(ctx: typer.Context, folder: Path) -> None:
     """Write {character_id}_manifest.json for every actor with training data."""
-    paths = _run(ctx, lambda c: interchange.export_manifests_dir(c, folder))
+    from castsmith.pipelines import interchange
+
+    paths = run_in_container(ctx, lambda c: interchange.export_manifests_dir(c, folder))
     for path in paths:
         typer.echo(str(path))
     typer.echo(f"wrote {len(paths)} manifests")

@@ -6,7 +6,6 @@ import asyncio
 
 import typer
 
-from castsmith.bootstrap import build_container
 from castsmith.cli.common import print_json, run_or_fail, settings_from_context
 
 
@@ -19,6 +18,7 @@ def cleanup(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Remove orphaned objects (older than the grace period, named by no row)."""
+    from castsmith.bootstrap import build_container
     from castsmith.pipelines.cleanup import cleanup_orphans
 
     container = build_container(settings_from_context(ctx))

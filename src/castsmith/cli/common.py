@@ -1,15 +1,28 @@
-"""Helpers shared by the CLI's command modules."""
+"""Helpers shared by the CLI's command modules.
+
+The command modules are imported for every ``castsmith`` call, ``--help`` included, so
+they (and this module) import the application (bootstrap, pipelines, database models,
+providers) inside the functions that use it: a help screen should not load the app.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import sys
-from typing import Any, NoReturn
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
 from castsmith.config import Settings, load_settings
 from castsmith.domain.errors import CastsmithError
+
+if TYPE_CHECKING:
+    from castsmith.bootstrap import Container
+
+T = TypeVar("T")
 
 
 def settings_from_context(ctx: typer.Context) -> Settings:
@@ -44,3 +57,50 @@ def run_or_fail(func: Any, *args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
     except CastsmithError as exc:
         fail(str(exc))
+
+
+def run_in_container(ctx: typer.Context, work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
+    """Build the container, run ``work`` on it, and turn castsmith errors into exit 1."""
+    from castsmith.bootstrap import build_container
+
+    container = build_container(settings_from_context(ctx))
+    try:
+        return asyncio.run(work(container))
+    except CastsmithError as exc:
+        field = getattr(exc, "field", None)
+        fail(f"{field}: {exc}" if field and not str(exc).startswith(field) else str(exc))
+    finally:
+        container.close()
+
+
+@contextlib.asynccontextmanager
+async def in_process_worker(container: Container, min_concurrency: int = 1) -> AsyncIterator[None]:
+    """A worker in this process for as long as the block runs (``--wait`` commands).
+
+    Other workers on the same database may pick the job up too, which is fine.
+    """
+    from castsmith.jobs.worker import Worker
+
+    settings = container.settings
+    worker = Worker(
+        container.queue,
+        container.registry,
+        container,
+        concurrency=max(settings.worker_concurrency, min_concurrency),
+        poll_interval=min(settings.worker_interval, 0.2),
+        heartbeat_interval=settings.job_heartbeat_seconds,
+        shutdown_grace=settings.job_shutdown_grace,
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        yield
+    finally:
+        worker.stop()
+        await task
+
+
+async def resolve_actor_id(container: Container, actor: str) -> int:
+    """The id of the actor named by ``actor`` (an id or a name); ``NotFound`` otherwise."""
+    from castsmith.pipelines.posters import resolve_actor
+
+    return (await resolve_actor(container, actor)).id

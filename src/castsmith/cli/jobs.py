@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from castsmith.bootstrap import Container, build_container
 from castsmith.cli.common import fail, print_json, run_or_fail, settings_from_context
-from castsmith.jobs.types import JobSpec, JobView
+
+if TYPE_CHECKING:
+    from castsmith.bootstrap import Container
+    from castsmith.jobs.types import JobView
 
 jobs_app = typer.Typer(help="Inspect and manage jobs.", no_args_is_help=True)
 
 
 def _container(ctx: typer.Context) -> Container:
+    from castsmith.bootstrap import build_container
+
     try:
         return build_container(settings_from_context(ctx))
     except Exception as exc:
@@ -79,6 +83,8 @@ def enqueue(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Enqueue jobs; prints their ids."""
+    from castsmith.jobs.types import JobSpec
+
     container = _container(ctx)
     run_or_fail(container.registry.require, kind)
     body = _payload(payload)

@@ -9,37 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from castsmith.bootstrap import Container, build_container
-from castsmith.cli.common import fail, print_json, settings_from_context
+from castsmith.cli.common import fail, print_json, run_in_container
 from castsmith.domain import personas as rules
-from castsmith.domain.errors import CastsmithError
-from castsmith.jobs.runner import make_worker
-from castsmith.pipelines import personas as use
+
+if TYPE_CHECKING:
+    from castsmith.bootstrap import Container
 
 personas_app = typer.Typer(help="Generate persona tasks (data + five images each).")
 
-T = TypeVar("T")
-
-
-def _run(ctx: typer.Context, work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
-    try:
-        container = build_container(settings_from_context(ctx))
-    except Exception as exc:
-        fail(f"cannot start: {exc}")
-    try:
-        return asyncio.run(work(container))
-    except CastsmithError as exc:
-        fail(str(exc))
-    finally:
-        container.close()
-
 
 async def _wait(container: Container, task_id: str, quiet: bool) -> dict[str, Any]:
+    from castsmith.jobs.runner import make_worker
+    from castsmith.pipelines import personas as use
+
     worker = make_worker(container.queue, container.registry, container.settings, container)
     running = asyncio.create_task(worker.run())
     last = ""
@@ -90,6 +76,8 @@ def create(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Start a persona task; prints its task id (or, with --wait, the finished task)."""
+    from castsmith.pipelines import personas as use
+
     rules_in: Any = None
     if constraints:
         try:
@@ -103,7 +91,7 @@ def create(
             return await _wait(container, task["task_id"], as_json)
         return task
 
-    task = _run(ctx, work)
+    task = run_in_container(ctx, work)
     if as_json:
         print_json(task)
     elif wait:
@@ -122,7 +110,9 @@ def list_tasks(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List persona tasks, newest first."""
-    page = _run(ctx, lambda c: use.list_tasks(c, status=status, limit=limit))
+    from castsmith.pipelines import personas as use
+
+    page = run_in_container(ctx, lambda c: use.list_tasks(c, status=status, limit=limit))
     if as_json:
         print_json(page)
         return
@@ -141,7 +131,9 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """A task with its personas, their status and image URLs."""
-    _print_task(_run(ctx, lambda c: use.get_task(c, task_id)), as_json)
+    from castsmith.pipelines import personas as use
+
+    _print_task(run_in_container(ctx, lambda c: use.get_task(c, task_id)), as_json)
 
 
 @personas_app.command("retry-failed")
@@ -153,11 +145,13 @@ def retry_failed(
 ) -> None:
     """Re-run only the failed personas of a task."""
 
+    from castsmith.pipelines import personas as use
+
     async def work(container: Container) -> dict[str, Any]:
         task = await use.retry_failed(container, task_id)
         return await _wait(container, task_id, as_json) if wait else task
 
-    task = _run(ctx, work)
+    task = run_in_container(ctx, work)
     if wait:
         _print_task(task, as_json)
     elif as_json:

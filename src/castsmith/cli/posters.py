@@ -8,64 +8,27 @@ workers on the same database may pick the job up too, which is fine.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import func, select
 
-from castsmith.bootstrap import Container, build_container
-from castsmith.cli.common import fail, print_json, settings_from_context
-from castsmith.db.models import Job
-from castsmith.db.repositories.actors import ActorFilters
-from castsmith.domain.errors import CastsmithError
+from castsmith.cli.common import fail, in_process_worker, print_json, run_in_container
 from castsmith.domain.jobs import TERMINAL_STATUSES
-from castsmith.jobs.types import JobView
-from castsmith.jobs.worker import Worker
-from castsmith.pipelines import posters as use
-from castsmith.pipelines.posters_params import PosterOverrides
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from castsmith.bootstrap import Container
+    from castsmith.jobs.types import JobView
+
 
 posters_app = typer.Typer(help="Generate and manage poster frames.", no_args_is_help=True)
 
 
-def _run(ctx: typer.Context, work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
-    container = build_container(settings_from_context(ctx))
-    try:
-        return asyncio.run(work(container))
-    except CastsmithError as exc:
-        field = getattr(exc, "field", None)
-        fail(f"{field}: {exc}" if field and not str(exc).startswith(field) else str(exc))
-    finally:
-        container.close()
-
-
-@contextlib.asynccontextmanager
-async def _worker(container: Container) -> AsyncIterator[None]:
-    """A worker in this process for as long as the block runs."""
-    settings = container.settings
-    worker = Worker(
-        container.queue,
-        container.registry,
-        container,
-        concurrency=settings.worker_concurrency,
-        poll_interval=min(settings.worker_interval, 0.2),
-        heartbeat_interval=settings.job_heartbeat_seconds,
-        shutdown_grace=settings.job_shutdown_grace,
-    )
-    task = asyncio.create_task(worker.run())
-    try:
-        yield
-    finally:
-        worker.stop()
-        await task
-
-
 def _children(container: Container, parent_id: int) -> tuple[int, int]:
     """(ended, total) children of a batch job."""
+    from sqlalchemy import func, select
+
+    from castsmith.db.models import Job
+
     with container.sessions() as session:
         rows = session.execute(
             select(Job.status, func.count()).where(Job.parent_id == parent_id).group_by(Job.status)
@@ -77,6 +40,8 @@ def _children(container: Container, parent_id: int) -> tuple[int, int]:
 
 async def _follow(container: Container, job: JobView, *, batch: bool) -> JobView:
     """Show a progress bar until ``job`` ends; return its final state."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -117,6 +82,9 @@ def generate(
     as_json: bool = typer.Option(False, "--json", help="Print the response as JSON."),
 ) -> None:
     """Draw a new poster version for ACTOR."""
+    from castsmith.pipelines import posters as use
+    from castsmith.pipelines.posters_params import PosterOverrides
+
     overrides = PosterOverrides(
         style_lora=style_lora,
         style_lora_strength=style_strength,
@@ -131,10 +99,10 @@ def generate(
         job = await use.request_poster(container, ref.id, overrides)
         if not wait:
             return job
-        async with _worker(container):
+        async with in_process_worker(container):
             return await _follow(container, job, batch=False)
 
-    job = _run(ctx, work)
+    job = run_in_container(ctx, work)
     if not wait:
         typer.echo(f"queued job {job.id} ({job.status})")
         return
@@ -157,6 +125,10 @@ def regenerate(
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Run the jobs here and wait."),
 ) -> None:
     """Draw new posters for several actors (one batch job with a child per actor)."""
+    from castsmith.db.repositories.actors import ActorFilters
+    from castsmith.pipelines import posters as use
+    from castsmith.pipelines.posters_params import PosterOverrides
+
     if all_actors == bool(actors):
         fail("give actor ids/names or --all (not both)")
 
@@ -170,10 +142,10 @@ def regenerate(
             )
         if not wait:
             return job
-        async with _worker(container):
+        async with in_process_worker(container):
             return await _follow(container, job, batch=True)
 
-    job = _run(ctx, work)
+    job = run_in_container(ctx, work)
     if not wait:
         typer.echo(f"queued batch job {job.id}")
         return
@@ -192,11 +164,13 @@ def list_versions(
 ) -> None:
     """The actor's poster versions, newest first (* marks the current one)."""
 
+    from castsmith.pipelines import posters as use
+
     async def work(container: Container) -> list[dict[str, Any]]:
         ref = await use.resolve_actor(container, actor)
         return await use.history(container, ref.id)
 
-    items = _run(ctx, work)
+    items = run_in_container(ctx, work)
     if as_json:
         print_json(items)
         return
@@ -218,11 +192,13 @@ def make_current(
 ) -> None:
     """Make an earlier version the actor's poster again."""
 
+    from castsmith.pipelines import posters as use
+
     async def work(container: Container) -> dict[str, Any]:
         ref = await use.resolve_actor(container, actor)
         return await use.make_current(container, ref.id, version)
 
-    item = _run(ctx, work)
+    item = run_in_container(ctx, work)
     typer.echo(f"version {item['version']} is now current")
 
 

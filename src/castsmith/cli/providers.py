@@ -8,23 +8,17 @@ import mimetypes
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 import typer
 
-from castsmith.bootstrap import build_providers
 from castsmith.cli.common import fail, print_json, settings_from_context
 from castsmith.config import Settings
 from castsmith.domain.errors import CastsmithError
-from castsmith.providers.base import (
-    ImageResult,
-    ImageToImage,
-    InputImage,
-    RunWorkflow,
-    TextToImage,
-)
-from castsmith.providers.registry import ProviderRegistry
+
+if TYPE_CHECKING:
+    from castsmith.providers.base import ImageResult, InputImage
+    from castsmith.providers.registry import ProviderRegistry
 
 providers_app = typer.Typer(
     help="See and probe the image and text providers.", no_args_is_help=True
@@ -36,6 +30,10 @@ EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", 
 
 def _run(settings: Settings, action: Callable[[ProviderRegistry], Awaitable[T]]) -> T:
     """Build the registry around one HTTP client, run ``action``, map errors to exit 1."""
+
+    import httpx
+
+    from castsmith.bootstrap import build_providers
 
     async def main() -> T:
         async with httpx.AsyncClient(follow_redirects=True) as http:
@@ -57,6 +55,8 @@ def _parse_size(size: str | None) -> tuple[int | None, int | None]:
 
 
 def _input_image(spec: str, named: bool) -> InputImage:
+    from castsmith.providers.base import InputImage
+
     name, sep, raw_path = spec.partition("=")
     if not (named and sep):
         raw_path, name = spec, Path(spec).name
@@ -97,6 +97,8 @@ def generate(
     grid: bool = typer.Option(False, "--grid", help="Ask for one 2x2 grid image."),
 ) -> None:
     """Generate images with one provider and write them to a folder."""
+    from castsmith.providers.base import ImageToImage, RunWorkflow, TextToImage
+
     settings = settings_from_context(ctx)
     if workflow is None and not prompt:
         fail("give --prompt TEXT, or --workflow FILE.json")

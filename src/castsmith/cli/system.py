@@ -8,10 +8,8 @@ import os
 import typer
 from pydantic import SecretStr
 
-from castsmith.bootstrap import build_container
 from castsmith.cli.common import cli_flags, fail, print_json, settings_from_context
 from castsmith.config import Settings, config_file_path, load_settings
-from castsmith.db.migrate import current_revision, upgrade
 
 config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
 
@@ -26,6 +24,8 @@ def serve(
     import uvicorn
 
     from castsmith.api.app import create_app
+    from castsmith.bootstrap import build_container
+    from castsmith.db.migrate import current_revision, upgrade
     from castsmith.logs import configure_logging
 
     settings = load_settings(**cli_flags(ctx), host=host, port=port)
@@ -41,6 +41,9 @@ def serve(
 
 def migrate(ctx: typer.Context) -> None:
     """Create or upgrade the database schema to this version."""
+    from castsmith.bootstrap import build_container
+    from castsmith.db.migrate import current_revision, upgrade
+
     settings = settings_from_context(ctx)
     container = build_container(settings)
     try:
@@ -105,6 +108,7 @@ def config_show(
 
 def doctor(ctx: typer.Context) -> None:
     """Check the database and storage and say what is wrong and how to fix it."""
+    from castsmith.bootstrap import build_container
     from castsmith.checks import check_database, check_storage
 
     settings = settings_from_context(ctx)

@@ -8,73 +8,27 @@ queued for the workers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from castsmith.bootstrap import Container, build_container
-from castsmith.cli.common import fail, print_json, settings_from_context
-from castsmith.db.repositories.actors import ActorRepository
-from castsmith.domain.errors import CastsmithError, NotFound
-from castsmith.jobs.types import JobView
-from castsmith.jobs.worker import Worker
-from castsmith.pipelines import training_dataset as dataset
-from castsmith.pipelines.training_jobs import (
-    GenerateOptions,
-    enqueue_generate_all,
-    enqueue_generate_one,
+from castsmith.cli.common import (
+    fail,
+    in_process_worker,
+    print_json,
+    resolve_actor_id,
+    run_in_container,
 )
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from castsmith.bootstrap import Container
+    from castsmith.jobs.types import JobView
+
 TERMINAL = {"completed", "completed_with_errors", "failed", "cancelled"}
 
 training_app = typer.Typer(help="Generate and manage LoRA training datasets.", no_args_is_help=True)
-
-
-def _run(ctx: typer.Context, work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
-    container = build_container(settings_from_context(ctx))
-    try:
-        return asyncio.run(work(container))
-    except CastsmithError as exc:
-        field = getattr(exc, "field", None)
-        fail(f"{field}: {exc}" if field and not str(exc).startswith(field) else str(exc))
-    finally:
-        container.close()
-
-
-def _actor_id(container: Container, actor: str) -> int:
-    """Resolve an id or a name to an actor id."""
-    with container.sessions() as session:
-        repo = ActorRepository(session)
-        found = repo.by_name(actor)
-        if found is not None and found.deleted_at is None:
-            return found.id
-        if actor.isdigit():
-            return repo.get(int(actor)).id
-    raise NotFound(f"actor {actor!r} not found")
-
-
-@contextlib.asynccontextmanager
-async def _worker(container: Container) -> AsyncIterator[None]:
-    settings = container.settings
-    worker = Worker(
-        container.queue,
-        container.registry,
-        container,
-        concurrency=max(settings.worker_concurrency, 8),
-        poll_interval=min(settings.worker_interval, 0.2),
-        heartbeat_interval=settings.job_heartbeat_seconds,
-        shutdown_grace=settings.job_shutdown_grace,
-    )
-    task = asyncio.create_task(worker.run())
-    try:
-        yield
-    finally:
-        worker.stop()
-        await task
 
 
 async def _until_done(container: Container, job: JobView) -> JobView:
@@ -109,7 +63,7 @@ async def _submit(
     job = await make()
     if not wait:
         return job
-    async with _worker(container):
+    async with in_process_worker(container, min_concurrency=8):
         return await _until_done(container, job)
 
 
@@ -123,15 +77,20 @@ def generate_all(
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
     """One training image per library prompt that has none yet (resumable)."""
+    from castsmith.pipelines.training_jobs import (
+        GenerateOptions,
+        enqueue_generate_all,
+    )
+
     options = GenerateOptions(provider=provider, base_image_url=base_image_url)
 
     async def work(container: Container) -> JobView:
-        actor_id = await asyncio.to_thread(_actor_id, container, actor)
+        actor_id = await resolve_actor_id(container, actor)
         return await _submit(
             container, lambda: enqueue_generate_all(container, actor_id, options), wait
         )
 
-    _report(_run(ctx, work), as_json)
+    _report(run_in_container(ctx, work), as_json)
 
 
 @training_app.command("generate")
@@ -145,15 +104,20 @@ def generate_one(
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
     """One training image with a custom prompt."""
+    from castsmith.pipelines.training_jobs import (
+        GenerateOptions,
+        enqueue_generate_one,
+    )
+
     options = GenerateOptions(provider=provider, seed=seed)
 
     async def work(container: Container) -> JobView:
-        actor_id = await asyncio.to_thread(_actor_id, container, actor)
+        actor_id = await resolve_actor_id(container, actor)
         return await _submit(
             container, lambda: enqueue_generate_one(container, actor_id, prompt, options), wait
         )
 
-    _report(_run(ctx, work), as_json)
+    _report(run_in_container(ctx, work), as_json)
 
 
 @training_app.command("list")
@@ -164,11 +128,13 @@ def list_items(
 ) -> None:
     """The actor's training images with their status."""
 
+    from castsmith.pipelines import training_dataset as dataset
+
     async def work(container: Container) -> dict[str, Any]:
-        actor_id = await asyncio.to_thread(_actor_id, container, actor)
+        actor_id = await resolve_actor_id(container, actor)
         return await dataset.training_data(container, actor_id)
 
-    listing = _run(ctx, work)
+    listing = run_in_container(ctx, work)
     if as_json:
         print_json(listing)
         return
@@ -191,8 +157,10 @@ def export(
 ) -> None:
     """Write the dataset (images + .txt captions with the trigger word) as a zip."""
 
+    from castsmith.pipelines import training_dataset as dataset
+
     async def work(container: Container) -> int:
-        actor_id = await asyncio.to_thread(_actor_id, container, actor)
+        actor_id = await resolve_actor_id(container, actor)
         _, chunks = await dataset.export_zip(container, actor_id)
         tmp = out.with_name(out.name + ".part")
         written = 0
@@ -203,7 +171,7 @@ def export(
         tmp.replace(out)
         return written
 
-    size = _run(ctx, work)
+    size = run_in_container(ctx, work)
     typer.echo(f"wrote {out} ({size} bytes)")
 
 

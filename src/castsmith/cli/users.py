@@ -8,16 +8,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
-from sqlalchemy.orm import Session
 
-from castsmith.auth.passwords import hash_password
-from castsmith.auth.tokens import display_prefix, new_token, token_hash
 from castsmith.cli.common import fail, print_json, run_or_fail, settings_from_context
-from castsmith.db.engine import make_engine, make_session_factory
-from castsmith.db.repositories.users import UserRepository, token_state
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from castsmith.db.repositories.users import UserRepository
 
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
@@ -28,6 +28,8 @@ MIN_PASSWORD = 8
 
 @contextmanager
 def _session(ctx: typer.Context) -> Iterator[Session]:
+    from castsmith.db.engine import make_engine, make_session_factory
+
     engine = make_engine(settings_from_context(ctx).database_url)
     try:
         with make_session_factory(engine)() as session, session.begin():
@@ -37,6 +39,8 @@ def _session(ctx: typer.Context) -> Iterator[Session]:
 
 
 def _in_transaction(ctx: typer.Context, work: Callable[[UserRepository], T]) -> T:
+    from castsmith.db.repositories.users import UserRepository
+
     def run() -> T:
         with _session(ctx) as session:
             return work(UserRepository(session))
@@ -62,6 +66,8 @@ def create_user(
     ),
 ) -> None:
     """Create a user (with a web password when --password-stdin is given)."""
+    from castsmith.auth.passwords import hash_password
+
     hashed = hash_password(_read_password()) if password_stdin else None
     user_id = _in_transaction(
         ctx, lambda repo: repo.create(name, admin=admin, password_hash=hashed).id
@@ -114,6 +120,8 @@ def enable_user(ctx: typer.Context, name: str = typer.Argument(..., help="User n
 @users_app.command("set-password")
 def set_password(ctx: typer.Context, name: str = typer.Argument(..., help="User name.")) -> None:
     """Set a user's web password, read from stdin."""
+    from castsmith.auth.passwords import hash_password
+
     hashed = hash_password(_read_password())
     _in_transaction(ctx, lambda repo: repo.set_password_hash(name, hashed).id)
     typer.echo(f"password set for {name}")
@@ -129,6 +137,8 @@ def create_token(
     ),
 ) -> None:
     """Make a token and print it once: it cannot be shown again."""
+    from castsmith.auth.tokens import display_prefix, new_token, token_hash
+
     raw = new_token()
 
     def write(repo: UserRepository) -> int:
@@ -154,6 +164,8 @@ def list_tokens(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Tokens (by prefix, never in full) with their state."""
+
+    from castsmith.db.repositories.users import token_state
 
     def read(repo: UserRepository) -> list[dict[str, object]]:
         owner = repo.require(user) if user else None
