@@ -6,7 +6,17 @@ from pathlib import Path
 
 import typer
 
-from castsmith.cli import actors, cleanup, jobs, personas, posters, system, training, users
+from castsmith.cli import (
+    actors,
+    cleanup,
+    jobs,
+    personas,
+    posters,
+    references,
+    system,
+    training,
+    users,
+)
 from castsmith.cli.providers import generate, providers_app
 from castsmith.config import load_settings
 
@@ -47,6 +57,7 @@ jobs.register(app)
 posters.register(app)
 training.register(app)
 personas.register(app)
+references.register(app)
 users.register(app)
 cleanup.register(app)
 app.command("generate")(generate)
