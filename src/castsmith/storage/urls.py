@@ -155,7 +155,8 @@ class UrlBuilder:
     def why_refused(self, key: str, expires: int, sig: str, now: float | None = None) -> str | None:
         """``None`` if the signed link is good, else a short reason to show the user."""
         current = self._clock() if now is None else now
-        if not hmac.compare_digest(self.signature(key, expires), sig):
+        # Compared as bytes: a link may carry any characters, and str needs ASCII.
+        if not hmac.compare_digest(self.signature(key, expires).encode(), sig.encode()):
             return "the link's signature does not match"
         if expires < current:
             return "the link has expired"
