@@ -39,6 +39,8 @@ def _by_int(model: Any) -> Callable[[Session, str], tuple[bool, int | None]]:
             key = int(raw)
         except ValueError:
             return False, None  # FastAPI answers 422 for the malformed id
+        if not 1 <= key < 2**63:
+            return False, None  # no row has it, and the driver would fail on it
         row = session.execute(select(model.owner_id).where(model.id == key)).first()
         return (True, row[0]) if row is not None else (False, None)
 
