@@ -95,4 +95,5 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.include_router(training.router)
     app.include_router(references.router)
     web.install(app)
+    errors.document(app)
     return app

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 
 from castsmith.domain.errors import (
     CastsmithError,
@@ -29,6 +35,21 @@ STATUS_BY_ERROR: list[tuple[type[CastsmithError], int]] = [
 ]
 
 
+class ErrorOut(BaseModel):
+    """Every error answer: ``detail`` says what went wrong, ``field`` names the input."""
+
+    detail: str
+    error: str
+    field: str | None = None
+
+
+# What any API route may answer besides its own successes: 400 for a body that is not
+# JSON at all, 401/403 without a valid login or CSRF token, 404 for an unknown (or
+# someone else's) id, 409 for a clash with current state, 413 for a body too large,
+# 422 for a value that does not pass validation.
+ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422)
+
+
 def status_for(error: CastsmithError) -> int:
     """The HTTP status for a castsmith error (500 only for the unexpected)."""
     for error_type, status in STATUS_BY_ERROR:
@@ -46,6 +67,57 @@ def error_body(error: CastsmithError) -> dict[str, object]:
     return body
 
 
+def field_of(location: tuple[Any, ...] | list[Any]) -> str:
+    """A dotted field name from a pydantic location: ``("body", "lora", "name")`` ->
+    ``lora.name``, ``("query", "limit")`` -> ``limit``; the bare body is ``body``."""
+    parts = [str(part) for part in location]
+    if len(parts) > 1 and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def validation_body(exc: RequestValidationError) -> dict[str, object]:
+    """castsmith's 422 body for FastAPI's request validation: the first bad field."""
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    field = field_of(first.get("loc", ()))
+    message = str(first.get("msg", "invalid value"))
+    if first.get("type") == "extra_forbidden":
+        message = "unknown field; check its spelling"
+    return {"detail": f"{field}: {message}", "error": "ValidationError", "field": field}
+
+
+def document(app: FastAPI) -> None:
+    """Declare the error answers (``ErrorOut``) in the OpenAPI spec of every operation."""
+    build_spec = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build_spec()
+        components = spec.setdefault("components", {}).setdefault("schemas", {})
+        components["ErrorOut"] = ErrorOut.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        answer = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                # FastAPI's own 422 (a list of pydantic errors) is replaced by castsmith's.
+                responses.pop("422", None)
+                for status in ERROR_STATUSES:
+                    responses.setdefault(
+                        str(status),
+                        {"description": HTTPStatus(status).phrase, "content": answer},
+                    )
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
     """Register the exception handlers on ``app``."""
 
@@ -53,4 +125,24 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, CastsmithError)
         return JSONResponse(error_body(exc), status_code=status_for(exc))
 
+    async def handle_validation(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse(validation_body(exc), status_code=422)
+
+    async def handle_http(_request: Request, exc: Exception) -> JSONResponse:
+        # Starlette's own answers (a body that is not JSON, an unknown path, a wrong
+        # method) in the same shape as castsmith's.
+        assert isinstance(exc, HTTPException)
+        try:
+            error = HTTPStatus(exc.status_code).phrase.replace(" ", "")
+        except ValueError:
+            error = "HTTPError"
+        return JSONResponse(
+            {"detail": str(exc.detail), "error": error},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
     app.add_exception_handler(CastsmithError, handle)
+    app.add_exception_handler(RequestValidationError, handle_validation)
+    app.add_exception_handler(HTTPException, handle_http)
