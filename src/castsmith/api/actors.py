@@ -16,6 +16,7 @@ from castsmith.api.schemas.actors import (
     JobAccepted,
     Manifest,
 )
+from castsmith.api.schemas.common import RowId
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.domain.errors import ValidationError
 from castsmith.pipelines import actors as use
@@ -63,20 +64,20 @@ async def list_actors(
 
 
 @router.get("/{actor_id}", response_model=ActorOut)
-async def get_actor(actor_id: int, request: Request) -> dict[str, Any]:
+async def get_actor(actor_id: RowId, request: Request) -> dict[str, Any]:
     """One actor; 404 when unknown or deleted."""
     return await use.get_actor(_services(request), actor_id)
 
 
 @router.patch("/{actor_id}", response_model=ActorOut)
-async def patch_actor(actor_id: int, body: ActorPatch, request: Request) -> dict[str, Any]:
+async def patch_actor(actor_id: RowId, body: ActorPatch, request: Request) -> dict[str, Any]:
     """Change the fields sent; others stay as they are."""
     return await use.update_actor(_services(request), actor_id, body.fields())
 
 
 @router.delete("/{actor_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_actor(
-    actor_id: int,
+    actor_id: RowId,
     request: Request,
     purge: bool = Query(False, description="Remove the actor and its files for good."),
 ) -> Response:
@@ -89,14 +90,14 @@ async def delete_actor(
 
 
 @router.post("/{actor_id}/restore", response_model=ActorOut)
-async def restore_actor(actor_id: int, request: Request) -> dict[str, Any]:
+async def restore_actor(actor_id: RowId, request: Request) -> dict[str, Any]:
     """Bring back a soft-deleted actor."""
     return await use.restore_actor(_services(request), actor_id)
 
 
 @router.put("/{actor_id}/base-image", response_model=ActorOut)
 async def upload_base_image(
-    actor_id: int, request: Request, file: UploadFile = File(...)
+    actor_id: RowId, request: Request, file: UploadFile = File(...)
 ) -> dict[str, Any]:
     """Upload the base image (any JPEG/PNG/WebP/GIF; stored as JPEG)."""
     services = _services(request)
@@ -108,7 +109,7 @@ async def upload_base_image(
 
 
 @router.post("/{actor_id}/base-image/from-url", response_model=ActorOut)
-async def base_image_from_url(actor_id: int, body: FromUrl, request: Request) -> dict[str, Any]:
+async def base_image_from_url(actor_id: RowId, body: FromUrl, request: Request) -> dict[str, Any]:
     """Download the base image from a public http(s) URL."""
     return await use.base_image_from_url(_services(request), actor_id, body.url)
 
@@ -119,7 +120,7 @@ async def base_image_from_url(actor_id: int, body: FromUrl, request: Request) ->
     response_model=JobAccepted,
 )
 async def generate_base_image(
-    actor_id: int, request: Request, body: GenerateBaseImage | None = None
+    actor_id: RowId, request: Request, body: GenerateBaseImage | None = None
 ) -> dict[str, Any]:
     """Queue an ``actor.base_image`` job; follow it at ``/api/jobs/{job_id}``."""
     body = body or GenerateBaseImage()
@@ -129,6 +130,6 @@ async def generate_base_image(
 
 
 @router.get("/{actor_id}/manifest", response_model=Manifest)
-async def get_manifest(actor_id: int, request: Request) -> dict[str, Any]:
+async def get_manifest(actor_id: RowId, request: Request) -> dict[str, Any]:
     """The actor's training-data manifest, in the per-actor manifest file shape."""
     return await actor_manifest(_services(request), actor_id)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from castsmith.api.schemas.common import RowId, UtcDateTime
 from castsmith.domain import access
 from castsmith.domain.errors import NotFound, ValidationError
 from castsmith.domain.jobs import is_terminal
@@ -44,16 +45,16 @@ class JobOut(BaseModel):
     timeout_seconds: float | None
     provider: str | None
     worker_id: str | None
-    run_after: datetime | None
+    run_after: UtcDateTime | None
     idempotency_key: str | None
     cancel_requested: bool
     parent_id: int | None
     owner_id: int | None
     label: str | None
-    created_at: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    updated_at: datetime | None
+    created_at: UtcDateTime | None
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
+    updated_at: UtcDateTime | None
 
     @classmethod
     def of(cls, job: JobView) -> JobOut:
@@ -68,8 +69,8 @@ class RunOut(BaseModel):
     id: int
     attempt: int
     worker_id: str
-    started_at: datetime | None
-    finished_at: datetime | None
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
     outcome: str
     error: str | None
 
@@ -160,13 +161,13 @@ async def enqueue_job(request: Request, body: EnqueueIn) -> JobDetailOut:
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetailOut)
-async def get_job(request: Request, job_id: int) -> JobDetailOut:
+async def get_job(request: Request, job_id: RowId) -> JobDetailOut:
     """One job with its runs."""
     return await _detail(_queue(request), job_id)
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobDetailOut)
-async def cancel_job(request: Request, job_id: int) -> JobDetailOut:
+async def cancel_job(request: Request, job_id: RowId) -> JobDetailOut:
     """Cancel a job (and its unfinished children)."""
     queue = _queue(request)
     await asyncio.to_thread(queue.cancel, job_id)
@@ -174,7 +175,7 @@ async def cancel_job(request: Request, job_id: int) -> JobDetailOut:
 
 
 @router.post("/jobs/{job_id}/retry", response_model=JobDetailOut)
-async def retry_job(request: Request, job_id: int) -> JobDetailOut:
+async def retry_job(request: Request, job_id: RowId) -> JobDetailOut:
     """Queue a failed or cancelled job again."""
     queue = _queue(request)
     await asyncio.to_thread(queue.retry, job_id)
@@ -225,7 +226,7 @@ def _sse(source: AsyncIterator[EventView | None]) -> StreamingResponse:
 @router.get("/jobs/{job_id}/events", response_class=StreamingResponse)
 async def job_events(
     request: Request,
-    job_id: int,
+    job_id: RowId,
     last_event_id: str | None = Header(None),
     after: int | None = Query(None, description="Replay events after this id."),
 ) -> StreamingResponse:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from castsmith.api.schemas.common import RowId
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job
@@ -136,7 +137,7 @@ def _accepted(job: JobView, actor_id: int | None, response: Response) -> dict[st
     },
 )
 async def regenerate_poster_frame(
-    actor_id: int,
+    actor_id: RowId,
     request: Request,
     response: Response,
     body: RegenerateBody | None = None,
@@ -173,7 +174,7 @@ async def regenerate_poster_frame(
 
 
 @router.get("/api/actors/{actor_id}/poster-frames", response_model=PosterHistory)
-async def poster_history(actor_id: int, request: Request) -> dict[str, Any]:
+async def poster_history(actor_id: RowId, request: Request) -> dict[str, Any]:
     """The actor's poster versions, newest first, with URLs, parameters and provenance."""
     items = await use.history(request.app.state.container, actor_id)
     return {"actor_id": actor_id, "items": items}
@@ -183,7 +184,7 @@ async def poster_history(actor_id: int, request: Request) -> dict[str, Any]:
     "/api/actors/{actor_id}/poster-frames/{version}/make-current",
     response_model=PosterVersionOut,
 )
-async def make_current(actor_id: int, version: int, request: Request) -> dict[str, Any]:
+async def make_current(actor_id: RowId, version: RowId, request: Request) -> dict[str, Any]:
     """Make an earlier version the actor's poster again (404 for an unknown version)."""
     return await use.make_current(request.app.state.container, actor_id, version)
 

@@ -169,25 +169,6 @@ async def character_reference_file(
     return FileResponse(path, media_type=ref.content_type)
 
 
-async def _items(services: Any, rows: list[refs.ReferenceRow]) -> list[dict[str, Any]]:
-    out = []
-    for row in rows:
-        served = await refs.serve_url(services, row) if row.video_job_id is None else None
-        url = served.url if served else await services.urls.url_for(row.key)
-        out.append(
-            {
-                "id": row.id,
-                "description": row.description,
-                "aspect_ratio": row.aspect_ratio,
-                "cloud_path": row.key,
-                "image_url": url,
-                "video_job_id": row.video_job_id,
-                "source_reference_id": row.source_reference_id,
-            }
-        )
-    return out
-
-
 @router.get("/api/character-references", response_model=ReferenceList)
 async def list_character_references(
     request: Request, limit: int = Query(50, ge=1, le=200)
@@ -195,7 +176,7 @@ async def list_character_references(
     """Standalone references, newest first, each with a URL."""
     services = _services(request)
     rows = await refs.list_references(services, limit=limit)
-    return {"items": await _items(services, rows)}
+    return {"items": await refs.describe(services, rows)}
 
 
 @router.post("/api/video-jobs/{job_id}/character-references", response_model=ReferenceList)
@@ -203,7 +184,7 @@ async def attach_references(job_id: str, body: AttachBody, request: Request) -> 
     """Copy references into the video job's folder (idempotent per image)."""
     services = _services(request)
     rows = await refs.attach_to_video_job(services, job_id, body.image_ids)
-    return {"items": await _items(services, rows)}
+    return {"items": await refs.describe(services, rows)}
 
 
 @router.get("/api/video-jobs/{job_id}/character-references", response_model=ReferenceList)
@@ -212,7 +193,7 @@ async def job_references(job_id: str, request: Request) -> dict[str, Any]:
     services = _services(request)
     await video_jobs.open_video_job(services, job_id, create=False)
     rows = await refs.list_references(services, video_job_id=job_id, limit=1000)
-    return {"items": await _items(services, rows)}
+    return {"items": await refs.describe(services, rows)}
 
 
 @router.put(
@@ -235,7 +216,11 @@ async def list_job_assets(job_id: str, request: Request) -> dict[str, Any]:
     return {"job_id": job_id, "items": [item.__dict__ for item in items]}
 
 
-@router.get("/api/video-jobs/{job_id}/assets.zip")
+@router.get(
+    "/api/video-jobs/{job_id}/assets.zip",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "A zip file."}},
+)
 async def download_job_assets(job_id: str, request: Request) -> Response:
     """All of a video job's files as one zip."""
     services = _services(request)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
+from castsmith.api.schemas.common import RowId
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job
@@ -119,7 +120,7 @@ WAIT = Query(None, ge=0, description="Seconds to wait for the job to end before 
     status_code=status.HTTP_202_ACCEPTED,
 )
 async def generate_all_prompts(
-    actor_id: int,
+    actor_id: RowId,
     request: Request,
     response: Response,
     body: dict[str, Any] | None = Body(None),
@@ -136,7 +137,7 @@ async def generate_all_prompts(
     status_code=status.HTTP_202_ACCEPTED,
 )
 async def generate_single(
-    actor_id: int,
+    actor_id: RowId,
     request: Request,
     response: Response,
     body: dict[str, Any] | None = Body(None),
@@ -151,25 +152,33 @@ async def generate_single(
 
 
 @router.get("/api/actors/{actor_id}/training-data")
-async def list_training_data(actor_id: int, request: Request) -> dict[str, Any]:
+async def list_training_data(actor_id: RowId, request: Request) -> dict[str, Any]:
     """The actor's training images in the manifest shape, with statistics."""
     return await dataset.training_data(_services(request), actor_id)
 
 
 @router.delete("/api/actors/{actor_id}/training-data/{item_id}")
-async def reject_training_image(actor_id: int, item_id: int, request: Request) -> dict[str, Any]:
+async def reject_training_image(
+    actor_id: RowId, item_id: RowId, request: Request
+) -> dict[str, Any]:
     """Reject an image: it leaves the dataset and the export; the file is kept."""
     return await dataset.reject_item(_services(request), actor_id, item_id)
 
 
 @router.post("/api/actors/{actor_id}/training-data/{item_id}/restore")
-async def restore_training_image(actor_id: int, item_id: int, request: Request) -> dict[str, Any]:
+async def restore_training_image(
+    actor_id: RowId, item_id: RowId, request: Request
+) -> dict[str, Any]:
     """Bring a rejected image back into the dataset."""
     return await dataset.restore_item(_services(request), actor_id, item_id)
 
 
-@router.get("/api/actors/{actor_id}/training-data/export.zip")
-async def export_training_data(actor_id: int, request: Request) -> StreamingResponse:
+@router.get(
+    "/api/actors/{actor_id}/training-data/export.zip",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "A zip file."}},
+)
+async def export_training_data(actor_id: RowId, request: Request) -> StreamingResponse:
     """A zip of the non-rejected images with same-name ``.txt`` captions, streamed."""
     name, chunks = await dataset.export_zip(_services(request), actor_id)
     return StreamingResponse(

@@ -7,10 +7,11 @@ errors come back as 422 with ``field`` naming the input at fault.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from castsmith.api.schemas.common import UtcDateTime
 
 
 class LoraIn(BaseModel):
@@ -106,8 +107,8 @@ class ActorOut(BaseModel):
     base_image_url: str | None
     poster_frames: PosterFrames | None
     deleted: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class ActorList(BaseModel):
