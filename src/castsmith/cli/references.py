@@ -16,36 +16,10 @@ from castsmith.cli.common import fail, in_process_worker, print_json, run_in_con
 
 if TYPE_CHECKING:
     from castsmith.bootstrap import Container
-    from castsmith.pipelines.references import ReferenceRow
 
 references_app = typer.Typer(
     help="Generate, list and attach character references.", no_args_is_help=True
 )
-
-
-async def _describe(container: Container, rows: list[ReferenceRow]) -> list[dict[str, Any]]:
-    """References as JSON-ready dicts, each with a URL to fetch its image."""
-    from castsmith.pipelines import references as refs
-
-    out = []
-    for row in rows:
-        if row.video_job_id is None:
-            url = (await refs.serve_url(container, row)).url
-        else:
-            url = await container.urls.url_for(row.key)
-        out.append(
-            {
-                "id": row.id,
-                "description": row.description,
-                "aspect_ratio": row.aspect_ratio,
-                "cloud_path": row.key,
-                "image_url": url,
-                "video_job_id": row.video_job_id,
-                "source_reference_id": row.source_reference_id,
-                "created_at": row.created_at,
-            }
-        )
-    return out
 
 
 def _show(items: list[dict[str, Any]], as_json: bool, key: str = "items") -> None:
@@ -85,7 +59,11 @@ def generate(
             return {"job_id": job.id, "status": done.status, "error": done.error, "images": []}
         ids = [item["id"] for item in (done.result or {}).get("images", [])]
         rows = [await refs.find(container, image_id) for image_id in ids]
-        return {"job_id": job.id, "status": done.status, "images": await _describe(container, rows)}
+        return {
+            "job_id": job.id,
+            "status": done.status,
+            "images": await refs.describe(container, rows),
+        }
 
     outcome = run_in_container(ctx, work)
     if outcome.get("error") is not None or outcome["status"] in {"failed", "cancelled"}:
@@ -108,7 +86,7 @@ def list_references(
     from castsmith.pipelines import references as refs
 
     async def work(container: Container) -> list[dict[str, Any]]:
-        return await _describe(container, await refs.list_references(container, limit=limit))
+        return await refs.describe(container, await refs.list_references(container, limit=limit))
 
     _show(run_in_container(ctx, work), as_json)
 
@@ -125,7 +103,7 @@ def attach(
 
     async def work(container: Container) -> list[dict[str, Any]]:
         rows = await refs.attach_to_video_job(container, job_id, image_ids)
-        return await _describe(container, rows)
+        return await refs.describe(container, rows)
 
     _show(run_in_container(ctx, work), as_json)
 

@@ -438,3 +438,30 @@ async def attach_to_video_job(
             await services.store.delete(dst)
         raise
     return await list_references(services, video_job_id=job_id, limit=1000)
+
+
+async def describe(services: Services, rows: list[ReferenceRow]) -> list[dict[str, Any]]:
+    """References as JSON-ready dicts, each with a URL to fetch its image.
+
+    A standalone reference is served as :func:`serve_url` decides (its local copy when
+    the bucket is down); a video job's copy by the store's own URL.
+    """
+    out = []
+    for row in rows:
+        if row.video_job_id is None:
+            url = (await serve_url(services, row)).url
+        else:
+            url = await services.urls.url_for(row.key)
+        out.append(
+            {
+                "id": row.id,
+                "description": row.description,
+                "aspect_ratio": row.aspect_ratio,
+                "cloud_path": row.key,
+                "image_url": url,
+                "video_job_id": row.video_job_id,
+                "source_reference_id": row.source_reference_id,
+                "created_at": row.created_at,
+            }
+        )
+    return out
