@@ -114,8 +114,12 @@ def old_method(data: bytes) -> dict[str, bytes]:
     return out
 
 
-def median_seconds(fns: list[Callable[[], object]], runs: int) -> list[float]:
+def median_seconds(
+    fns: list[Callable[[], object]], runs: int, cpu: list[float] | None = None
+) -> list[float]:
     """Median wall time of ``runs`` calls of each function, after one warm-up call each.
+
+    When ``cpu`` is given, the median CPU time of this process is appended to it.
 
     The functions take turns within every round, so a burst of load from elsewhere on
     the machine slows them all alike instead of skewing one of them.
@@ -123,11 +127,15 @@ def median_seconds(fns: list[Callable[[], object]], runs: int) -> list[float]:
     for fn in fns:
         fn()
     times: list[list[float]] = [[] for _ in fns]
+    cpu_times: list[list[float]] = [[] for _ in fns]
     for _ in range(runs):
-        for fn, bucket in zip(fns, times, strict=True):
-            start = time.perf_counter()
+        for fn, bucket, cpu_bucket in zip(fns, times, cpu_times, strict=True):
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             bucket.append(time.perf_counter() - start)
+            cpu_bucket.append(time.process_time() - start_cpu)
+    if cpu is not None:
+        cpu.extend(statistics.median(bucket) for bucket in cpu_times)
     return [statistics.median(bucket) for bucket in times]
 
 
@@ -149,6 +157,7 @@ class Variant:
 
     label: str
     seconds: float
+    cpu_seconds: float
     sizes: dict[str, int]
     ssims: dict[str, float]
 
@@ -163,9 +172,10 @@ Maker = Callable[[bytes], dict[str, bytes]]
 def measure(data: bytes, makers: dict[str, Maker], runs: int) -> list[Variant]:
     """Outputs, SSIM and median time of each way of making the renditions."""
     source = Image.open(io.BytesIO(data)).convert("RGB")
-    seconds = median_seconds([lambda fn=fn: fn(data) for fn in makers.values()], runs)
+    cpu: list[float] = []
+    seconds = median_seconds([lambda fn=fn: fn(data) for fn in makers.values()], runs, cpu)
     variants = []
-    for (label, fn), elapsed in zip(makers.items(), seconds, strict=True):
+    for (label, fn), elapsed, cpu_s in zip(makers.items(), seconds, cpu, strict=True):
         outputs = fn(data)
         ssims = {}
         for name, webp in outputs.items():
@@ -175,7 +185,8 @@ def measure(data: bytes, makers: dict[str, Maker], runs: int) -> list[Variant]:
                 source if size == source.size else source.resize(size, Image.Resampling.LANCZOS)
             )
             ssims[name] = ssim(reference, webp)
-        variants.append(Variant(label, elapsed, {k: len(v) for k, v in outputs.items()}, ssims))
+        sizes = {k: len(v) for k, v in outputs.items()}
+        variants.append(Variant(label, elapsed, cpu_s, sizes, ssims))
     return variants
 
 
@@ -210,7 +221,7 @@ def report(case: str, data: bytes, runs: int) -> bool:
     source = Image.open(io.BytesIO(data)).convert("RGB")
     print(f"\n### {case} ({len(data):,} bytes of PNG, median of {runs} runs)\n")
     header = (
-        "| variant | ms | speedup | "
+        "| variant | ms | speedup | CPU ms | "
         + " | ".join(f"{n} bytes | {n} SSIM" for n in SIZES)
         + " | total bytes | vs old |"
     )
@@ -219,7 +230,8 @@ def report(case: str, data: bytes, runs: int) -> bool:
     for v in [old, *variants]:
         cells = " | ".join(f"{v.sizes[n]:,} | {v.ssims[n]:.4f}" for n in SIZES)
         print(
-            f"| {v.label} | {v.seconds * 1000:.0f} | {old.seconds / v.seconds:.2f}x | {cells} | "
+            f"| {v.label} | {v.seconds * 1000:.0f} | {old.seconds / v.seconds:.2f}x | "
+            f"{v.cpu_seconds * 1000:.0f} | {cells} | "
             f"{v.total:,} | {v.total / old.total - 1:+.1%} |"
         )
     decode_s, m4_s, m6_s = median_seconds(
@@ -253,7 +265,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11, help="timed runs per variant (>= 9)")
     args = parser.parse_args()
-    print(f"Pillow {Image.__version__}, numpy {np.__version__}, {os.cpu_count()} CPUs")
+    print(
+        f"Pillow {Image.__version__}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     ok = report("photo-like 1024x1024 (the goal case)", photo_like(), args.runs)
     report("real photograph (astronaut, enlarged to 1024)", real_photo(), args.runs)
     report("stress: strong white noise", noisy(), args.runs)
