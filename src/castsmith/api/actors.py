@@ -16,7 +16,7 @@ from castsmith.api.schemas.actors import (
     JobAccepted,
     Manifest,
 )
-from castsmith.api.schemas.common import RowId
+from castsmith.api.schemas.common import MAX_ROW_ID, TEXT_MAX, RowId
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.domain.errors import ValidationError
 from castsmith.pipelines import actors as use
@@ -40,12 +40,14 @@ async def create_actor(body: ActorCreate, request: Request) -> dict[str, Any]:
 @router.get("", response_model=ActorList)
 async def list_actors(
     request: Request,
-    q: str | None = Query(None, description="Text searched in name and description."),
+    q: str | None = Query(
+        None, max_length=TEXT_MAX, description="Text searched in name and description."
+    ),
     actor_type: str | None = Query(None, alias="type", description="Actor type, e.g. person."),
     sex: str | None = None,
     has_lora: bool | None = None,
     has_poster: bool | None = None,
-    owner: int | None = Query(None, description="Owner user id."),
+    owner: int | None = Query(None, ge=1, le=MAX_ROW_ID, description="Owner user id."),
     deleted: bool = Query(False, description="List soft-deleted actors instead."),
     cursor: str | None = Query(None, description="next_cursor of the previous page."),
     limit: int | None = Query(None, description="Page size, 1-200 (default 50)."),

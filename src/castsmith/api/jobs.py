@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from castsmith.api.schemas.common import RowId, UtcDateTime
+from castsmith.api.schemas.common import MAX_ROW_ID, RowId, UtcDateTime
 from castsmith.domain import access
 from castsmith.domain.errors import NotFound, ValidationError
 from castsmith.domain.jobs import is_terminal
@@ -133,7 +133,7 @@ async def list_jobs(
     request: Request,
     status: str | None = None,
     kind: str | None = None,
-    parent_id: int | None = None,
+    parent_id: int | None = Query(None, ge=1, le=MAX_ROW_ID),
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> JobPage:

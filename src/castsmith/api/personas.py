@@ -25,7 +25,9 @@ class PersonaTaskCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     count: int = Field(description="How many personas, 1-100.", examples=[10])
-    locale: str = Field("en_US", description="Locale of names and places.", examples=["de_DE"])
+    locale: str = Field(
+        "en_US", max_length=20, description="Locale of names and places.", examples=["de_DE"]
+    )
     constraints: dict[str, Any] | None = Field(
         None,
         description="Optional: gender, age_min, age_max, occupation, location, ethnicity, "

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from castsmith.api.schemas.common import RowId
+from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, RowId, RowIdField
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job
@@ -99,18 +99,18 @@ class BatchFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    q: str | None = None
-    type: str | None = None
-    sex: str | None = None
+    q: str | None = Field(None, max_length=TEXT_MAX)
+    type: str | None = Field(None, max_length=NAME_MAX)
+    sex: str | None = Field(None, max_length=NAME_MAX)
     has_lora: bool | None = None
     has_poster: bool | None = None
-    owner: int | None = None
+    owner: RowIdField | None = None
 
 
 class BatchBody(PosterOverrides):
     """``actor_ids`` or ``filter`` (not both), plus optional parameter overrides."""
 
-    actor_ids: list[int] | None = Field(default=None, min_length=1, max_length=use.MAX_BATCH)
+    actor_ids: list[RowIdField] | None = Field(default=None, min_length=1, max_length=use.MAX_BATCH)
     filter: BatchFilter | None = None
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from castsmith.api.schemas.common import NAME_MAX
 from castsmith.domain import access
 from castsmith.domain.errors import NotFound, ValidationError
 from castsmith.jobs.waiting import wait_for_job
@@ -23,7 +24,7 @@ class GenerateReferenceBody(BaseModel):
 
     character_description: str = Field(max_length=2000)
     num_images: int = 4
-    aspect_ratio: str = "1:1"
+    aspect_ratio: str = Field("1:1", max_length=20)
     seed: int | None = Field(default=None, ge=0)
 
 
@@ -70,7 +71,9 @@ class ReferenceList(BaseModel):
 
 
 class AttachBody(BaseModel):
-    image_ids: list[str] = Field(min_length=1, max_length=100)
+    image_ids: list[Annotated[str, Field(max_length=NAME_MAX)]] = Field(
+        min_length=1, max_length=100
+    )
 
 
 class JobAssetOut(BaseModel):

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import pydantic
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from castsmith.api.schemas.common import RowId
+from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, URL_MAX, RowId
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job
@@ -42,11 +42,11 @@ class GenerateAllBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     actor_id: str | int | None = None
-    actor_name: str | None = None
-    base_image_url: str | None = None
-    actor_type: str | None = None
-    actor_sex: str | None = None
-    provider: str | None = None
+    actor_name: str | None = Field(None, max_length=NAME_MAX)
+    base_image_url: str | None = Field(None, max_length=URL_MAX)
+    actor_type: str | None = Field(None, max_length=NAME_MAX)
+    actor_sex: str | None = Field(None, max_length=NAME_MAX)
+    provider: str | None = Field(None, max_length=NAME_MAX)
     seed: int | None = None
 
     def options(self) -> GenerateOptions:
@@ -63,8 +63,8 @@ class GenerateAllBody(BaseModel):
 class GenerateSingleBody(GenerateAllBody):
     """Body of generate-single: ``prompt`` is required."""
 
-    prompt: str
-    prompt_id: str | None = None
+    prompt: str = Field(max_length=TEXT_MAX)
+    prompt_id: str | None = Field(None, max_length=NAME_MAX)
 
 
 def _services(request: Request) -> TrainingServices:

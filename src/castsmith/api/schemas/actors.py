@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from castsmith.api.schemas.common import UtcDateTime
+from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, URL_MAX, RowIdField, UtcDateTime
 
 
 class LoraIn(BaseModel):
@@ -19,9 +19,9 @@ class LoraIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model_url: str | None = None
-    name: str | None = None
-    trigger_word: str | None = None
+    model_url: str | None = Field(None, max_length=URL_MAX)
+    name: str | None = Field(None, max_length=300)
+    trigger_word: str | None = Field(None, max_length=NAME_MAX)
     strength_model: float = 0.8
     strength_clip: float = 0.8
 
@@ -41,15 +41,15 @@ class ActorCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(examples=["0001_european_20_female"])
-    description: str = ""
-    actor_type: str | None = None
-    sex: str | None = None
+    name: str = Field(max_length=NAME_MAX, examples=["0001_european_20_female"])
+    description: str = Field("", max_length=TEXT_MAX)
+    actor_type: str | None = Field(None, max_length=NAME_MAX)
+    sex: str | None = Field(None, max_length=NAME_MAX)
     age: int | None = None
-    ethnicity: str | None = None
-    style: str | None = None
+    ethnicity: str | None = Field(None, max_length=NAME_MAX)
+    style: str | None = Field(None, max_length=NAME_MAX)
     lora: LoraIn | None = None
-    owner_id: int | None = None
+    owner_id: RowIdField | None = None
 
     def fields(self) -> dict[str, Any]:
         """The fields the client actually sent."""
@@ -61,15 +61,15 @@ class ActorPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = None
-    description: str | None = None
-    actor_type: str | None = None
-    sex: str | None = None
+    name: str | None = Field(None, max_length=NAME_MAX)
+    description: str | None = Field(None, max_length=TEXT_MAX)
+    actor_type: str | None = Field(None, max_length=NAME_MAX)
+    sex: str | None = Field(None, max_length=NAME_MAX)
     age: int | None = None
-    ethnicity: str | None = None
-    style: str | None = None
+    ethnicity: str | None = Field(None, max_length=NAME_MAX)
+    style: str | None = Field(None, max_length=NAME_MAX)
     lora: LoraIn | None = None
-    owner_id: int | None = None
+    owner_id: RowIdField | None = None
 
     def fields(self) -> dict[str, Any]:
         """The fields the client actually sent."""
@@ -122,7 +122,7 @@ class ActorList(BaseModel):
 class FromUrl(BaseModel):
     """``POST /api/actors/{id}/base-image/from-url``."""
 
-    url: str
+    url: str = Field(max_length=URL_MAX)
 
 
 class GenerateBaseImage(BaseModel):
@@ -130,7 +130,7 @@ class GenerateBaseImage(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str | None = None
+    prompt: str | None = Field(None, max_length=TEXT_MAX)
     seed: int | None = None
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 # Ids are 64-bit integers in both databases; a bigger number cannot name a row, and
 # passing it on would make the database driver fail instead of answering 404.
@@ -23,3 +23,11 @@ UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id (a positive integer).")]
 """A path parameter naming a row by its integer id."""
+
+RowIdField = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+"""A row id inside a JSON body or a query string."""
+
+# Length limits of free text: names and short labels, descriptions and prompts, URLs.
+NAME_MAX = 100
+TEXT_MAX = 2000
+URL_MAX = 2048
