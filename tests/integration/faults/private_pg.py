@@ -7,7 +7,6 @@ temporary folder, on a free port, with trust authentication.
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
@@ -15,7 +14,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from tests.services import free_port, service_missing
 
 
 def _bin_dir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
     return Path(found[-1]).parent if found else None
 
 
@@ -120,10 +119,8 @@ def private_cluster() -> Iterator[PrivateCluster]:
         yield cluster
     finally:
         if started:
-            try:
+            with suppress(subprocess.SubprocessError):
                 cluster.stop("immediate")
-            except subprocess.SubprocessError:
-                pass
         deadline = time.monotonic() + 5
         while (cluster.data / "postmaster.pid").exists() and time.monotonic() < deadline:
             time.sleep(0.1)

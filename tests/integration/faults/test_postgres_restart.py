@@ -52,20 +52,22 @@ async def test_workers_survive_a_postgres_restart(tmp_path: Path) -> None:
                 await until(lambda: _completed(queue) == JOBS, deadline=30)
             except AssertionError:
                 logs = "\n".join(log_tail(tmp_path, name) for name in names)
-                raise AssertionError(f"jobs left after the restart: {queue.stats()}\n{logs}")
+                raise AssertionError(
+                    f"jobs left after the restart: {queue.stats()}\n{logs}"
+                ) from None
             recovery = time.monotonic() - restarted_at
             assert all(p.poll() is None for p in workers), "a worker died with the database"
         finally:
             stop(workers)
         with engine.connect() as conn:
-            per_job = dict(
+            per_job: dict[int, int] = dict(
                 conn.execute(
                     select(RUNS.c.job_id, func.count())
                     .where(RUNS.c.outcome == "succeeded")
                     .group_by(RUNS.c.job_id)
                 ).all()
             )
-            outcomes = dict(
+            outcomes: dict[str, int] = dict(
                 conn.execute(select(RUNS.c.outcome, func.count()).group_by(RUNS.c.outcome)).all()
             )
         engine.dispose()
