@@ -128,6 +128,17 @@ async def test_remote_fakes_on_postgres_and_s3(pg_database_url: str, s3_settings
                     data = await env.fetch(image["url"])  # presigned S3 URL
                     assert inspect_image(data).content_type == "image/png"
                     assert await env.container.store.exists(image["key"])
+            # Each image call ran as its own job under the image provider's cap: the task's
+            # children are the base selfies, each with its grid as its own child.
+            jobs = (await env.client.get("/api/jobs", params={"limit": 50})).json()["items"]
+            by_id = {job["id"]: job for job in jobs}
+            bases = [job for job in jobs if job["kind"] == "persona.base"]
+            grids = [job for job in jobs if job["kind"] == "persona.grid"]
+            assert len(bases) == len(grids) == 3
+            assert {job["parent_id"] for job in bases} == {task["job_id"]}
+            assert {by_id[job["parent_id"]]["kind"] for job in grids} == {"persona.base"}
+            assert all(job["provider"] == "openai" for job in bases + grids)
+            assert all(job["status"] == "completed" for job in bases + grids)
         persona_questions = [q for q in flowise.questions if "Create 1" in q["question"]]
         assert len(persona_questions) == 3
         # This flow's persona answers carry no selfie prompt, so each persona asked for one.
