@@ -9,6 +9,10 @@ such objects and deletes them, with two safeguards:
 * just before deleting, the candidates are checked against the database again, so a
   row written while the listing ran protects its object.
 
+Poster version reservations left by such a worker (hidden asset rows that never became
+a version) are dropped first once older than the grace period, so their objects count
+as unreferenced too.
+
 Keys under ``CASTSMITH_CLEANUP_KEEP_PREFIXES`` (video job files, which are recorded
 only in the store) are never considered. Runs as a periodic task of the job engine
 (once per ``CASTSMITH_CLEANUP_PERIOD_SECONDS`` across all workers) and as
@@ -33,6 +37,7 @@ from castsmith.domain.errors import CastsmithError
 from castsmith.jobs.periodic import PeriodicTask
 from castsmith.jobs.registry import HandlerRegistry
 from castsmith.pipelines.assets import Services
+from castsmith.pipelines.posters_store import drop_stale_reservations
 from castsmith.storage.base import ObjectMeta
 
 log = logging.getLogger("castsmith.cleanup")
@@ -129,6 +134,12 @@ async def cleanup_orphans(
     now: datetime | None = None,
 ) -> CleanupReport:
     """Find orphans and (unless ``dry_run``) delete them; returns what happened."""
+    if not dry_run:
+        grace = services.settings.cleanup_grace_seconds if grace_seconds is None else grace_seconds
+        cutoff = (now or datetime.now(UTC)) - timedelta(seconds=grace)
+        dropped = await asyncio.to_thread(drop_stale_reservations, services.sessions, cutoff)
+        if dropped:
+            log.info("dropped stale poster reservations", extra={"count": len(dropped)})
     report = await find_orphans(services, grace_seconds=grace_seconds, now=now)
     if dry_run or not report.orphans:
         return CleanupReport(**{**report.__dict__, "dry_run": dry_run})

@@ -10,8 +10,10 @@ Order, so nothing is ever half-written and nothing is ever overwritten:
 3. One transaction: un-hide the asset, insert the renditions and the version row, and
    make it current. If it fails, the objects and the reservation are removed again.
 
-A worker killed between 1 and 3 leaves only a hidden asset row, and the retried job
-takes the next number.
+A worker killed between 1 and 3 leaves a hidden asset row (and maybe some objects),
+and the retried job takes the next number. The orphan cleanup drops such stale
+reservations after its grace period (:func:`drop_stale_reservations`), which frees
+their objects for removal.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from castsmith.db.models import Actor, Asset, AssetRendition
+from castsmith.db.models import Actor, Asset, AssetRendition, PosterFrameVersion
 from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.posters import PosterRecord, PosterRepository
 from castsmith.db.writing import writing
@@ -255,6 +257,26 @@ async def _undo(services: Services, keys: PosterKeys, asset_id: int) -> None:
             log.warning("could not remove the reserved poster asset %s", asset_id)
 
     await asyncio.shield(work())
+
+
+def drop_stale_reservations(sessions: Any, older_than: datetime) -> list[str]:
+    """Delete version reservations made before ``older_than`` that never became versions.
+
+    A reservation is a hidden asset row no poster version points at; only a save that
+    died between reserving and recording leaves one behind. Returns their keys.
+    """
+    stale = (
+        select(Asset.id, Asset.storage_key)
+        .where(Asset.deleted_at.is_not(None), Asset.deleted_at < older_than)
+        .where(
+            ~select(PosterFrameVersion.id).where(PosterFrameVersion.asset_id == Asset.id).exists()
+        )
+    )
+    with writing(sessions) as session:
+        rows = session.execute(stale).all()
+        if rows:
+            session.execute(delete(Asset).where(Asset.id.in_([row.id for row in rows])))
+    return [row.storage_key for row in rows]
 
 
 # --- URLs ------------------------------------------------------------------------------
