@@ -53,10 +53,7 @@ class LocalStore(ObstoreBackedStore):
     def path_for(self, key: str) -> Path:
         """The file that holds ``key`` (checked to stay under the root)."""
         self._check_key(key)
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root):
-            raise InvalidName(f"key {key!r} leaves the storage root", "key")
-        return path
+        return (self.root / key).resolve()
 
     # --- hooks -------------------------------------------------------------------
     def _check_key(self, key: str) -> str:
@@ -67,6 +64,9 @@ class LocalStore(ObstoreBackedStore):
         # listings, so a key of that shape would vanish from ``list``.
         if _STAGING_NAME.search(key):
             raise InvalidName(f"key {key!r} must not end in '#' and digits", "key")
+        # A symlink inside the folder must not lead reads or writes out of it.
+        if not (self.root / key).resolve().is_relative_to(self.root):
+            raise InvalidName(f"key {key!r} leaves the storage root", "key")
         return key
 
     @staticmethod
