@@ -74,4 +74,8 @@ def csrf_token(secret: bytes, session: Session) -> str:
 
 def csrf_ok(secret: bytes, session: Session, given: str | None) -> bool:
     """Whether ``given`` is the CSRF token of ``session``."""
-    return bool(given) and hmac.compare_digest(str(given), csrf_token(secret, session))
+    if not given:
+        return False
+    # compare_digest refuses non-ASCII text; compare bytes so odd input is just "wrong".
+    expected = csrf_token(secret, session).encode()
+    return hmac.compare_digest(str(given).encode("utf-8", "replace"), expected)

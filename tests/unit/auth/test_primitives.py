@@ -55,6 +55,7 @@ def test_csrf_tokens_belong_to_one_session() -> None:
     assert sessions.csrf_ok(SECRET, one, token)
     assert not sessions.csrf_ok(SECRET, two, token)
     assert not sessions.csrf_ok(SECRET, one, None)
+    assert not sessions.csrf_ok(SECRET, one, token[:-1] + "é")
 
 
 @pytest.mark.parametrize(
