@@ -277,6 +277,10 @@ class CharacterReference(Timestamped, Base):
         ForeignKey("character_references.id", ondelete="SET NULL")
     )
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The actor the reference was made for, if any; a deleted actor leaves it standalone.
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("actors.id", ondelete="SET NULL"), index=True
+    )
 
 
 class Job(Timestamped, Base):
