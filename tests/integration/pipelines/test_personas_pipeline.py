@@ -49,7 +49,8 @@ async def test_three_offline_personas_end_to_end(tmp_path: Path, sqlite_database
     settings = Settings(data_dir=tmp_path, database_url=sqlite_database_url)
     async with persona_env(settings) as env:
         created = await env.create(3, locale="de_DE", constraints={"age_min": 25, "age_max": 40})
-        assert created["status"] == "pending"
+        # The worker may already have taken the task when the answer is read back.
+        assert created["status"] in {"pending", "generating-data"}
         assert created["count"] == 3 and created["locale"] == "de_DE"
         task = await env.wait(created["task_id"])
 
