@@ -99,7 +99,12 @@ def finish_many(
     parents: set[int] = set()
     waiting: set[int] = set()
     requeued: set[str] = set()
+    quick = [o for o in outcomes if o.kind == "succeeded"]
+    done = _complete_plain(conn, worker_id, quick, now, run_updates, events, parents)
+    recorded.extend(done)
     for outcome in outcomes:
+        if outcome.job_id in done:
+            continue
         job = conn.execute(
             select(JOBS)
             .where(
@@ -153,6 +158,93 @@ def finish_many(
     # A parent whose children all ended before it went waiting settles right here.
     roll_up(conn, parents | waiting, now)
     return recorded
+
+
+_PLAIN_SUCCESS = (
+    update(JOBS)
+    .where(
+        JOBS.c.id == bindparam("b_id"),
+        JOBS.c.worker_id == bindparam("b_worker"),
+        JOBS.c.attempts == bindparam("b_attempt"),
+        JOBS.c.status == rules.RUNNING,
+        JOBS.c.stage == "run",
+    )
+    .values(
+        status=rules.COMPLETED,
+        result=bindparam("b_result"),
+        error=None,
+        progress=100.0,
+        finished_at=bindparam("b_now"),
+        lease_until=None,
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
+def _complete_plain(
+    conn: Connection,
+    worker_id: str,
+    outcomes: Sequence[Outcome],
+    now: datetime,
+    run_updates: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    parents: set[int],
+) -> set[int]:
+    """Complete ordinary successes with one batched statement instead of two per job.
+
+    Which rows matched is read back afterwards: a job completed by this worker at this
+    very ``now`` can only be one of ours (a job taken over by another worker carries
+    that worker's id). Anything not matched takes the general path.
+    """
+    if not outcomes:
+        return set()
+    ordered = sorted(outcomes, key=lambda o: o.job_id)
+    conn.execute(
+        _PLAIN_SUCCESS,
+        [
+            {
+                "b_id": o.job_id,
+                "b_worker": worker_id,
+                "b_attempt": o.attempt,
+                "b_result": o.result,
+                "b_now": now,
+            }
+            for o in ordered
+        ],
+    )
+    rows = conn.execute(
+        select(JOBS.c.id, JOBS.c.kind, JOBS.c.parent_id, JOBS.c.result).where(
+            JOBS.c.id.in_([o.job_id for o in ordered]),
+            JOBS.c.status == rules.COMPLETED,
+            JOBS.c.worker_id == worker_id,
+            JOBS.c.finished_at == now,
+        )
+    ).all()
+    done = {row.id for row in rows}
+    for outcome in ordered:
+        if outcome.job_id in done:
+            run_updates.append(
+                {
+                    "b_run": outcome.run_id,
+                    "b_outcome": rules.RUN_SUCCEEDED,
+                    "b_error": None,
+                    "b_finished": now,
+                }
+            )
+    for row in rows:
+        data = terminal_data(rules.COMPLETED, row.result, None)
+        events.append(
+            event_row(
+                {"id": row.id, "kind": row.kind, "parent_id": row.parent_id},
+                rules.COMPLETED,
+                now,
+                progress=100.0,
+                data=data,
+            )
+        )
+        if row.parent_id is not None:
+            parents.add(row.parent_id)
+    return done
 
 
 def heartbeat(

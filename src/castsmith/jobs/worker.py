@@ -62,6 +62,7 @@ class Worker:
         retry_policy: RetryPolicy | None = None,
         periodic: Sequence[PeriodicTask] = (),
         rng: random.Random | None = None,
+        use_notify: bool = True,
     ) -> None:
         self.queue = queue
         self.registry = registry
@@ -75,6 +76,7 @@ class Worker:
         self.retry_policy = retry_policy or RetryPolicy()
         self.periodic = list(periodic)
         self.rng = rng or random.Random()
+        self.use_notify = use_notify
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._contexts: dict[int, JobContext] = {}
         self._reasons: dict[int, str] = {}
@@ -116,7 +118,17 @@ class Worker:
         ]
         if self.periodic:
             helpers.append(asyncio.create_task(self._periodic_loop(), name="castsmith-periodic"))
-        if self.queue.is_postgres:
+        if not self.queue.is_postgres:
+            # SQLite has no NOTIFY: enqueues made in this process wake the worker at
+            # once; other processes' enqueues are seen at the next poll.
+            loop = asyncio.get_running_loop()
+
+            def wake_soon() -> None:
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(self.wake)
+
+            self.queue.add_listener(wake_soon)
+        if self.queue.is_postgres and self.use_notify:
             from castsmith.jobs.notify import listen
 
             helpers.append(
