@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from castsmith.api.schemas.common import NAME_MAX
+from castsmith.api.schemas.common import MAX_ROW_ID, NAME_MAX, RowIdField
 from castsmith.domain import access
 from castsmith.domain.errors import NotFound, ValidationError
 from castsmith.jobs.waiting import wait_for_job
@@ -26,6 +26,9 @@ class GenerateReferenceBody(BaseModel):
     num_images: int = 4
     aspect_ratio: str = Field("1:1", max_length=20)
     seed: int | None = Field(default=None, ge=0)
+    actor_id: RowIdField | None = Field(
+        default=None, description="The actor the references are made for (optional)."
+    )
 
 
 class CharacterReferenceImage(BaseModel):
@@ -64,6 +67,7 @@ class ReferenceItem(BaseModel):
     image_url: str
     video_job_id: str | None
     source_reference_id: str | None
+    actor_id: int | None = None
 
 
 class ReferenceList(BaseModel):
@@ -110,7 +114,10 @@ async def generate_character_reference(
         aspect_ratio=body.aspect_ratio,
         seed=body.seed,
         owner_id=access.acting_user_id(),
+        actor_id=body.actor_id,
     )
+    if body.actor_id is not None:
+        await refs.check_actor(services, body.actor_id)
     job = refs.enqueue_generate(services, spec)
     done = await wait_for_job(services.queue, job.id, wait)
     if done is None:
@@ -174,11 +181,15 @@ async def character_reference_file(
 
 @router.get("/api/character-references", response_model=ReferenceList)
 async def list_character_references(
-    request: Request, limit: int = Query(50, ge=1, le=200)
+    request: Request,
+    limit: int = Query(50, ge=1, le=200),
+    actor_id: int | None = Query(
+        None, ge=1, le=MAX_ROW_ID, description="Only the references made for this actor."
+    ),
 ) -> dict[str, Any]:
     """Standalone references, newest first, each with a URL."""
     services = _services(request)
-    rows = await refs.list_references(services, limit=limit)
+    rows = await refs.list_references(services, actor_id=actor_id, limit=limit)
     return {"items": await refs.describe(services, rows)}
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, CharacterReference
+from castsmith.db.repositories.actors import ActorRepository
 from castsmith.domain import access
 from castsmith.domain.errors import (
     CastsmithError,
@@ -56,6 +57,8 @@ class ReferenceRequest:
     aspect_ratio: str = "1:1"
     seed: int | None = None
     owner_id: int | None = None
+    actor_id: int | None = None
+    """The actor the references are made for (checked by :func:`check_actor`)."""
 
     def __post_init__(self) -> None:
         text = " ".join(self.description.split())
@@ -88,7 +91,27 @@ class ReferenceRequest:
             "aspect_ratio": self.aspect_ratio,
             "seed": self.seed,
             "owner_id": self.owner_id,
+            "actor_id": self.actor_id,
         }
+
+
+class ActorNotFound(NotFound):
+    """The ``actor_id`` of a request names no actor the caller may use."""
+
+    field = "actor_id"
+
+
+async def check_actor(services: Services, actor_id: int) -> None:
+    """``ActorNotFound`` unless ``actor_id`` is a live actor the caller may access."""
+
+    def read() -> None:
+        with services.sessions() as session:
+            try:
+                ActorRepository(session).get(actor_id)
+            except NotFound as exc:
+                raise ActorNotFound(f"actor_id: no actor with id {actor_id}") from exc
+
+    await asyncio.to_thread(read)
 
 
 def reference_provider(services: Services) -> ImageProvider:
@@ -153,6 +176,7 @@ async def generate(
                         aspect_ratio=request.aspect_ratio,
                         asset_id=asset.id,
                         owner_id=request.owner_id,
+                        actor_id=request.actor_id,
                     )
                 )
 
@@ -213,6 +237,7 @@ async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
         aspect_ratio=str(payload.get("aspect_ratio", "1:1")),
         seed=payload.get("seed"),
         owner_id=payload.get("owner_id"),
+        actor_id=payload.get("actor_id"),
     )
     images = await generate(ctx.services, request, ctx)
     await ctx.progress(100, f"{len(images)} reference image(s) ready")
@@ -246,6 +271,7 @@ class ReferenceRow:
     video_job_id: str | None
     source_reference_id: str | None
     created_at: Any
+    actor_id: int | None = None
 
 
 def _rows(session: Session, query: Any) -> list[ReferenceRow]:
@@ -259,6 +285,7 @@ def _rows(session: Session, query: Any) -> list[ReferenceRow]:
             video_job_id=ref.video_job_id,
             source_reference_id=ref.source_reference_id,
             created_at=ref.created_at,
+            actor_id=ref.actor_id,
         )
         for ref, asset in session.execute(query)
     ]
@@ -299,10 +326,12 @@ async def list_references(
     services: Services,
     *,
     video_job_id: str | None = None,
+    actor_id: int | None = None,
     limit: int = 50,
     before: str | None = None,
 ) -> list[ReferenceRow]:
-    """References, newest first; standalone ones unless ``video_job_id`` is given."""
+    """References, newest first; standalone ones unless ``video_job_id`` is given;
+    only those made for ``actor_id`` when it is given."""
 
     def read() -> list[ReferenceRow]:
         query = _base_query()
@@ -310,6 +339,8 @@ async def list_references(
             query = query.where(CharacterReference.video_job_id.is_(None))
         else:
             query = query.where(CharacterReference.video_job_id == video_job_id)
+        if actor_id is not None:
+            query = query.where(CharacterReference.actor_id == actor_id)
         query = query.where(*_owned())
         query = query.order_by(CharacterReference.created_at.desc(), CharacterReference.id)
         with services.sessions() as session:
@@ -461,6 +492,7 @@ async def describe(services: Services, rows: list[ReferenceRow]) -> list[dict[st
                 "image_url": url,
                 "video_job_id": row.video_job_id,
                 "source_reference_id": row.source_reference_id,
+                "actor_id": row.actor_id,
                 "created_at": row.created_at,
             }
         )
