@@ -91,7 +91,7 @@ class JobQueue:
         self.limits = dict(limits or {})
         self.clock = clock
         self.registry = registry
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[tuple[Callable[[], None], bool]] = []
 
     @classmethod
     def from_settings(
@@ -106,14 +106,19 @@ class JobQueue:
             registry=registry,
         )
 
-    def add_listener(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` (from any thread) after each committed write in this process."""
-        self._listeners.append(callback)
+    def add_listener(self, callback: Callable[[], None], *, new_work_only: bool = False) -> None:
+        """Call ``callback`` (from any thread) after committed writes in this process.
 
-    def _write(self, work: Callable[[Connection], T]) -> T:
+        With ``new_work_only`` only after writes that make jobs claimable (enqueue,
+        retry), so a worker is not woken by its own claims and completions.
+        """
+        self._listeners.append((callback, new_work_only))
+
+    def _write(self, work: Callable[[Connection], T], *, new_work: bool = False) -> T:
         result = in_write_tx(self.engine, work)
-        for callback in self._listeners:
-            callback()
+        for callback, new_work_only in self._listeners:
+            if new_work or not new_work_only:
+                callback()
         return result
 
     @property
@@ -207,7 +212,7 @@ class JobQueue:
                 notify(conn, JOBS_CHANNEL, queue)
             return [JobView.from_row(r) for r in out]
 
-        return self._write(work)
+        return self._write(work, new_work=True)
 
     def enqueue(
         self, kind: str, payload: Mapping[str, Any] | None = None, **options: Any
@@ -375,7 +380,7 @@ class JobQueue:
             )
             notify(conn, JOBS_CHANNEL, row.queue)
 
-        self._write(work)
+        self._write(work, new_work=True)
         return self.get(job_id)
 
     # --- worker side -------------------------------------------------------------

@@ -127,7 +127,7 @@ class Worker:
                 if not loop.is_closed():
                     loop.call_soon_threadsafe(self.wake)
 
-            self.queue.add_listener(wake_soon)
+            self.queue.add_listener(wake_soon, new_work_only=True)
         if self.queue.is_postgres and self.use_notify:
             from castsmith.jobs.notify import listen
 

@@ -43,7 +43,11 @@ async def test_four_processes_run_a_thousand_jobs_exactly_once(
     assert len(per_job) == 1000
     assert {count for _, count in per_job} == {1}
     assert workers_used and workers_used > 1
-    assert all(p.returncode == 0 for p in workers)
+    # A worker still importing when the jobs ran out is stopped by SIGTERM's default
+    # action; none may have crashed.
+    for proc in workers:
+        assert proc.returncode in (0, -signal.SIGTERM)
+        assert proc.stderr is not None and b"Traceback" not in proc.stderr.read()
 
 
 async def test_a_killed_workers_job_finishes_elsewhere(database_url: str, tmp_path: Path) -> None:
