@@ -18,6 +18,7 @@ from castsmith.domain.errors import CastsmithError
 from castsmith.domain.jobs import ACTIVE_STATUSES
 from castsmith.pipelines import actors as actor_use
 from castsmith.web.library import PAGE_SIZE, LibraryQuery, placeholder_flags, previous_cursor
+from castsmith.web.live import job_tree, running_training
 
 log = logging.getLogger("castsmith.web")
 
@@ -35,6 +36,7 @@ def _with_cursor(params: dict[str, str], cursor: str | None) -> str:
 
 templates.env.filters["with_cursor"] = _with_cursor
 
+ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4")
 ACTOR_TYPES = ("person", "character", "creature", "other")
 SEXES = ("female", "male", "other")
 JOB_VIEWS = {
@@ -110,6 +112,8 @@ async def actor_page(request: Request, actor_id: int) -> HTMLResponse:
     actor["placeholder"] = await asyncio.to_thread(flags)
     posters = await _optional(_poster_history(services, actor_id), [])
     training = await _optional(_training(services, actor_id), None)
+    references = await _optional(_references(services, actor_id=actor_id), [])
+    live = await asyncio.to_thread(running_training, services.queue, actor_id)
     return _page(
         request,
         "actor.html",
@@ -117,6 +121,9 @@ async def actor_page(request: Request, actor_id: int) -> HTMLResponse:
         actor=actor,
         posters=posters,
         training=training,
+        references=references,
+        aspect_ratios=ASPECT_RATIOS,
+        live=live,
         actor_types=ACTOR_TYPES,
         sexes=SEXES,
     )
@@ -162,21 +169,30 @@ async def persona_task_page(request: Request, task_id: str) -> HTMLResponse:
     """One persona task: every persona's data and images, the error log, retry."""
     from castsmith.pipelines import personas
 
-    task = await personas.get_task(_container(request), task_id)
-    return _page(request, "persona_task.html", nav="personas", task=task)
+    services = _container(request)
+    task = await personas.get_task(services, task_id)
+    tree = await asyncio.to_thread(job_tree, services.queue, task.get("job_id"))
+    return _page(request, "persona_task.html", nav="personas", task=task, live=tree)
 
 
 @router.get("/references", response_class=HTMLResponse)
 async def references_page(request: Request) -> HTMLResponse:
     """Character references: generate, gallery, copy a link, attach to a video job."""
     items = await _optional(_references(_container(request)), [])
-    return _page(request, "references.html", nav="references", references=items)
+    return _page(
+        request,
+        "references.html",
+        nav="references",
+        references=items,
+        aspect_ratios=ASPECT_RATIOS,
+        description=request.query_params.get("description", "")[:2000],
+    )
 
 
-async def _references(services: Any) -> list[dict[str, Any]]:
+async def _references(services: Any, actor_id: int | None = None) -> list[dict[str, Any]]:
     from castsmith.pipelines import references
 
-    rows = await references.list_references(services, limit=60)
+    rows = await references.list_references(services, actor_id=actor_id, limit=60)
     return [
         {
             "id": row.id,

@@ -143,34 +143,76 @@
     document.getElementById("training-stats").textContent = data.statistics.training_images_count + " image(s)";
   }
 
+  // Running generations (started here or before the page loaded) are followed on one
+  // event stream: the parent's progress moves the bar, each finished image joins the grid.
+  const roots = new Set();
+  let watcher = null;
+  let reloadTimer = null;
+
+  function scheduleReload() {
+    if (reloadTimer) return;
+    reloadTimer = setTimeout(() => {
+      reloadTimer = null;
+      reloadTraining().catch(() => null);
+    }, 250);
+  }
+
+  function onTrainingEvent(data, type) {
+    if (roots.has(data.job_id)) {
+      if (data.progress !== null && data.progress !== undefined) cs.setProgress(document.getElementById("training-progress"), data.progress);
+      if (data.message) document.getElementById("training-message").textContent = data.message;
+    }
+    if (type === "status" && data.status === "completed") scheduleReload();
+  }
+
+  function trainingWatcher() {
+    if (!watcher) {
+      const section = document.getElementById("training");
+      watcher = cs.watchJobs({ after: section.dataset.eventsAfter, onEvent: onTrainingEvent, onPoll: reloadTraining });
+    }
+    return watcher;
+  }
+
+  function trainingEnded(job) {
+    if (job.status === "completed") cs.toast("Training data ready.", "success");
+    else cs.toast("Training data ended " + job.status.replace(/_/g, " ") + (job.error ? ": " + job.error : ""), "error");
+  }
+
+  async function trackTraining(jobId) {
+    roots.add(Number(jobId));
+    const job = await trainingWatcher().add(jobId);
+    roots.delete(Number(jobId));
+    if (!roots.size) {
+      document.getElementById("training-progress").hidden = true;
+      document.getElementById("training-message").textContent = "";
+    }
+    await reloadTraining();
+    return job;
+  }
+
   async function runTraining(button, url, body, label) {
-    const bar = document.getElementById("training-progress");
-    const message = document.getElementById("training-message");
     cs.busy(button, "Generating...");
-    cs.setProgress(bar, 0);
+    cs.setProgress(document.getElementById("training-progress"), 0);
     cs.toast(label + "...");
-    let last = 0;
     try {
+      // Connect first: the stream then carries every event of the job about to start.
+      await trainingWatcher().open();
       const accepted = await cs.api("POST", url, body);
-      const job = await cs.followJob(accepted.job_id, (u) => {
-        cs.setProgress(bar, u.progress);
-        if (u.message) message.textContent = u.message;
-        // Show new images as they land, at most every second.
-        if (Date.now() - last > 1000) {
-          last = Date.now();
-          reloadTraining().catch(() => null);
-        }
-      });
-      await reloadTraining();
-      if (job.status === "completed") cs.toast("Training data ready.", "success");
-      else cs.toast("Training data ended " + job.status.replace(/_/g, " ") + (job.error ? ": " + job.error : ""), "error");
+      trainingEnded(await trackTraining(accepted.job_id));
     } catch (error) {
       cs.toast("Training data failed: " + error.message, "error");
     } finally {
       cs.idle(button);
-      bar.hidden = true;
-      message.textContent = "";
     }
+  }
+
+  function followRunningTraining() {
+    const section = document.getElementById("training");
+    const running = (section.dataset.running || "").split(",").filter(Boolean);
+    if (!running.length) return;
+    const button = document.getElementById("training-all");
+    cs.busy(button, "Generating...");
+    Promise.all(running.map((id) => trackTraining(id).then(trainingEnded))).finally(() => cs.idle(button));
   }
 
   async function setItem(button) {
@@ -233,5 +275,6 @@
       if (button) setItem(button);
     });
     on("lora-form", "submit", (e) => { e.preventDefault(); saveLora(e.currentTarget); });
+    followRunningTraining();
   });
 })();

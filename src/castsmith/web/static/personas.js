@@ -111,24 +111,57 @@
     }
   }
 
-  function followTask(taskId) {
-    const tick = async () => {
+  // The task page follows the task's job and every job it spawned on one event stream
+  // (polling if the stream is unavailable); each finished job re-renders the task.
+  let watcher = null;
+  let refreshTimer = null;
+
+  async function refreshTask(taskId) {
+    const task = await cs.api("GET", "/api/persona-tasks/" + taskId);
+    renderTask(task);
+    return task;
+  }
+
+  function taskWatcher(taskId) {
+    if (!watcher) {
+      const head = document.getElementById("task");
+      const schedule = () => {
+        if (refreshTimer) return;
+        refreshTimer = setTimeout(() => {
+          refreshTimer = null;
+          refreshTask(taskId).catch(() => null);
+        }, 250);
+      };
+      watcher = cs.watchJobs({
+        after: head.dataset.eventsAfter,
+        known: (head.dataset.jobs || "").split(",").filter(Boolean).map(Number),
+        onEvent: (data, type) => { if (type === "status") schedule(); },
+        onPoll: () => refreshTask(taskId),
+      });
+    }
+    return watcher;
+  }
+
+  async function followTask(taskId, jobId) {
+    if (!jobId) return;
+    await taskWatcher(taskId).add(jobId);
+    // The job has ended; the task settles in the same transaction, but ask until it has.
+    for (let i = 0; i < 20; i++) {
       try {
-        const task = await cs.api("GET", "/api/persona-tasks/" + taskId);
-        renderTask(task);
-        if (FINISHED.has(task.status)) return;
+        if (FINISHED.has((await refreshTask(taskId)).status)) return;
       } catch (e) { /* try again */ }
-      setTimeout(tick, 1000);
-    };
-    tick();
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 
   async function retryFailed(taskId, button) {
     cs.busy(button, "Retrying...");
     try {
-      await cs.api("POST", "/api/persona-tasks/" + taskId + "/retry-failed");
+      await taskWatcher(taskId).open();
+      const task = await cs.api("POST", "/api/persona-tasks/" + taskId + "/retry-failed");
       cs.toast("Retrying the failed personas.", "success");
-      followTask(taskId);
+      renderTask(task);
+      followTask(taskId, task.job_id);
     } catch (error) {
       cs.toast("Could not retry: " + error.message, "error");
     } finally {
@@ -146,7 +179,7 @@
     if (head) {
       const taskId = head.dataset.taskId;
       document.getElementById("retry-failed").addEventListener("click", (e) => retryFailed(taskId, e.currentTarget));
-      if (!FINISHED.has(head.dataset.status)) followTask(taskId);
+      if (!FINISHED.has(head.dataset.status)) followTask(taskId, head.dataset.jobId);
     }
   });
 })();

@@ -1,8 +1,15 @@
 // Character references: generate 1-4, the gallery, copy a presigned link, attach.
+// Serves the references page and the actor page's references section: when the
+// gallery names an actor (data-actor-id), references are made for and listed by it.
 "use strict";
 
 (function () {
   const cs = window.cs;
+
+  function actorId() {
+    const gallery = document.getElementById("reference-gallery");
+    return gallery && gallery.dataset.actorId ? Number(gallery.dataset.actorId) : null;
+  }
 
   function tile(ref) {
     const copy = cs.el("button", { type: "button", class: "btn", "data-action": "copy-link", "aria-label": "Copy a link to reference " + ref.id, text: "Copy link" });
@@ -20,7 +27,8 @@
   }
 
   async function refreshGallery() {
-    const list = await cs.api("GET", "/api/character-references?limit=60");
+    const actor = actorId();
+    const list = await cs.api("GET", "/api/character-references?limit=60" + (actor ? "&actor_id=" + actor : ""));
     const gallery = document.getElementById("reference-gallery");
     if (!list.items.length) return;
     gallery.replaceChildren(...list.items.map(tile));
@@ -34,6 +42,7 @@
       num_images: Number(data.get("num_images")),
       aspect_ratio: String(data.get("aspect_ratio")),
     };
+    if (actorId()) body.actor_id = actorId();
     cs.busy(button, "Generating...");
     cs.toast("Generating " + body.num_images + " reference image(s)...");
     try {
