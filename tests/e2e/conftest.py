@@ -65,7 +65,8 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     data = tmp_path_factory.mktemp("castsmith")
     port = free_port()
     # Signed local file URLs are absolute: they must name the port actually served.
-    settings = Settings(data_dir=data, host="127.0.0.1", port=port)
+    # "localhost" may be fetched from (a test's image server); the app itself is 127.0.0.1.
+    settings = Settings(data_dir=data, host="127.0.0.1", port=port, fetch_allow_hosts="localhost")
     engine = make_engine(str(settings.database_url))
     upgrade(engine)
     engine.dispose()
