@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -81,31 +82,51 @@ def job_status(queue: JobQueue, job_id: int) -> Callable[[], Awaitable[bool]]:
 def start_worker_process(
     url: str, tmp: Path, concurrency: int = 8, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """``castsmith --database-url URL worker`` as a child process."""
+    """``castsmith --database-url URL worker`` as a child process.
+
+    Its log goes to a file (``proc.log_path``), never to a pipe: a pipe nobody reads
+    fills up when the worker logs a lot (say, while the database is down) and then
+    freezes the worker.
+    """
     environ = (
         os.environ
         | {
             "CASTSMITH_WORKER_INTERVAL": "0.1",
             "CASTSMITH_JOB_HEARTBEAT_SECONDS": "0.3",
-            "CASTSMITH_LOG_LEVEL": "WARNING",
+            "CASTSMITH_LOG_LEVEL": "INFO",
         }
         | (env or {})
     )
-    return subprocess.Popen(
-        [
-            CASTSMITH,
-            "--database-url",
-            url,
-            "--data-dir",
-            str(tmp),
-            "worker",
-            "--concurrency",
-            str(concurrency),
-        ],
-        env=environ,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log_path = tmp / f"worker-{uuid.uuid4().hex[:8]}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                CASTSMITH,
+                "--database-url",
+                url,
+                "--data-dir",
+                str(tmp),
+                "worker",
+                "--concurrency",
+                str(concurrency),
+            ],
+            env=environ,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    proc.log_path = log_path  # type: ignore[attr-defined]
+    return proc
+
+
+def worker_log(proc: subprocess.Popen[bytes]) -> str:
+    """Everything a worker process has logged so far."""
+    path: Path = proc.log_path  # type: ignore[attr-defined]
+    return path.read_text(errors="replace")
+
+
+async def until_started(processes: list[subprocess.Popen[bytes]], deadline: float = 60) -> None:
+    """Wait until every worker process has entered its claim loop."""
+    await until(lambda: all("worker started" in worker_log(p) for p in processes), deadline)
 
 
 def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
