@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import DBAPIError
+
 from castsmith.domain.errors import JobCancelled, ValidationError
 from castsmith.jobs.types import ChildrenSummary, ClaimedJob, JobSpec, WaitForChildren
 
@@ -140,8 +142,20 @@ class JobContext:
         return self.job.parent_id
 
     async def progress(self, percent: float, message: str | None = None) -> None:
-        """Report progress (0-100) with an optional message; users see it live."""
-        await asyncio.to_thread(self.queue.progress, self.job.id, self.worker_id, percent, message)
+        """Report progress (0-100) with an optional message; users see it live.
+
+        Progress is best effort: if the database cannot take the update right now
+        (restarting, failing over) the work goes on and the next report catches up,
+        rather than failing an attempt that is otherwise fine.
+        """
+        try:
+            await asyncio.to_thread(
+                self.queue.progress, self.job.id, self.worker_id, percent, message
+            )
+        except DBAPIError as exc:
+            self.log.warning(
+                "progress of job %s not recorded: %s", self.job.id, str(exc).splitlines()[0]
+            )
 
     async def spawn(self, children: Sequence[JobSpec]) -> list[int]:
         """Enqueue child jobs of this job; return their ids.

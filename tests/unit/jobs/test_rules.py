@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from castsmith.db.engine import make_engine
 from castsmith.domain import jobs as rules
 from castsmith.domain.errors import ProviderUnavailable, RateLimited
 from castsmith.jobs.queue import JobQueue, decode_cursor, encode_cursor
-from castsmith.jobs.registry import HandlerRegistry
+from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.jobs.types import ClaimedJob
 from castsmith.jobs.worker import Worker
 
@@ -90,3 +94,19 @@ def test_worker_schedules_retries_on_the_policy_with_injected_clock_and_random()
     assert last.kind == "failed"
     permanent = worker._retry_or_fail(_job(1), "error", "bad request", False, None)
     assert permanent.kind == "failed" and permanent.error == "bad request"
+
+
+async def test_progress_survives_a_database_that_is_briefly_unreachable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A real engine aimed at a port where nothing listens: every write fails as it
+    # would while PostgreSQL restarts.
+    engine = make_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
+    )
+    queue = JobQueue(engine)
+    ctx = JobContext(_job(1), queue, "w1", None, logging.getLogger("test.jobs"))
+    with caplog.at_level(logging.WARNING):
+        await ctx.progress(50, "half way")
+    assert "progress of job 1 not recorded" in caplog.text
+    engine.dispose()
