@@ -63,5 +63,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay readable after commit."""
+    """A session factory whose objects stay readable after commit.
+
+    On SQLite, ORM sessions begin with ``BEGIN IMMEDIATE``: a deferred transaction that
+    reads and then writes fails at once with "database is locked" when another
+    connection committed in between, while an immediate one waits its turn (up to the
+    busy timeout). Sessions are short here, so serialising them costs little; the job
+    queue's own reads use plain connections and stay deferred.
+    """
+    if engine.dialect.name == "sqlite":
+        return sessionmaker(
+            engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
+        )
     return sessionmaker(engine, expire_on_commit=False)
