@@ -20,6 +20,7 @@ from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job
 from castsmith.pipelines import posters as use
 from castsmith.pipelines.posters_params import PosterOverrides
+from castsmith.pipelines.queue_access import job_queue
 
 router = APIRouter(tags=["posters"])
 
@@ -153,7 +154,7 @@ async def regenerate_poster_frame(
     accepted = _accepted(job, actor_id, response)
     if wait is None:
         return accepted
-    done = await wait_for_job(use.job_queue(services), job.id, wait)
+    done = await wait_for_job(job_queue(services), job.id, wait)
     if done is None:
         return JSONResponse(
             {"detail": f"the poster job {job.id} is still running", **accepted},

@@ -31,7 +31,6 @@ from castsmith.domain.actors import (
 )
 from castsmith.domain.errors import (
     CastsmithError,
-    ConfigurationError,
     ImageError,
     ProviderUnavailable,
     ValidationError,
@@ -39,7 +38,6 @@ from castsmith.domain.errors import (
 from castsmith.domain.keys import base_image_key
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import to_jpeg
-from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.pipelines.assets import (
     AssetProvenance,
@@ -50,6 +48,7 @@ from castsmith.pipelines.assets import (
     store_asset,
 )
 from castsmith.pipelines.fetch import fetch_url, policy_from_settings
+from castsmith.pipelines.queue_access import job_queue
 from castsmith.providers.base import ImageProvider, TextToImage
 from castsmith.providers.offline import OfflineImages
 
@@ -338,16 +337,6 @@ def image_provider(services: Services) -> ImageProvider:
     return OfflineImages()
 
 
-def _queue(services: Services) -> JobQueue:
-    queue = getattr(services, "queue", None)
-    if isinstance(queue, JobQueue):
-        return queue
-    engine = getattr(services, "engine", None)
-    if engine is None:
-        raise ConfigurationError("no job queue is configured")
-    return JobQueue.from_settings(engine, services.settings)
-
-
 async def enqueue_base_image(
     services: Services, actor_id: int, *, prompt: str | None = None, seed: int | None = None
 ) -> dict[str, Any]:
@@ -360,7 +349,7 @@ async def enqueue_base_image(
     await asyncio.to_thread(check)
     if prompt is not None and len(prompt) > 4000:
         raise ValidationError("prompt is longer than 4000 characters", "prompt")
-    queue = _queue(services)
+    queue = job_queue(services)
     job = await asyncio.to_thread(
         queue.enqueue,
         BASE_IMAGE_JOB,

@@ -24,7 +24,6 @@ from castsmith.domain.errors import ConfigurationError, NotFound, ProviderError,
 from castsmith.domain.keys import DEFAULT_LAYOUT, KeyLayout
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import make_renditions
-from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.jobs.types import ChildrenSummary, JobSpec, JobView, WaitForChildren
 from castsmith.pipelines.assets import AssetProvenance, Services
@@ -35,6 +34,7 @@ from castsmith.pipelines.posters_store import (
     seed_response,
     version_view,
 )
+from castsmith.pipelines.queue_access import job_queue
 from castsmith.providers.base import ImageProvider, RunWorkflow
 from castsmith.workflows.poster_frame import build_poster_workflow
 
@@ -57,17 +57,6 @@ def poster_provider(services: Any) -> ImageProvider:
         raise ConfigurationError("no image providers are configured in this process")
     provider: ImageProvider = providers.default_poster()
     return provider
-
-
-def job_queue(services: Any) -> JobQueue:
-    """The container's job queue (or one built from its engine and settings)."""
-    queue = getattr(services, "queue", None)
-    if isinstance(queue, JobQueue):
-        return queue
-    engine = getattr(services, "engine", None)
-    if engine is None:
-        raise ConfigurationError("no job queue is configured")
-    return JobQueue.from_settings(engine, services.settings)
 
 
 def layout_of(services: Any) -> KeyLayout:

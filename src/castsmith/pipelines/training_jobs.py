@@ -21,6 +21,7 @@ from castsmith.domain.training_prompts import TrainingPrompt, builtin_library
 from castsmith.jobs.registry import HandlerRegistry, HandlerResult, JobContext
 from castsmith.jobs.types import ChildrenSummary, JobSpec, JobView, WaitForChildren
 from castsmith.pipelines.fetch import fetch_url, policy_from_settings
+from castsmith.pipelines.queue_access import job_queue
 from castsmith.pipelines.training import (
     ActorFacts,
     TrainingRequest,
@@ -93,20 +94,13 @@ async def check_request(
     return actor, provider.name
 
 
-def _queue(services: Any) -> Any:
-    queue = getattr(services, "queue", None)
-    if queue is None:
-        raise ValidationError("this process has no job queue", "queue")
-    return queue
-
-
 async def enqueue_generate_all(
     services: TrainingServices, actor_id: int, options: GenerateOptions
 ) -> JobView:
     """Check the request and enqueue a ``training.generate_all`` job."""
     await check_request(services, actor_id, options)
     payload = {"actor_id": actor_id, **options.payload()}
-    view: JobView = await asyncio.to_thread(_queue(services).enqueue, KIND_ALL, payload)
+    view: JobView = await asyncio.to_thread(job_queue(services).enqueue, KIND_ALL, payload)
     return view
 
 
@@ -126,7 +120,7 @@ async def enqueue_generate_one(
     if prompt_id:
         payload["prompt_id"] = prompt_id
     view: JobView = await asyncio.to_thread(
-        _queue(services).enqueue, KIND_ONE, payload, provider=provider, label=prompt_id
+        job_queue(services).enqueue, KIND_ONE, payload, provider=provider, label=prompt_id
     )
     return view
 
