@@ -27,19 +27,20 @@ from castsmith.net.guard import GuardPolicy
 from castsmith.providers._comfy import describe_prompt_error, graph_seed, output_images
 from castsmith.providers._http import Boundary, secret_value
 from castsmith.providers._support import Poller, Stopwatch
+from castsmith.providers._workflow import (
+    WorkflowBuilder,
+    WorkflowImageProvider,
+    workflow_capabilities,
+)
 from castsmith.providers.base import (
-    Capabilities,
     GeneratedImage,
-    ImageProvider,
     ImageResult,
     InputImage,
     ProgressCallback,
     Provenance,
     RunWorkflow,
-    TextToImage,
     report,
 )
-from castsmith.providers.runpod import WorkflowBuilder
 
 log = logging.getLogger("castsmith.providers.comfyui")
 
@@ -48,7 +49,7 @@ class _Done(Exception):
     """The socket saw the prompt finish."""
 
 
-class ComfyUIProvider(ImageProvider):
+class ComfyUIProvider(WorkflowImageProvider):
     """ComfyUI workflows on a ComfyUI server (no auth unless a proxy asks for a token)."""
 
     name = "comfyui"
@@ -76,26 +77,12 @@ class ComfyUIProvider(ImageProvider):
         self._http = Boundary(
             self.name, http, timeout, secrets=[key], classify=_classify, guard=download_guard
         )
-        self.capabilities = Capabilities(
-            text_to_image=workflow_builder is not None, workflow=True, max_images=16
-        )
-
-    @property
-    def model(self) -> str:
-        return "comfyui-workflow"
+        self.capabilities = workflow_capabilities(workflow_builder)
 
     def _ws_url(self, client_id: str) -> str:
         parts = urlsplit(self.base)
         scheme = "wss" if parts.scheme == "https" else "ws"
         return urlunsplit((scheme, parts.netloc, f"{parts.path}/ws", f"clientId={client_id}", ""))
-
-    async def text_to_image(
-        self, request: TextToImage, progress: ProgressCallback | None = None
-    ) -> ImageResult:
-        """Build a workflow for the prompt (when a builder was given) and run it."""
-        if self.workflow_builder is None:
-            return await super().text_to_image(request, progress)
-        return await self.run_workflow(RunWorkflow(self.workflow_builder(request)), progress)
 
     async def run_workflow(
         self, request: RunWorkflow, progress: ProgressCallback | None = None

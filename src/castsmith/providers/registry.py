@@ -15,6 +15,7 @@ import httpx
 from castsmith.config import Settings
 from castsmith.domain.errors import CastsmithError, ConfigurationError
 from castsmith.net.guard import GuardPolicy, allow_list
+from castsmith.providers._workflow import WorkflowBuilder
 from castsmith.providers.base import ImageProvider, TextProvider
 from castsmith.providers.comfyui import ComfyUIProvider
 from castsmith.providers.flowise import FlowiseText
@@ -22,7 +23,7 @@ from castsmith.providers.google import GoogleImages
 from castsmith.providers.offline import OfflineImages, OfflineText
 from castsmith.providers.openai import OpenAIImages, OpenAIText
 from castsmith.providers.replicate import ReplicateProvider
-from castsmith.providers.runpod import RunPodProvider, WorkflowBuilder
+from castsmith.providers.runpod import RunPodProvider
 
 IMAGE_ORDER = ("openai", "google", "replicate")
 POSTER_ORDER = ("runpod", "comfyui")

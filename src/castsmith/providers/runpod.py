@@ -13,7 +13,6 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
@@ -29,15 +28,17 @@ from castsmith.net.guard import GuardPolicy
 from castsmith.providers._comfy import describe_worker_validation, graph_seed
 from castsmith.providers._http import Boundary, secret_value, sniff_type
 from castsmith.providers._support import Poller, Stopwatch
+from castsmith.providers._workflow import (
+    WorkflowBuilder,
+    WorkflowImageProvider,
+    workflow_capabilities,
+)
 from castsmith.providers.base import (
-    Capabilities,
     GeneratedImage,
-    ImageProvider,
     ImageResult,
     ProgressCallback,
     Provenance,
     RunWorkflow,
-    TextToImage,
     report,
 )
 
@@ -53,8 +54,6 @@ _PERMANENT_WORDS = (
     "must be",
 )
 
-WorkflowBuilder = Callable[[TextToImage], dict[str, Any]]
-
 
 def endpoint_base(endpoint_id: str = "", endpoint_url: str = "") -> str:
     """The endpoint's base URL from a full URL or an endpoint id."""
@@ -65,7 +64,7 @@ def endpoint_base(endpoint_id: str = "", endpoint_url: str = "") -> str:
     raise InvalidRequest("runpod needs an endpoint id or endpoint URL", "runpod")
 
 
-class RunPodProvider(ImageProvider):
+class RunPodProvider(WorkflowImageProvider):
     """ComfyUI workflows on a RunPod serverless endpoint (worker-comfyui 3.x to 5.x)."""
 
     name = "runpod"
@@ -96,21 +95,7 @@ class RunPodProvider(ImageProvider):
         key = secret_value(api_key)
         self._headers = {"Authorization": f"Bearer {key}"}
         self._http = Boundary(self.name, http, timeout, secrets=[key], guard=download_guard)
-        self.capabilities = Capabilities(
-            text_to_image=workflow_builder is not None, workflow=True, max_images=16
-        )
-
-    @property
-    def model(self) -> str:
-        return "comfyui-workflow"
-
-    async def text_to_image(
-        self, request: TextToImage, progress: ProgressCallback | None = None
-    ) -> ImageResult:
-        """Build a workflow for the prompt (when a builder was given) and run it."""
-        if self.workflow_builder is None:
-            return await super().text_to_image(request, progress)
-        return await self.run_workflow(RunWorkflow(self.workflow_builder(request)), progress)
+        self.capabilities = workflow_capabilities(workflow_builder)
 
     async def run_workflow(
         self, request: RunWorkflow, progress: ProgressCallback | None = None
