@@ -20,9 +20,7 @@ def upgrade() -> None:
     op.create_table(
         "video_jobs",
         sa.Column("id", sa.String(length=100), nullable=False),
-        sa.Column(
-            "owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
+        sa.Column("owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["owner_id"],
