@@ -4,74 +4,46 @@ URL pointing inside the network is refused."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from castsmith.bootstrap import Container, build_container
+from castsmith.bootstrap import Container
 from castsmith.config import Settings
 from castsmith.db.models import Asset, JobRun
 from castsmith.domain.jobs import RetryPolicy
-from castsmith.jobs.worker import Worker
 from castsmith.pipelines.training_jobs import GenerateOptions, enqueue_generate_one
 from tests.fakes import FakeReplicate
 from tests.harness import wait_job
-from tests.integration.pipelines.test_training_support import actor_with_base
+from tests.integration.pipelines.test_training_support import (
+    actor_with_base,
+    on_replicate,
+    training_services,
+)
 
-TOKEN = "r8_fault_token"
 CREATE = "/v1/models/"
-
-
-@asynccontextmanager
-async def training_services(settings: Settings) -> AsyncIterator[Container]:
-    """The real container with an in-process worker whose retries come quickly."""
-    container = build_container(settings)
-    worker = Worker(
-        container.queue,
-        container.registry,
-        services=container,
-        concurrency=2,
-        poll_interval=0.05,
-        heartbeat_interval=0.5,
-        shutdown_grace=2.0,
-        retry_policy=RetryPolicy(0.05, 0.1),
-    )
-    task = asyncio.create_task(worker.run())
-    try:
-        yield container
-    finally:
-        worker.stop()
-        await asyncio.wait_for(task, 15)
-        container.close()
-
-
-@pytest.fixture
-def replicate() -> Iterator[FakeReplicate]:
-    with FakeReplicate(token=TOKEN) as fake:
-        assert isinstance(fake, FakeReplicate)
-        yield fake
+# An in-process worker whose retries come quickly.
+FAST_RETRIES: dict[str, Any] = {
+    "worker": True,
+    "concurrency": 2,
+    "retry_policy": RetryPolicy(0.05, 0.1),
+}
 
 
 @pytest.fixture
 async def services(
     local_settings: Settings, sqlite_database_url: str, replicate: FakeReplicate
 ) -> AsyncIterator[Container]:
-    settings = local_settings.model_copy(
-        update={
-            "database_url": sqlite_database_url,
-            "replicate_api_token": SecretStr(TOKEN),
-            "replicate_base_url": replicate.url,
-            "image_provider": "replicate",
-            "provider_timeout": 1.0,
-            "job_max_attempts": 3,
-        }
+    settings = on_replicate(
+        local_settings,
+        replicate,
+        database_url=sqlite_database_url,
+        provider_timeout=1.0,
+        job_max_attempts=3,
     )
-    async with training_services(settings) as container:
+    async with training_services(settings, **FAST_RETRIES) as container:
         yield container
 
 
@@ -160,15 +132,13 @@ async def test_output_url_inside_the_network_is_refused(
     local_settings: Settings, sqlite_database_url: str, replicate: FakeReplicate
 ) -> None:
     # The provider is reached by name, so its outputs on 127.0.0.1 are not trusted.
-    settings = local_settings.model_copy(
-        update={
-            "replicate_api_token": SecretStr(TOKEN),
-            "database_url": sqlite_database_url,
-            "replicate_base_url": replicate.url.replace("127.0.0.1", "localhost"),
-            "image_provider": "replicate",
-        }
+    settings = on_replicate(
+        local_settings,
+        replicate,
+        database_url=sqlite_database_url,
+        replicate_base_url=replicate.url.replace("127.0.0.1", "localhost"),
     )
-    async with training_services(settings) as services:
+    async with training_services(settings, **FAST_RETRIES) as services:
         done = await _one(services)
     assert done.status == "failed"
     assert "private or reserved address" in (done.error or "")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from castsmith.bootstrap import Container
@@ -20,34 +19,20 @@ from tests.harness import wait_job
 from tests.integration.pipelines.test_training_support import (
     SEED_ENTRY_FIELDS,
     actor_with_base,
+    on_replicate,
     training_services,
 )
 
 NAME = "0012_european_30_male"
 FEMALE = "0007_asian_25_female"
 MALE_PROMPTS = len(builtin_library().for_actor("person", "male"))
-TOKEN = "r8_test_token_456"
-
-
-@pytest.fixture
-def replicate() -> Iterator[FakeReplicate]:
-    with FakeReplicate(token=TOKEN) as fake:
-        assert isinstance(fake, FakeReplicate)
-        yield fake
 
 
 @pytest.fixture
 async def services(
     pg_database_url: str, s3_settings: Settings, replicate: FakeReplicate
 ) -> AsyncIterator[Container]:
-    settings = s3_settings.model_copy(
-        update={
-            "database_url": pg_database_url,
-            "replicate_api_token": SecretStr(TOKEN),
-            "replicate_base_url": replicate.url,
-            "image_provider": "replicate",
-        }
-    )
+    settings = on_replicate(s3_settings, replicate, database_url=pg_database_url)
     async with training_services(settings, worker=True, concurrency=8) as container:
         yield container
 

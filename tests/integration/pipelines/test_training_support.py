@@ -9,13 +9,16 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from PIL import Image
+from pydantic import SecretStr
 
 from castsmith.bootstrap import Container
 from castsmith.config import Settings
 from castsmith.db.models import Actor
 from castsmith.pipelines.actors import set_base_image
+from tests.fakes import FakeReplicate
 from tests.harness import running_app
 
 SEED_ENTRY_FIELDS = (
@@ -39,13 +42,27 @@ def png_bytes(color: tuple[int, int, int] = (200, 120, 40), size: int = 64) -> b
 
 @asynccontextmanager
 async def training_services(
-    settings: Settings, *, worker: bool = False, concurrency: int = 8
+    settings: Settings, *, worker: bool = False, concurrency: int = 8, **worker_options: Any
 ) -> AsyncIterator[Container]:
-    """The real container for ``settings``; optionally with a running in-process worker."""
-    async with running_app(
-        settings, worker=worker, concurrency=concurrency, shutdown_grace=2.0
-    ) as env:
+    """The real container for ``settings``; optionally with a running in-process worker.
+
+    ``worker_options`` go to the worker (``retry_policy``...).
+    """
+    options = {"shutdown_grace": 2.0, **worker_options}
+    async with running_app(settings, worker=worker, concurrency=concurrency, **options) as env:
         yield env.container
+
+
+def on_replicate(settings: Settings, replicate: FakeReplicate, **update: Any) -> Settings:
+    """``settings`` making images on the fake Replicate server; ``update`` adds more."""
+    return settings.model_copy(
+        update={
+            "replicate_api_token": SecretStr(replicate.token),
+            "replicate_base_url": replicate.url,
+            "image_provider": "replicate",
+            **update,
+        }
+    )
 
 
 def add_actor(
