@@ -19,8 +19,8 @@ from castsmith.jobs.db import RUNS
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.types import JobSpec
 from tests.integration.faults.private_pg import private_cluster
-from tests.integration.faults.processes import log_tail, start_worker, stop
-from tests.integration.jobs.helpers import registry, until
+from tests.integration.faults.processes import log_tail, start_worker
+from tests.integration.jobs.helpers import registry, stop_processes, until
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ async def test_workers_survive_a_postgres_restart(tmp_path: Path) -> None:
             recovery = time.monotonic() - restarted_at
             assert all(p.poll() is None for p in workers), "a worker died with the database"
         finally:
-            stop(workers)
+            stop_processes(workers)
         with engine.connect() as conn:
             per_job: dict[int, int] = dict(
                 conn.execute(

@@ -23,9 +23,9 @@ from castsmith.db.models import Actor, Asset, AssetRendition
 from castsmith.pipelines.cleanup import cleanup_orphans
 from castsmith.pipelines.posters import GENERATE
 from tests.conftest import S3_TEST_KEY, S3_TEST_REGION, S3_TEST_SECRET, S3Server
-from tests.integration.faults.processes import log_tail, start_worker, stop
+from tests.integration.faults.processes import log_tail, start_worker
 from tests.integration.faults.slow_proxy import SlowPutProxy
-from tests.integration.jobs.helpers import until
+from tests.integration.jobs.helpers import stop_processes, until
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +79,7 @@ async def test_worker_killed_during_upload(
             logs = log_tail(tmp_path, "first") + log_tail(tmp_path, "second")
             raise AssertionError(f"{container.queue.get(job.id)}\n{logs}") from None
     finally:
-        stop([p for p in (first, second) if p is not None])
+        stop_processes([p for p in (first, second) if p is not None])
         proxy.close()
 
     runs = container.queue.runs(job.id)

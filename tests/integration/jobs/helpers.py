@@ -80,25 +80,32 @@ def job_status(queue: JobQueue, job_id: int) -> Callable[[], Awaitable[bool]]:
 
 
 def start_worker_process(
-    url: str, tmp: Path, concurrency: int = 8, env: dict[str, str] | None = None
+    url: str,
+    tmp: Path,
+    concurrency: int = 8,
+    env: dict[str, str] | None = None,
+    *,
+    log_path: Path | None = None,
+    log_level: str = "INFO",
 ) -> subprocess.Popen[bytes]:
     """``castsmith --database-url URL worker`` as a child process.
 
-    Its log goes to a file (``proc.log_path``), never to a pipe: a pipe nobody reads
-    fills up when the worker logs a lot (say, while the database is down) and then
-    freezes the worker.
+    Its log goes to a file (``proc.log_path``; a fresh one in ``tmp`` unless
+    ``log_path`` names one to append to), never to a pipe: a pipe nobody reads fills up
+    when the worker logs a lot (say, while the database is down) and then freezes the
+    worker.
     """
     environ = (
         os.environ
         | {
             "CASTSMITH_WORKER_INTERVAL": "0.1",
             "CASTSMITH_JOB_HEARTBEAT_SECONDS": "0.3",
-            "CASTSMITH_LOG_LEVEL": "INFO",
+            "CASTSMITH_LOG_LEVEL": log_level,
         }
         | (env or {})
     )
-    log_path = tmp / f"worker-{uuid.uuid4().hex[:8]}.log"
-    with log_path.open("wb") as log:
+    log_path = log_path or tmp / f"worker-{uuid.uuid4().hex[:8]}.log"
+    with log_path.open("ab") as log:
         proc = subprocess.Popen(
             [
                 CASTSMITH,
@@ -130,7 +137,7 @@ async def until_started(processes: list[subprocess.Popen[bytes]], deadline: floa
 
 
 def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM every process and wait for it."""
+    """SIGTERM every process still running and wait for it (SIGKILL after 30 s)."""
     for proc in processes:
         if proc.poll() is None:
             proc.terminate()
