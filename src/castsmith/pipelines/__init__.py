@@ -13,7 +13,7 @@ def register_all(registry: HandlerRegistry) -> None:
     from castsmith.pipelines import (
         actors,
         cleanup,
-        personas,
+        personas_jobs,
         posters,
         references,
         training_jobs,
@@ -21,7 +21,7 @@ def register_all(registry: HandlerRegistry) -> None:
 
     actors.register_handlers(registry)
     posters.register_handlers(registry)
-    personas.register_handlers(registry)
+    personas_jobs.register_handlers(registry)
     training_jobs.register_handlers(registry)
     references.register_handlers(registry)
     cleanup.register_handlers(registry)
