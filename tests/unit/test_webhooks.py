@@ -22,6 +22,7 @@ from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
 from castsmith.domain.errors import ConfigurationError, ValidationError
 from castsmith.jobs.runner import make_worker
+from castsmith.jobs.types import JobView
 from castsmith.jobs.webhooks import WEBHOOK_KIND, requested_webhook_url
 from castsmith.webhooks import (
     WebhookVerificationError,
@@ -139,6 +140,18 @@ async def _run_until(container: Container, done: Any, seconds: float = 15.0) -> 
         await task
 
 
+async def _failed_delivery(container: Container) -> JobView:
+    """Run a worker until the first webhook delivery job has failed; that job."""
+
+    def delivery_ended() -> bool:
+        items, _ = container.queue.list_jobs(kind=WEBHOOK_KIND)
+        return bool(items) and items[0].status == "failed"
+
+    await _run_until(container, delivery_ended)
+    items, _ = container.queue.list_jobs(kind=WEBHOOK_KIND)
+    return items[0]
+
+
 async def test_completion_webhook_is_signed_and_retried(tmp_path: Path, receiver: Receiver) -> None:
     receiver.fail_first = 2
     container = _container(tmp_path)
@@ -167,13 +180,8 @@ async def test_no_secret_fails_the_delivery_clearly(tmp_path: Path, receiver: Re
     container.settings.webhook_secret = None
     container.queue.enqueue("diagnostic.sleep", {"webhook_url": receiver.url})
 
-    def delivery_ended() -> bool:
-        items, _ = container.queue.list_jobs(kind=WEBHOOK_KIND)
-        return bool(items) and items[0].status == "failed"
-
-    await _run_until(container, delivery_ended)
-    items, _ = container.queue.list_jobs(kind=WEBHOOK_KIND)
-    assert "CASTSMITH_WEBHOOK_SECRET" in (items[0].error or "")
+    failed = await _failed_delivery(container)
+    assert "CASTSMITH_WEBHOOK_SECRET" in (failed.error or "")
     assert receiver.received == []
     container.close()
 
@@ -201,13 +209,8 @@ async def test_private_receiver_is_refused_without_allow_list(
     container.settings.fetch_allow_hosts = ""
     container.queue.enqueue("diagnostic.sleep", {"webhook_url": receiver.url})
 
-    def delivery_ended() -> bool:
-        items, _ = container.queue.list_jobs(kind=WEBHOOK_KIND)
-        return bool(items) and items[0].status == "failed"
-
-    await _run_until(container, delivery_ended)
-    items, _ = container.queue.list_jobs(kind=WEBHOOK_KIND)
-    assert "private or reserved address" in (items[0].error or "")
+    failed = await _failed_delivery(container)
+    assert "private or reserved address" in (failed.error or "")
     assert receiver.attempts == 0
     container.close()
 
@@ -219,13 +222,8 @@ async def test_deliveries_stop_after_the_configured_attempts(
     container = _container(tmp_path, webhook_max_attempts=3)
     container.queue.enqueue("diagnostic.sleep", {"webhook_url": receiver.url})
 
-    def delivery_ended() -> bool:
-        items, _ = container.queue.list_jobs(kind=WEBHOOK_KIND)
-        return bool(items) and items[0].status == "failed"
-
-    await _run_until(container, delivery_ended)
-    items, _ = container.queue.list_jobs(kind=WEBHOOK_KIND)
+    failed = await _failed_delivery(container)
     assert receiver.attempts == 3
-    assert items[0].attempts == 3
-    assert "HTTP 503; gave up after 3 attempts" in (items[0].error or "")
+    assert failed.attempts == 3
+    assert "HTTP 503; gave up after 3 attempts" in (failed.error or "")
     container.close()
