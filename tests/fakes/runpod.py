@@ -137,12 +137,19 @@ class FakeRunPod(FakeServer):
             job["status"] = "IN_PROGRESS"
         return JSONResponse(self._view(job))
 
-    async def _status(self, request: Request) -> Response:
+    def _known_job(self, request: Request) -> dict[str, Any] | Response:
+        """The job the path names, or the answer RunPod gives without auth or job."""
         if (denied := self._auth(request)) is not None:
             return denied
         job = self.jobs.get(request.path_params["job_id"])
         if job is None:
             return JSONResponse({"error": "request does not exist"}, status_code=404)
+        return job
+
+    async def _status(self, request: Request) -> Response:
+        job = self._known_job(request)
+        if isinstance(job, Response):
+            return job
         if job["status"] in ("IN_QUEUE", "IN_PROGRESS"):
             if job["polls_left"] <= 0:
                 self._finish(job)
@@ -152,11 +159,9 @@ class FakeRunPod(FakeServer):
         return JSONResponse(self._view(job))
 
     async def _cancel(self, request: Request) -> Response:
-        if (denied := self._auth(request)) is not None:
-            return denied
-        job = self.jobs.get(request.path_params["job_id"])
-        if job is None:
-            return JSONResponse({"error": "request does not exist"}, status_code=404)
+        job = self._known_job(request)
+        if isinstance(job, Response):
+            return job
         if job["status"] in ("IN_QUEUE", "IN_PROGRESS"):
             job["status"] = "CANCELLED"
         return JSONResponse({"id": job["id"], "status": job["status"]})
