@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from castsmith.cli.common import fail, in_process_worker, print_json, run_in_container
+from castsmith.cli.common import (
+    fail,
+    in_process_worker,
+    print_json,
+    resolve_actor_id,
+    run_in_container,
+)
 from castsmith.domain.jobs import TERMINAL_STATUSES
 
 if TYPE_CHECKING:
@@ -95,8 +101,8 @@ def generate(
     )
 
     async def work(container: Container) -> JobView:
-        ref = await use.resolve_actor(container, actor)
-        job = await use.request_poster(container, ref.id, overrides)
+        actor_id = await resolve_actor_id(container, actor)
+        job = await use.request_poster(container, actor_id, overrides)
         if not wait:
             return job
         async with in_process_worker(container):
@@ -136,10 +142,8 @@ def regenerate(
         if all_actors:
             job = await use.request_batch(container, PosterOverrides(), filters=ActorFilters())
         else:
-            refs = [await use.resolve_actor(container, a) for a in actors]
-            job = await use.request_batch(
-                container, PosterOverrides(), actor_ids=[r.id for r in refs]
-            )
+            ids = [await resolve_actor_id(container, a) for a in actors]
+            job = await use.request_batch(container, PosterOverrides(), actor_ids=ids)
         if not wait:
             return job
         async with in_process_worker(container):
@@ -167,8 +171,7 @@ def list_versions(
     from castsmith.pipelines import posters as use
 
     async def work(container: Container) -> list[dict[str, Any]]:
-        ref = await use.resolve_actor(container, actor)
-        return await use.history(container, ref.id)
+        return await use.history(container, await resolve_actor_id(container, actor))
 
     items = run_in_container(ctx, work)
     if as_json:
@@ -195,8 +198,8 @@ def make_current(
     from castsmith.pipelines import posters as use
 
     async def work(container: Container) -> dict[str, Any]:
-        ref = await use.resolve_actor(container, actor)
-        return await use.make_current(container, ref.id, version)
+        actor_id = await resolve_actor_id(container, actor)
+        return await use.make_current(container, actor_id, version)
 
     item = run_in_container(ctx, work)
     typer.echo(f"version {item['version']} is now current")
