@@ -122,8 +122,9 @@ def _hub(request: Request) -> EventHub:
     return hub
 
 
-async def _detail(queue: JobQueue, job_id: int) -> JobDetailOut:
-    job = await asyncio.to_thread(queue.get, job_id)
+async def _detail(queue: JobQueue, job_id: int, job: JobView | None = None) -> JobDetailOut:
+    if job is None:
+        job = await asyncio.to_thread(queue.get, job_id)
     runs = await asyncio.to_thread(queue.runs, job_id)
     return JobDetailOut(**JobOut.of(job).model_dump(), runs=[RunOut.of(r) for r in runs])
 
@@ -178,8 +179,9 @@ async def cancel_job(request: Request, job_id: RowId) -> JobDetailOut:
 async def retry_job(request: Request, job_id: RowId) -> JobDetailOut:
     """Queue a failed or cancelled job again."""
     queue = _queue(request)
-    await asyncio.to_thread(queue.retry, job_id)
-    return await _detail(queue, job_id)
+    # Answer with the job as the retry left it; a worker may already have claimed it.
+    retried = await asyncio.to_thread(queue.retry, job_id)
+    return await _detail(queue, job_id, retried)
 
 
 def sse_message(event: EventView) -> str:

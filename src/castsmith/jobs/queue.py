@@ -337,7 +337,7 @@ class JobQueue:
         """Put a failed or cancelled job back in the queue with its attempts reset."""
         now = self.clock()
 
-        def work(conn: Connection) -> None:
+        def work(conn: Connection) -> JobView:
             row = conn.execute(select(JOBS).where(JOBS.c.id == job_id).with_for_update()).first()
             if row is None:
                 raise NotFound(f"job {job_id} not found")
@@ -379,9 +379,11 @@ class JobQueue:
                 conn, [event_row(row, rules.QUEUED, now, progress=0.0, message="retry requested")]
             )
             notify(conn, JOBS_CHANNEL, row.queue)
+            # The job as this transaction left it: a worker may claim it the moment it
+            # commits, and the caller asked about the retry, not about what came next.
+            return JobView.from_row(conn.execute(select(JOBS).where(JOBS.c.id == job_id)).one())
 
-        self._write(work, new_work=True)
-        return self.get(job_id)
+        return self._write(work, new_work=True)
 
     # --- worker side -------------------------------------------------------------
     def claim(
