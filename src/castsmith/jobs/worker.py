@@ -299,6 +299,11 @@ class Worker:
             self._outcomes = batch + self._outcomes
             await asyncio.sleep(min(self.poll_interval, 1.0))
             self._flush_wanted.set()
+            return
+        # The recorded ends free provider slots and may queue parents for their
+        # finalize stage: claim again now rather than at the next poll.
+        if len(self._tasks) < self.concurrency:
+            self._wake.set()
 
     async def _flush_loop(self) -> None:
         # Never cancelled: a cancelled flush could drop a batch not yet handed to its
