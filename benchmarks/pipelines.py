@@ -261,7 +261,9 @@ def _persona_run(
         )
         container = build_container(settings)
         upgrade(container.engine)
-        worker = Worker(container.queue, container.registry, container, 16, poll_interval=0.02)
+        # The CLI worker's poll: in-process enqueues and recorded outcomes wake the
+        # claim loop at once, so a short poll would only add idle claims.
+        worker = Worker(container.queue, container.registry, container, 16, poll_interval=0.2)
         running = asyncio.create_task(worker.run())
         transport = httpx.ASGITransport(app=create_app(container))
         try:
