@@ -183,36 +183,37 @@ class JobQueue:
                 return existing, False
         raise Conflict(f"could not enqueue job with key {row['idempotency_key']!r}")
 
+    def _enqueue_in(
+        self, conn: Connection, rows: Sequence[dict[str, Any]], now: datetime
+    ) -> list[JobView]:
+        out: list[Any] = [None] * len(rows)
+        fresh: list[Any] = []
+        plain = [i for i, row in enumerate(rows) if not row["idempotency_key"]]
+        if plain:
+            created = conn.execute(
+                insert(JOBS).returning(*JOBS.c, sort_by_parameter_order=True),
+                [rows[i] for i in plain],
+            ).all()
+            for i, row in zip(plain, created, strict=True):
+                out[i] = row
+            fresh.extend(created)
+        for i, values in enumerate(rows):
+            if values["idempotency_key"]:
+                out[i], is_new = self._insert_keyed(conn, dict(values))
+                if is_new:
+                    fresh.append(out[i])
+        add_events(conn, [event_row(r, rules.QUEUED, now) for r in fresh])
+        for queue in {r.queue for r in fresh}:
+            notify(conn, JOBS_CHANNEL, queue)
+        return [JobView.from_row(r) for r in out]
+
     def enqueue_many(self, specs: Sequence[JobSpec]) -> list[JobView]:
         """Enqueue several jobs in one transaction; keyed ones may return existing jobs."""
         if not specs:
             return []
         now = self.clock()
         rows = [self._row(spec, now) for spec in specs]
-
-        def work(conn: Connection) -> list[JobView]:
-            out: list[Any] = [None] * len(rows)
-            fresh: list[Any] = []
-            plain = [i for i, row in enumerate(rows) if not row["idempotency_key"]]
-            if plain:
-                created = conn.execute(
-                    insert(JOBS).returning(*JOBS.c, sort_by_parameter_order=True),
-                    [rows[i] for i in plain],
-                ).all()
-                for i, row in zip(plain, created, strict=True):
-                    out[i] = row
-                fresh.extend(created)
-            for i, values in enumerate(rows):
-                if values["idempotency_key"]:
-                    out[i], is_new = self._insert_keyed(conn, values)
-                    if is_new:
-                        fresh.append(out[i])
-            add_events(conn, [event_row(r, rules.QUEUED, now) for r in fresh])
-            for queue in {r.queue for r in fresh}:
-                notify(conn, JOBS_CHANNEL, queue)
-            return [JobView.from_row(r) for r in out]
-
-        return self._write(work, new_work=True)
+        return self._write(lambda conn: self._enqueue_in(conn, rows, now), new_work=True)
 
     def enqueue(
         self, kind: str, payload: Mapping[str, Any] | None = None, **options: Any
@@ -436,6 +437,33 @@ class JobQueue:
             for c in children
         ]
         return self.enqueue_many(specs)
+
+    def spawn_in(
+        self, conn: Connection, parent_id: int, children: Sequence[JobSpec]
+    ) -> list[JobView]:
+        """Enqueue children of ``parent_id`` inside the caller's write transaction.
+
+        Their rows commit or roll back with the caller's own writes (a recorded result
+        and the job that continues from it land together). PostgreSQL listeners are
+        notified at that commit; call :meth:`wake` after it so this process's workers
+        claim at once, as :meth:`spawn` does for itself.
+        """
+        if not children:
+            return []
+        owner = conn.execute(select(JOBS.c.owner_id).where(JOBS.c.id == parent_id)).first()
+        if owner is None:
+            raise NotFound(f"job {parent_id} not found")
+        now = self.clock()
+        rows = [
+            self._row(replace(c, parent_id=parent_id, owner_id=c.owner_id or owner.owner_id), now)
+            for c in children
+        ]
+        return self._enqueue_in(conn, rows, now)
+
+    def wake(self) -> None:
+        """Tell this process's listeners that claimable jobs were committed."""
+        for callback, _ in self._listeners:
+            callback()
 
     def children_summary(self, parent_id: int) -> ChildrenSummary:
         """The children of ``parent_id`` with their aggregate status and error log."""

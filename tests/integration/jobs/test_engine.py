@@ -11,6 +11,7 @@ import pytest
 
 from castsmith.domain.errors import Conflict, InvalidRequest, NotFound
 from castsmith.domain.jobs import RetryPolicy
+from castsmith.jobs.db import in_write_tx
 from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
 from castsmith.jobs.worker import Worker
@@ -280,3 +281,38 @@ def test_events_are_pruned(database_url: str) -> None:
     assert queue.prune_events(timedelta(hours=1)) == 0
     assert queue.prune_events(timedelta(seconds=-1)) == 1
     assert queue.events_after(0) == []
+
+
+def test_spawn_in_commits_and_rolls_back_with_the_callers_transaction(
+    database_url: str,
+) -> None:
+    queue = queue_for(database_url, registry())
+    woken: list[bool] = []
+    queue.add_listener(lambda: woken.append(True), new_work_only=True)
+    parent = queue.enqueue("diagnostic.sleep", {}, owner_id=None)
+    child = JobSpec("diagnostic.sleep", idempotency_key=f"child:{parent.id}")
+
+    class Abandon(Exception):
+        pass
+
+    with pytest.raises(Abandon):
+
+        def abandoned(conn: Any) -> None:
+            queue.spawn_in(conn, parent.id, [child])
+            raise Abandon
+
+        in_write_tx(queue.engine, abandoned)
+    assert queue.children_summary(parent.id).children == []
+
+    woken.clear()
+    made = in_write_tx(queue.engine, lambda conn: queue.spawn_in(conn, parent.id, [child]))
+    queue.wake()
+    assert woken == [True]
+    children = queue.children_summary(parent.id).children
+    assert [c.id for c in children] == [made[0].id]
+    assert children[0].status == "queued" and children[0].owner_id == parent.owner_id
+    # The key still finds the active child: a retried parent does not spawn it twice.
+    again = in_write_tx(queue.engine, lambda conn: queue.spawn_in(conn, parent.id, [child]))
+    assert again[0].id == made[0].id
+    with pytest.raises(NotFound):
+        in_write_tx(queue.engine, lambda conn: queue.spawn_in(conn, 999999, [child]))
