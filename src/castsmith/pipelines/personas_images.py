@@ -20,6 +20,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
 from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.personas import PersonaRepository, writing
@@ -43,6 +46,8 @@ from castsmith.providers.base import (
 log = logging.getLogger("castsmith.pipelines.personas")
 
 Progress = Callable[[float, str], Awaitable[None]]
+#: Further writes to make in the transaction that records a base: (connection, asset id).
+AlsoRecord = Callable[[Connection, int], object]
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -115,6 +120,19 @@ def _persona(result: PersonaResult) -> rules.PersonaData:
     )
 
 
+def base_asset(session: Session, result: PersonaResult) -> Asset:
+    """The recorded base image of ``result``, detached from ``session``."""
+    asset = (
+        session.get(Asset, result.base_image_asset_id)
+        if result.base_image_asset_id is not None
+        else None
+    )
+    if asset is None:
+        raise ImageError(f"persona {result.id} has no recorded base image")
+    session.expunge(asset)
+    return asset
+
+
 def _meta(task: PersonaTask, result: PersonaResult, name: str) -> dict[str, Any]:
     return {"task_id": task.task_id, "result_id": result.id, "persona": name}
 
@@ -168,13 +186,17 @@ class PersonaImages:
         log.info("[Task %s] %s", task.task_id, message)
         self.later(lambda: self.progress(rules.step_percent(step), message))
 
-    async def base(self, task: PersonaTask, result: PersonaResult) -> int:
+    async def base(
+        self, task: PersonaTask, result: PersonaResult, also: AlsoRecord | None = None
+    ) -> int:
         """Steps 1-3: make, upload and record the base selfie; return its asset id.
 
+        ``also`` runs in the transaction that records the base (after the asset row
+        exists), so what continues from the base commits or rolls back with it.
         ``self.step`` tells which step was running when an error escaped.
         """
         try:
-            asset_id = await self._base(task, result)
+            asset_id = await self._base(task, result, also)
         except BaseException:
             await self._flush(quiet=True)
             await self.discard()
@@ -182,13 +204,14 @@ class PersonaImages:
         await self._flush()
         return asset_id
 
-    async def grid(self, task: PersonaTask, result: PersonaResult) -> list[int]:
-        """Steps 4-7: the grid from the recorded base, split, uploaded and recorded.
+    async def grid(self, task: PersonaTask, result: PersonaResult, base: Asset | None) -> list[int]:
+        """Steps 4-7: the grid from the recorded ``base``, split, uploaded and recorded.
 
-        Returns the asset ids of the base and the four splits.
+        Returns the asset ids of the base and the four splits; a missing base (None)
+        fails step 4 like any other error of this half.
         """
         try:
-            asset_ids = await self._grid(task, result)
+            asset_ids = await self._grid(task, result, base)
         except BaseException:
             await self._flush(quiet=True)
             await self.discard()
@@ -196,7 +219,7 @@ class PersonaImages:
         await self._flush()
         return asset_ids
 
-    async def _base(self, task: PersonaTask, result: PersonaResult) -> int:
+    async def _base(self, task: PersonaTask, result: PersonaResult, also: AlsoRecord | None) -> int:
         persona = _persona(result)
         name = persona.name
         log.info(
@@ -222,15 +245,18 @@ class PersonaImages:
         await self._put(key, data)
         base = _Image(key, data, info, made.provenance, prompt)
         meta = _meta(task, result, name)
-        return await asyncio.to_thread(self._record_base, task.task_id, result.id, base, meta)
+        return await asyncio.to_thread(self._record_base, task.task_id, result.id, base, meta, also)
 
-    async def _grid(self, task: PersonaTask, result: PersonaResult) -> list[int]:
+    async def _grid(
+        self, task: PersonaTask, result: PersonaResult, base: Asset | None
+    ) -> list[int]:
         name = _persona(result).name
         limit = self.services.settings.max_image_pixels
         log.info("[Task %s] Making the grid for persona: %s", task.task_id, name)
 
         self._step(4, task, name)
-        base = await asyncio.to_thread(self._base_asset, result)
+        if base is None:
+            raise ImageError(f"persona {result.id} has no recorded base image")
         base_data = await self.services.store.get(base.storage_key)
         grid_prompt = rules.grid_prompt(result.image_prompt or base.prompt or "")
         grid, keys = await _alongside(
@@ -266,18 +292,6 @@ class PersonaImages:
             self._record_splits, task.task_id, result.id, base.id, splits, meta
         )
         return [base.id, *ids]
-
-    def _base_asset(self, result: PersonaResult) -> Asset:
-        with self.services.sessions() as session:
-            asset = (
-                session.get(Asset, result.base_image_asset_id)
-                if result.base_image_asset_id is not None
-                else None
-            )
-            if asset is None:
-                raise ImageError(f"persona {result.id} has no recorded base image")
-            session.expunge(asset)
-            return asset
 
     async def _free_key(self, key: str) -> str:
         return (await self._free_keys([key]))[0]
@@ -321,7 +335,14 @@ class PersonaImages:
         self.uploaded.append(key)
         await self.services.store.put(key, data, content_type="image/png")
 
-    def _record_base(self, task_id: str, result_id: int, base: _Image, meta: dict[str, Any]) -> int:
+    def _record_base(
+        self,
+        task_id: str,
+        result_id: int,
+        base: _Image,
+        meta: dict[str, Any],
+        also: AlsoRecord | None,
+    ) -> int:
         with writing(self.services.sessions) as session:
             repo = PersonaRepository(session)
             result = repo.get_result(repo.get_task(task_id), result_id)
@@ -330,6 +351,9 @@ class PersonaImages:
             session.flush()
             repo.record_base(result, base.prompt, row.id)
             asset_id = row.id
+            if also is not None:
+                session.flush()
+                also(session.connection(), asset_id)
         self.uploaded.clear()  # recorded: no longer ours to clean up
         return asset_id
 

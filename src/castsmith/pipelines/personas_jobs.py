@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from castsmith.db.models import PersonaTask
+from sqlalchemy import Connection
+
+from castsmith.db.models import Asset, PersonaTask
 from castsmith.db.repositories.personas import PersonaRepository, writing
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import CastsmithError
@@ -24,7 +26,7 @@ from castsmith.pipelines.personas import (
     text_provider,
 )
 from castsmith.pipelines.personas_data import generate_personas
-from castsmith.pipelines.personas_images import PersonaImages, failure_message
+from castsmith.pipelines.personas_images import PersonaImages, base_asset, failure_message
 
 
 async def run_task(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
@@ -170,6 +172,19 @@ def _load(services: Services, task_id: str, result_id: int) -> tuple[PersonaTask
         return task, repo.get_result(task, result_id)
 
 
+def _load_grid(
+    services: Services, task_id: str, result_id: int
+) -> tuple[PersonaTask, Any, Asset | None]:
+    """The task, the persona and its recorded base (None when missing), in one read."""
+    with services.sessions() as session:
+        repo = PersonaRepository(session)
+        task = repo.get_task(task_id)
+        result = repo.get_result(task, result_id)
+        if result.status == rules.RESULT_COMPLETED or result.base_image_asset_id is None:
+            return task, result, None
+        return task, result, base_asset(session, result)
+
+
 def _start(ctx: JobContext, result: Any) -> PersonaImages:
     """The image maker for this job; it marks the persona generating again if needed.
 
@@ -204,18 +219,27 @@ async def run_base(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
     task, result = await asyncio.to_thread(_load, ctx.services, task_id, result_id)
     if result.status == rules.RESULT_COMPLETED:
         return {"result_id": result_id, "status": result.status}  # an earlier attempt did it
-    if result.base_image_asset_id is None:  # else an earlier attempt recorded it
-        maker = _start(ctx, result)
-        try:
-            await maker.base(task, result)
-        except Exception as exc:
-            await _failed(ctx, maker, exc)
-            raise
     name = f"{result.firstname} {result.lastname}"
     provider = image_provider(ctx.services).name
     # The key makes a retried base job find the grid job an earlier attempt spawned.
     key = f"{KIND_GRID}:{ctx.job_id}:{result_id}"
-    await ctx.spawn([_image_job(KIND_GRID, task_id, result_id, name, provider, key)])
+    grid = [_image_job(KIND_GRID, task_id, result_id, name, provider, key)]
+    if result.base_image_asset_id is not None:  # an earlier attempt recorded the base
+        await ctx.spawn(grid)
+        return WaitForChildren()
+
+    def spawn_grid(conn: Connection, _asset_id: int) -> None:
+        # In the transaction that records the base: one write instead of two, and no
+        # recorded base without its grid job.
+        ctx.queue.spawn_in(conn, ctx.job_id, grid)
+
+    maker = _start(ctx, result)
+    try:
+        await maker.base(task, result, spawn_grid)
+    except Exception as exc:
+        await _failed(ctx, maker, exc)
+        raise
+    ctx.queue.wake()
     return WaitForChildren()
 
 
@@ -223,12 +247,12 @@ async def run_grid(ctx: JobContext) -> dict[str, Any]:
     """Steps 4-7 of one persona, from its recorded base; a failure is recorded, then raised."""
     task_id = str(ctx.payload["task_id"])
     result_id = int(ctx.payload["result_id"])
-    task, result = await asyncio.to_thread(_load, ctx.services, task_id, result_id)
+    task, result, base = await asyncio.to_thread(_load_grid, ctx.services, task_id, result_id)
     if result.status == rules.RESULT_COMPLETED:
         return {"result_id": result_id, "status": result.status}
     maker = _start(ctx, result)
     try:
-        asset_ids = await maker.grid(task, result)
+        asset_ids = await maker.grid(task, result, base)
     except Exception as exc:
         await _failed(ctx, maker, exc)
         raise
