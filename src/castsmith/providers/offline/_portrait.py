@@ -16,7 +16,7 @@ import zlib
 import numpy as np
 from PIL import Image, ImageDraw
 
-from castsmith.providers._traits import RGB, Traits
+from castsmith.providers.offline._traits import RGB, Traits
 
 PLACEHOLDER_KEY = "castsmith:placeholder"
 GUTTER_FRACTION = 1 / 32
