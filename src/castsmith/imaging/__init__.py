@@ -11,7 +11,7 @@ from castsmith.imaging.renditions import (
     to_jpeg,
     to_png,
 )
-from castsmith.imaging.sniff import sniff_format
+from castsmith.imaging.sniff import sniff_content_type, sniff_format
 from castsmith.imaging.validate import ImageCheck, check_image, sharpness
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "inspect_image",
     "make_renditions",
     "sharpness",
+    "sniff_content_type",
     "sniff_format",
     "split_grid",
     "to_jpeg",

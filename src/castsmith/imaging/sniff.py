@@ -41,6 +41,12 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
+def sniff_content_type(data: bytes, fallback: str = "application/octet-stream") -> str:
+    """The MIME type the magic bytes show, else ``fallback`` (vendors often say octet-stream)."""
+    fmt = sniff_format(data)
+    return CONTENT_TYPES[fmt] if fmt else fallback
+
+
 def header_size(data: bytes, fmt: str) -> tuple[int, int]:
     """Read ``(width, height)`` from the header of an image already sniffed as ``fmt``.
 

@@ -37,6 +37,7 @@ from castsmith.domain.errors import (
     RateLimited,
     ValidationError,
 )
+from castsmith.imaging.sniff import sniff_content_type
 from castsmith.net.guard import GuardPolicy, guarded_get
 
 log = logging.getLogger("castsmith.providers")
@@ -121,20 +122,7 @@ def decode_data_uri(uri: str) -> tuple[bytes, str]:
         data = base64.b64decode(payload, validate=False)
     except (binascii.Error, ValueError) as exc:
         raise ValueError("not valid base64") from exc
-    return data, sniff_type(data, content_type)
-
-
-def sniff_type(data: bytes, fallback: str = "application/octet-stream") -> str:
-    """Image content type from magic bytes (vendors often say octet-stream)."""
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[:3] == b"GIF":
-        return "image/gif"
-    return fallback
+    return data, sniff_content_type(data, content_type)
 
 
 def to_data_uri(data: bytes, content_type: str) -> str:
@@ -283,11 +271,11 @@ class Boundary:
             raise self.error_for(response)
         content_type = response.headers.get("content-type", "").split(";")[0].strip()
         if self.guard is not None:
-            sniffed = sniff_type(response.content, "")
+            sniffed = sniff_content_type(response.content, "")
             if not sniffed:
                 raise self.malformed(f"the output at {where(url)} is not an image")
             return response.content, sniffed
-        return response.content, sniff_type(response.content, content_type or "image/png")
+        return response.content, sniff_content_type(response.content, content_type or "image/png")
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)

@@ -24,14 +24,16 @@ from websockets.exceptions import WebSocketException
 
 from castsmith.domain.errors import InvalidRequest, ProviderError
 from castsmith.net.guard import GuardPolicy
-from castsmith.providers._comfy import describe_prompt_error, graph_seed, output_images
-from castsmith.providers._http import Boundary, secret_value
-from castsmith.providers._support import Poller, Stopwatch
-from castsmith.providers._workflow import (
+from castsmith.providers._comfy import (
     WorkflowBuilder,
     WorkflowImageProvider,
+    describe_prompt_error,
+    graph_seed,
+    output_images,
     workflow_capabilities,
 )
+from castsmith.providers._http import Boundary, secret_value
+from castsmith.providers._support import Poller, Stopwatch
 from castsmith.providers.base import (
     GeneratedImage,
     ImageResult,

@@ -17,7 +17,8 @@ import httpx
 from pydantic import SecretStr
 
 from castsmith.domain.errors import ContentFiltered, ProviderError
-from castsmith.providers._http import Boundary, secret_value, sniff_type
+from castsmith.imaging.sniff import sniff_content_type
+from castsmith.providers._http import Boundary, secret_value
 from castsmith.providers._support import Stopwatch, closest_ratio
 from castsmith.providers.base import (
     Capabilities,
@@ -228,7 +229,7 @@ class GoogleImages(ImageProvider):
             raw = base64.b64decode(str(data), validate=True)
         except (binascii.Error, ValueError):
             raise self._http.malformed("image bytes are not valid base64") from None
-        return GeneratedImage(raw, sniff_type(raw, str(mime or "image/png")))
+        return GeneratedImage(raw, sniff_content_type(raw, str(mime or "image/png")))
 
     async def check(self) -> str:
         """List models (Gemini API) or reach the Vertex model (Imagen)."""

@@ -15,7 +15,7 @@ import httpx
 from castsmith.config import Settings
 from castsmith.domain.errors import CastsmithError, ConfigurationError
 from castsmith.net.guard import GuardPolicy, allow_list
-from castsmith.providers._workflow import WorkflowBuilder
+from castsmith.providers._comfy import WorkflowBuilder
 from castsmith.providers.base import ImageProvider, TextProvider
 from castsmith.providers.comfyui import ComfyUIProvider
 from castsmith.providers.flowise import FlowiseText

@@ -24,15 +24,17 @@ from castsmith.domain.errors import (
     ProviderError,
     ProviderUnavailable,
 )
+from castsmith.imaging.sniff import sniff_content_type
 from castsmith.net.guard import GuardPolicy
-from castsmith.providers._comfy import describe_worker_validation, graph_seed
-from castsmith.providers._http import Boundary, secret_value, sniff_type
-from castsmith.providers._support import Poller, Stopwatch
-from castsmith.providers._workflow import (
+from castsmith.providers._comfy import (
     WorkflowBuilder,
     WorkflowImageProvider,
+    describe_worker_validation,
+    graph_seed,
     workflow_capabilities,
 )
+from castsmith.providers._http import Boundary, secret_value
+from castsmith.providers._support import Poller, Stopwatch
 from castsmith.providers.base import (
     GeneratedImage,
     ImageResult,
@@ -257,7 +259,7 @@ class RunPodProvider(WorkflowImageProvider):
             data = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
             raise self._http.malformed("an image is not valid base64") from None
-        return GeneratedImage(data, sniff_type(data, "image/png"))
+        return GeneratedImage(data, sniff_content_type(data, "image/png"))
 
     async def cancel(self, provider_job_id: str) -> None:
         """Cancel a queued or running job."""
