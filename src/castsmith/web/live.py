@@ -12,8 +12,8 @@ ACTIVE = ("queued", "running", "waiting")
 TRAINING_KINDS = ("training.generate_all", "training.generate_one")
 
 
-def _latest_event(queue: JobQueue) -> int:
-    # Read before the jobs: an event newer than this id is replayed to the page.
+def latest_event(queue: JobQueue) -> int:
+    """The newest event id; read before the jobs, an event newer than it is replayed."""
     return EventHub(queue).latest_id()
 
 
@@ -23,7 +23,7 @@ def running_training(queue: JobQueue, actor_id: int) -> dict[str, Any]:
     ``{"after": event id, "jobs": [{"id", "kind", "progress", "message"}]}``; the page
     follows each job and its children on ``/api/events?after=``.
     """
-    after = _latest_event(queue)
+    after = latest_event(queue)
     found: dict[int, Any] = {}
     for kind in TRAINING_KINDS:
         for status in ACTIVE:
@@ -49,7 +49,7 @@ def job_tree(queue: JobQueue, job_id: int | None, depth: int = 2) -> dict[str, A
     A persona task's job spawns image jobs that spawn grid jobs; the page treats an event
     as the task's when its job or its parent is one of these (new ones join as they come).
     """
-    after = _latest_event(queue)
+    after = latest_event(queue)
     ids: list[int] = []
     level = [job_id] if job_id is not None else []
     for _ in range(depth + 1):

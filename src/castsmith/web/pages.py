@@ -18,7 +18,7 @@ from castsmith.domain.errors import CastsmithError
 from castsmith.domain.jobs import ACTIVE_STATUSES
 from castsmith.pipelines import actors as actor_use
 from castsmith.web.library import PAGE_SIZE, LibraryQuery, placeholder_flags, previous_cursor
-from castsmith.web.live import job_tree, running_training
+from castsmith.web.live import job_tree, latest_event, running_training
 
 log = logging.getLogger("castsmith.web")
 
@@ -211,19 +211,22 @@ async def jobs_page(request: Request, view: str = "active") -> HTMLResponse:
     queue = _container(request).queue
     statuses = JOB_VIEWS.get(view, JOB_VIEWS["active"])
 
-    def read() -> list[Any]:
+    def read() -> tuple[int, list[Any]]:
+        # The replay point comes first: an event newer than it reaches the page live.
+        after = latest_event(queue)
         found: dict[int, Any] = {}
         for status in statuses:
             items, _next = queue.list_jobs(status=status, limit=100)
             found.update((job.id, job) for job in items)
-        return sorted(found.values(), key=lambda job: job.id, reverse=True)[:100]
+        return after, sorted(found.values(), key=lambda job: job.id, reverse=True)[:100]
 
-    jobs = await asyncio.to_thread(read)
+    after, jobs = await asyncio.to_thread(read)
     return _page(
         request,
         "jobs.html",
         nav="jobs",
         jobs=jobs,
+        events_after=after,
         view=view if view in JOB_VIEWS else "active",
         active=ACTIVE_STATUSES,
     )

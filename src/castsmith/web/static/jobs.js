@@ -4,6 +4,8 @@
 (function () {
   const cs = window.cs;
   const ACTIVE = new Set(["queued", "running", "waiting"]);
+  // Jobs already doing work: cancelling one asks first.
+  const STARTED = new Set(["running", "waiting"]);
 
   function badge(status) {
     return cs.el("span", { class: "badge status status-" + status, text: status.replace(/_/g, " ") });
@@ -36,24 +38,47 @@
     row.querySelector('[data-action="retry"]').hidden = !(job.status === "failed" || job.status === "cancelled");
   }
 
-  async function ensureRow(jobId) {
-    let row = document.querySelector('tr[data-job-id="' + jobId + '"]');
-    if (row) return row;
-    const view = document.getElementById("jobs-table").dataset.view;
-    const job = await cs.api("GET", "/api/jobs/" + jobId);
-    if (view === "failed" && job.status !== "failed") return null;
-    const empty = document.querySelector(".no-jobs");
-    if (empty) empty.remove();
-    row = buildRow(job);
-    render(row, job);
-    document.querySelector("#jobs-table tbody").prepend(row);
-    return row;
+  function countRows() {
+    const rows = document.querySelectorAll("#jobs-table tbody tr[data-job-id]").length;
+    document.getElementById("jobs-count").textContent = rows + " job(s)";
+  }
+
+  // One row per job, however many of its events arrive before the row exists: the first
+  // event starts reading the job, the others wait for that same read.
+  const pendingRows = new Map();
+
+  function ensureRow(jobId) {
+    const row = document.querySelector('tr[data-job-id="' + jobId + '"]');
+    if (row) return Promise.resolve({ row: row, fresh: false });
+    if (!pendingRows.has(jobId)) {
+      const made = (async () => {
+        const view = document.getElementById("jobs-table").dataset.view;
+        const job = await cs.api("GET", "/api/jobs/" + jobId);
+        if (view === "failed" && job.status !== "failed") return { row: null, fresh: false };
+        const empty = document.querySelector(".no-jobs");
+        if (empty) empty.remove();
+        const created = buildRow(job);
+        render(created, job);
+        document.querySelector("#jobs-table tbody").prepend(created);
+        countRows();
+        return { row: created, fresh: true };
+      })();
+      pendingRows.set(jobId, made);
+      const forget = () => pendingRows.delete(jobId);
+      made.then(forget, forget);
+      return made;
+    }
+    return pendingRows.get(jobId).then((found) => ({ row: found.row, fresh: false }));
   }
 
   async function act(button) {
     const row = button.closest("tr");
     const id = row.dataset.jobId;
     const action = button.dataset.action;
+    if (action === "cancel" && STARTED.has(row.dataset.status)) {
+      const ok = await cs.confirmDialog("Cancel job", "Job #" + id + " is " + row.dataset.status + ". Cancel it? A remote generation it started is cancelled too, and unfinished work is lost.", "Cancel job");
+      if (!ok) return;
+    }
     button.disabled = true;
     try {
       const job = await cs.api("POST", "/api/jobs/" + id + "/" + action);
@@ -68,13 +93,16 @@
 
   function listen() {
     if (!window.EventSource) return;
-    const source = new EventSource("/api/events");
+    // Replay from the page's render so events of jobs started meanwhile are not missed.
+    const after = document.getElementById("jobs-table").dataset.eventsAfter;
+    const source = new EventSource("/api/events" + (after ? "?after=" + encodeURIComponent(after) : ""));
     const handle = async (event) => {
       let data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
       try {
-        const row = await ensureRow(data.job_id);
-        if (row) render(row, { status: data.status, progress: data.progress, message: data.error || data.message });
+        const found = await ensureRow(data.job_id);
+        // A row just read from the API is newer than the event that asked for it.
+        if (found.row && !found.fresh) render(found.row, { status: data.status, progress: data.progress, message: data.error || data.message });
       } catch (e) { /* the job may be gone */ }
     };
     source.addEventListener("status", handle);
