@@ -7,6 +7,7 @@ UV_VERSION := 0.13.8
 UV_HOME := .cache/uv-tool
 UV := $(UV_HOME)/bin/uv
 VENV := .venv
+PHOTOS := .cache/test-photos/face_recognition-1.3.0.tar.gz
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
@@ -19,8 +20,16 @@ $(UV):
 deps: $(UV)
 	@$(UV) sync --frozen --inexact --no-dev --quiet
 
-dev-deps: $(UV)
+dev-deps: $(UV) $(PHOTOS)
 	@$(UV) sync --frozen --quiet
+
+## Portraits for the curation tests: the source distribution of face_recognition 1.3.0
+## ships photographs in tests/test_images (official White House portraits, public
+## domain); the tests read them from the archive and check its SHA-256.
+$(PHOTOS): $(UV)
+	@mkdir -p $(dir $(PHOTOS))
+	@$(UV_HOME)/bin/pip download --quiet --disable-pip-version-check --no-deps \
+	  --no-binary :all: face_recognition==1.3.0 -d $(dir $(PHOTOS))
 
 ## Debian packages the browser tests need (installed only when running as root).
 system-deps:

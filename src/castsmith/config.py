@@ -30,6 +30,11 @@ def _env(name: str, *aliases: str) -> Any:
     )
 
 
+def _alias(name: str) -> AliasChoices:
+    """``CASTSMITH_<NAME>`` or the field name."""
+    return AliasChoices(f"CASTSMITH_{name.upper()}", name)
+
+
 def config_file_path() -> Path:
     """Where the optional TOML settings file is looked for."""
     return Path(os.environ.get("CASTSMITH_CONFIG", "castsmith.toml"))
@@ -401,6 +406,25 @@ class Settings(BaseSettings):
         default=30.0,
         validation_alias=AliasChoices("CASTSMITH_FETCH_TIMEOUT", "fetch_timeout"),
     )
+
+    # --- dataset curation (thresholds: see castsmith.domain.curation) ----------------
+    curation_identity_threshold: float = Field(
+        default=0.6, gt=0, le=2, validation_alias=_alias("curation_identity_threshold")
+    )
+    curation_min_sharpness: float = Field(
+        default=100.0, ge=0, validation_alias=_alias("curation_min_sharpness")
+    )
+    curation_duplicate_bits: int = Field(
+        default=8, ge=0, le=32, validation_alias=_alias("curation_duplicate_bits")
+    )
+    curation_min_side: int = Field(default=512, ge=1, validation_alias=_alias("curation_min_side"))
+    curation_min_images: int = Field(
+        default=10, ge=1, validation_alias=_alias("curation_min_images")
+    )
+    curation_auto_triage: bool = Field(
+        default=False, validation_alias=_alias("curation_auto_triage")
+    )
+    curation_processes: int = Field(default=0, ge=0, validation_alias=_alias("curation_processes"))
 
     @classmethod
     def settings_customise_sources(

@@ -383,3 +383,7 @@ class PeriodicRun(Base):
     period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     worker_id: Mapped[str] = mapped_column(String(200))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Tables kept in their own modules register on the same metadata when models is imported.
+from castsmith.db import image_checks as _image_checks  # noqa: E402, F401
