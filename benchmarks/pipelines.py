@@ -79,7 +79,7 @@ def posters_benchmark(runs: int = 15, latency: float = 0.5) -> None:
     from castsmith.db.migrate import upgrade
     from castsmith.db.models import Actor
     from castsmith.pipelines import posters
-    from castsmith.pipelines.posters_params import PosterOverrides
+    from castsmith.pipelines.posters.params import PosterOverrides
 
     poster_png = _photo_png()
 
@@ -379,7 +379,7 @@ def training_benchmark(images: int = 100, cap: int = 16, latency: float = 1.0) -
     from castsmith.db.migrate import upgrade
     from castsmith.db.models import Actor, Job
     from castsmith.jobs.worker import Worker
-    from castsmith.pipelines import actors, training_jobs
+    from castsmith.pipelines import actors, training
 
     class TimedReplicate(FakeReplicate):
         """Each create takes exactly ``latency``; the highest overlap is recorded."""
@@ -418,9 +418,9 @@ def training_benchmark(images: int = 100, cap: int = 16, latency: float = 1.0) -
 
     async def measure() -> float:
         await actors.set_base_image(container, actor_id, base.getvalue())
-        options = training_jobs.GenerateOptions()
+        options = training.GenerateOptions()
         jobs = [
-            await training_jobs.enqueue_generate_one(
+            await training.enqueue_generate_one(
                 container, actor_id, f"this woman, pose {i}", options
             )
             for i in range(images)

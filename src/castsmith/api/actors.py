@@ -20,8 +20,8 @@ from castsmith.api.schemas.common import MAX_ROW_ID, TEXT_MAX, RowId
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.domain.errors import ValidationError
 from castsmith.pipelines import actors as use
-from castsmith.pipelines.assets import Services
-from castsmith.pipelines.interchange import actor_manifest
+from castsmith.pipelines._services import Services
+from castsmith.pipelines.actors.manifests import actor_manifest
 
 router = APIRouter(prefix="/api/actors", tags=["actors"])
 

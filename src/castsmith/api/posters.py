@@ -19,8 +19,8 @@ from castsmith.db.repositories.actors import ActorFilters
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job
 from castsmith.pipelines import posters as use
-from castsmith.pipelines.posters_params import PosterOverrides
-from castsmith.pipelines.queue_access import job_queue
+from castsmith.pipelines._services import job_queue
+from castsmith.pipelines.posters.params import PosterOverrides
 
 router = APIRouter(tags=["posters"])
 

@@ -13,7 +13,7 @@ from castsmith.domain import access
 from castsmith.domain.errors import NotFound, ValidationError
 from castsmith.jobs.waiting import wait_for_job
 from castsmith.pipelines import references as refs
-from castsmith.pipelines import video_jobs
+from castsmith.pipelines.references import video as video_jobs
 
 router = APIRouter(tags=["character references"])
 DEFAULT_WAIT = 120.0
@@ -197,7 +197,7 @@ async def list_character_references(
 async def attach_references(job_id: str, body: AttachBody, request: Request) -> dict[str, Any]:
     """Copy references into the video job's folder (idempotent per image)."""
     services = _services(request)
-    rows = await refs.attach_to_video_job(services, job_id, body.image_ids)
+    rows = await video_jobs.attach_to_video_job(services, job_id, body.image_ids)
     return {"items": await refs.describe(services, rows)}
 
 

@@ -22,13 +22,13 @@ from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, URL_MAX, RowId
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job
-from castsmith.pipelines import training_dataset as dataset
-from castsmith.pipelines.training import TrainingServices
-from castsmith.pipelines.training_jobs import (
+from castsmith.pipelines.training import (
     GenerateOptions,
+    dataset,
     enqueue_generate_all,
     enqueue_generate_one,
 )
+from castsmith.pipelines.training.images import TrainingServices
 
 router = APIRouter(tags=["training data"])
 M = TypeVar("M", bound=BaseModel)

@@ -137,7 +137,7 @@ def purge(
 @import_app.command("actors-data")
 def import_actors_data(ctx: typer.Context, file: Path) -> None:
     """Create or update actors from an actorsData.json file."""
-    from castsmith.pipelines import interchange
+    from castsmith.pipelines.actors import interchange
 
     counts = run_in_container(ctx, lambda c: interchange.import_actors_data_file(c, file))
     typer.echo(
@@ -149,16 +149,16 @@ def import_actors_data(ctx: typer.Context, file: Path) -> None:
 @import_app.command("manifests")
 def import_manifests(ctx: typer.Context, folder: Path) -> None:
     """Record the training images listed in every *_manifest.json of FOLDER."""
-    from castsmith.pipelines import interchange
+    from castsmith.pipelines.actors import manifests
 
-    ids = run_in_container(ctx, lambda c: interchange.import_manifests_dir(c, folder))
+    ids = run_in_container(ctx, lambda c: manifests.import_manifests_dir(c, folder))
     typer.echo(f"imported {len(ids)} manifests")
 
 
 @export_app.command("actors-data")
 def export_actors_data(ctx: typer.Context, file: Path) -> None:
     """Write every live actor to an actorsData.json file."""
-    from castsmith.pipelines import interchange
+    from castsmith.pipelines.actors import interchange
 
     count = run_in_container(ctx, lambda c: interchange.export_actors_data_file(c, file))
     typer.echo(f"wrote {count} actors to {file}")
@@ -167,9 +167,9 @@ def export_actors_data(ctx: typer.Context, file: Path) -> None:
 @export_app.command("manifests")
 def export_manifests(ctx: typer.Context, folder: Path) -> None:
     """Write {character_id}_manifest.json for every actor with training data."""
-    from castsmith.pipelines import interchange
+    from castsmith.pipelines.actors import manifests
 
-    paths = run_in_container(ctx, lambda c: interchange.export_manifests_dir(c, folder))
+    paths = run_in_container(ctx, lambda c: manifests.export_manifests_dir(c, folder))
     for path in paths:
         typer.echo(str(path))
     typer.echo(f"wrote {len(paths)} manifests")

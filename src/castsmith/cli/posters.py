@@ -89,7 +89,7 @@ def generate(
 ) -> None:
     """Draw a new poster version for ACTOR."""
     from castsmith.pipelines import posters as use
-    from castsmith.pipelines.posters_params import PosterOverrides
+    from castsmith.pipelines.posters.params import PosterOverrides
 
     overrides = PosterOverrides(
         style_lora=style_lora,
@@ -133,7 +133,7 @@ def regenerate(
     """Draw new posters for several actors (one batch job with a child per actor)."""
     from castsmith.db.repositories.actors import ActorFilters
     from castsmith.pipelines import posters as use
-    from castsmith.pipelines.posters_params import PosterOverrides
+    from castsmith.pipelines.posters.params import PosterOverrides
 
     if all_actors == bool(actors):
         fail("give actor ids/names or --all (not both)")

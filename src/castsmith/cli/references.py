@@ -100,9 +100,10 @@ def attach(
 ) -> None:
     """Copy references into a video job's folder (attaching one twice keeps one copy)."""
     from castsmith.pipelines import references as refs
+    from castsmith.pipelines.references.video import attach_to_video_job
 
     async def work(container: Container) -> list[dict[str, Any]]:
-        rows = await refs.attach_to_video_job(container, job_id, image_ids)
+        rows = await attach_to_video_job(container, job_id, image_ids)
         return await refs.describe(container, rows)
 
     _show(run_in_container(ctx, work), as_json)

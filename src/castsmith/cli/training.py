@@ -77,7 +77,7 @@ def generate_all(
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
     """One training image per library prompt that has none yet (resumable)."""
-    from castsmith.pipelines.training_jobs import (
+    from castsmith.pipelines.training import (
         GenerateOptions,
         enqueue_generate_all,
     )
@@ -104,7 +104,7 @@ def generate_one(
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
     """One training image with a custom prompt."""
-    from castsmith.pipelines.training_jobs import (
+    from castsmith.pipelines.training import (
         GenerateOptions,
         enqueue_generate_one,
     )
@@ -128,7 +128,7 @@ def list_items(
 ) -> None:
     """The actor's training images with their status."""
 
-    from castsmith.pipelines import training_dataset as dataset
+    from castsmith.pipelines.training import dataset
 
     async def work(container: Container) -> dict[str, Any]:
         actor_id = await resolve_actor_id(container, actor)
@@ -157,7 +157,7 @@ def export(
 ) -> None:
     """Write the dataset (images + .txt captions with the trigger word) as a zip."""
 
-    from castsmith.pipelines import training_dataset as dataset
+    from castsmith.pipelines.training import dataset
 
     async def work(container: Container) -> int:
         actor_id = await resolve_actor_id(container, actor)

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from castsmith.domain.errors import Conflict
 from castsmith.pipelines import actors as actor_use
 from castsmith.pipelines import posters
-from castsmith.pipelines.posters_params import PosterOverrides
+from castsmith.pipelines.posters.params import PosterOverrides
 
 router = APIRouter(tags=["demo"])
 

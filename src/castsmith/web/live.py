@@ -7,9 +7,10 @@ from typing import Any
 
 from castsmith.jobs.events import EventHub
 from castsmith.jobs.queue import JobQueue
+from castsmith.pipelines.training import KIND_ALL, KIND_ONE
 
 ACTIVE = ("queued", "running", "waiting")
-TRAINING_KINDS = ("training.generate_all", "training.generate_one")
+TRAINING_KINDS = (KIND_ALL, KIND_ONE)
 
 
 def latest_event(queue: JobQueue) -> int:

@@ -136,7 +136,7 @@ async def _poster_history(services: Any, actor_id: int) -> list[dict[str, Any]]:
 
 
 async def _training(services: Any, actor_id: int) -> dict[str, Any]:
-    from castsmith.pipelines import training_dataset
+    from castsmith.pipelines.training import dataset as training_dataset
 
     return await training_dataset.training_data(services, actor_id)
 

@@ -15,7 +15,7 @@ from castsmith.config import Settings
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
 from castsmith.db.models import AssetRendition
-from castsmith.pipelines.assets import store_asset
+from castsmith.pipelines._assets import store_asset
 from castsmith.pipelines.cleanup import TASK_NAME, cleanup_orphans
 
 

@@ -14,7 +14,7 @@ from castsmith.bootstrap import Container
 from castsmith.config import Settings
 from castsmith.db.models import Asset, JobRun
 from castsmith.domain.jobs import RetryPolicy
-from castsmith.pipelines.training_jobs import GenerateOptions, enqueue_generate_one
+from castsmith.pipelines.training import GenerateOptions, enqueue_generate_one
 from tests.fakes import FakeReplicate
 from tests.harness import wait_job
 from tests.integration.pipelines.test_training_support import (

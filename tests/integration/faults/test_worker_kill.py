@@ -21,7 +21,7 @@ from castsmith.bootstrap import build_container
 from castsmith.config import Settings
 from castsmith.db.models import Actor, Asset, AssetRendition
 from castsmith.pipelines.cleanup import cleanup_orphans
-from castsmith.pipelines.posters import GENERATE
+from castsmith.pipelines.posters import KIND_GENERATE
 from tests.conftest import S3_TEST_KEY, S3_TEST_REGION, S3_TEST_SECRET, S3Server
 from tests.integration.faults.processes import log_tail, start_worker
 from tests.integration.faults.slow_proxy import SlowPutProxy
@@ -58,7 +58,7 @@ async def test_worker_killed_during_upload(
         session.add(actor)
         session.flush()
         actor_id = actor.id
-    job = container.queue.enqueue(GENERATE, {"actor_id": actor_id, "overrides": {}})
+    job = container.queue.enqueue(KIND_GENERATE, {"actor_id": actor_id, "overrides": {}})
     proxy = SlowPutProxy(s3_server.port, PUT_DELAY)
     env = _worker_env(settings, proxy.endpoint)
     first = start_worker(database_url, tmp_path, "first", 1, env)

@@ -17,7 +17,8 @@ from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry
 from castsmith.jobs.worker import Worker
 from castsmith.pipelines import actors as use
-from castsmith.pipelines import interchange
+from castsmith.pipelines.actors import interchange, manifests
+from castsmith.pipelines.actors import jobs as actor_jobs
 
 BUCKET = "story-boards-assets"
 
@@ -96,7 +97,7 @@ async def test_base_image_job_runs_on_a_worker(container: Container) -> None:
         container, {"name": "0007_latin_35_female", "description": "short black hair"}
     )
     registry = HandlerRegistry()
-    use.register_handlers(registry)
+    actor_jobs.register_handlers(registry)
     queue = JobQueue(container.engine, registry=registry)
     accepted = await use.enqueue_base_image(container, actor["id"], seed=7)
     again = await use.enqueue_base_image(container, actor["id"], seed=7)
@@ -128,11 +129,11 @@ async def test_actors_data_and_manifests_round_trip(container: Container, tmp_pa
 
     counts = await interchange.import_actors_data_file(container, source / "actorsData.json")
     assert counts == {"created": 2, "updated": 0, "posters": 1}
-    assert await interchange.import_manifests_dir(container, source)
+    assert await manifests.import_manifests_dir(container, source)
     # Importing again updates in place instead of duplicating.
     again = await interchange.import_actors_data_file(container, source / "actorsData.json")
     assert again == {"created": 0, "updated": 2, "posters": 0}
-    await interchange.import_manifests_dir(container, source)
+    await manifests.import_manifests_dir(container, source)
 
     listed = await use.list_actors(container, ActorFilters(has_poster=True), cursor=None, limit=10)
     assert [a["name"] for a in listed["items"]] == ["0001_european_20_female"]
@@ -140,7 +141,7 @@ async def test_actors_data_and_manifests_round_trip(container: Container, tmp_pa
 
     out = tmp_path / "out"
     assert await interchange.export_actors_data_file(container, out / "actorsData.json") == 2
-    written = await interchange.export_manifests_dir(container, out)
+    written = await manifests.export_manifests_dir(container, out)
     assert [p.name for p in written] == ["0012_manifest.json"]
 
     exported = json.loads((out / "actorsData.json").read_text())
@@ -156,7 +157,7 @@ async def test_actors_data_and_manifests_round_trip(container: Container, tmp_pa
     )
     one = twelve["items"][0]
     assert one["age"] == 30 and one["sex"] == "male"
-    assert await interchange.actor_manifest(container, one["id"]) == manifest
+    assert await manifests.actor_manifest(container, one["id"]) == manifest
 
 
 async def test_bad_import_changes_nothing(container: Container, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from castsmith.config import Settings
 from castsmith.db.models import Actor, Asset, AssetRendition, PosterFrameVersion
 from castsmith.pipelines import posters
-from castsmith.pipelines.posters_params import PosterOverrides
+from castsmith.pipelines.posters.params import PosterOverrides
 from tests.fakes.comfyui import FakeComfyUI
 from tests.fakes.runpod import FakeRunPod
 from tests.integration.pipelines.test_posters_support import (

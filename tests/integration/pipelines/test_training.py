@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from castsmith.config import Settings
 from castsmith.db.models import Asset, TrainingDataItem
 from castsmith.domain.errors import NotFound, ValidationError
-from castsmith.pipelines import training_dataset as dataset
-from castsmith.pipelines.training import TrainingRequest, generate_training_image
+from castsmith.pipelines.training import dataset
+from castsmith.pipelines.training.images import TrainingRequest, generate_training_image
 from tests.integration.pipelines.test_training_support import (
     SEED_ENTRY_FIELDS,
     actor_with_base,

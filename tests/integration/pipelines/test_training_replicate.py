@@ -12,8 +12,7 @@ from castsmith.bootstrap import Container
 from castsmith.config import Settings
 from castsmith.db.models import Asset, Job, TrainingDataItem
 from castsmith.domain.training_prompts import builtin_library
-from castsmith.pipelines import training_dataset as dataset
-from castsmith.pipelines.training_jobs import GenerateOptions, enqueue_generate_all
+from castsmith.pipelines.training import GenerateOptions, dataset, enqueue_generate_all
 from tests.fakes import FakeReplicate
 from tests.harness import wait_job
 from tests.integration.pipelines.test_training_support import (

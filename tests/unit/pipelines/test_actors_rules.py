@@ -14,8 +14,8 @@ from castsmith.domain.actors import (
     validate_actor_name,
 )
 from castsmith.domain.errors import InvalidName, ValidationError
+from castsmith.pipelines.actors.interchange import key_from_url
 from castsmith.pipelines.fetch import FetchPolicy, check_url
-from castsmith.pipelines.interchange import key_from_url
 
 
 @pytest.mark.parametrize(

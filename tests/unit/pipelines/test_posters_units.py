@@ -9,8 +9,8 @@ import pytest
 from castsmith.db.models import Actor
 from castsmith.domain.errors import ValidationError
 from castsmith.domain.keys import DEFAULT_LAYOUT
-from castsmith.pipelines.posters_params import PosterOverrides, params_record, poster_params
-from castsmith.pipelines.posters_store import ActorRef, poster_keys, seed_response
+from castsmith.pipelines.posters.params import PosterOverrides, params_record, poster_params
+from castsmith.pipelines.posters.store import ActorRef, poster_keys, seed_response
 from castsmith.storage.urls import UrlBuilder
 
 

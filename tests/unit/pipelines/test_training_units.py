@@ -9,8 +9,8 @@ from typing import Any
 
 from castsmith.config import Settings
 from castsmith.domain.training_prompts import builtin_library
-from castsmith.pipelines.training_dataset import caption, prompt_listing, stream_zip
-from castsmith.pipelines.training_jobs import GenerateOptions
+from castsmith.pipelines.training import GenerateOptions
+from castsmith.pipelines.training.dataset import caption, prompt_listing, stream_zip
 from castsmith.storage.factory import store_from_settings
 
 

@@ -1,7 +1,7 @@
 """Persona tasks (seed 003): persona data, then five images per persona, in parallel.
 
 A task is one ``persona.task`` job. Its first stage writes the persona data (see
-:mod:`castsmith.pipelines.personas_data`) and spawns one ``persona.base`` child per
+:mod:`castsmith.pipelines.personas.data`) and spawns one ``persona.base`` child per
 persona. Each provider call is its own job, tagged with the image provider so the
 engine's per-provider caps apply to calls rather than to whole personas: the base job
 (prompt, selfie, upload, record) spawns its ``persona.grid`` child (grid from the
@@ -13,7 +13,7 @@ as ``{persona, result_id, error}``) or ``failed``. ``retry-failed`` runs a new
 persona whose base was recorded gets a ``persona.grid`` job straight away.
 
 This module holds the use cases for the API, the web pages and the CLI; the job
-handlers are in :mod:`castsmith.pipelines.personas_jobs`.
+handlers are in :mod:`castsmith.pipelines.personas.jobs`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from castsmith.db.models import PersonaTask
 from castsmith.db.repositories.personas import IMAGE_COLUMNS, PersonaRepository, writing
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import ConfigurationError, Conflict
-from castsmith.pipelines.assets import Services as AssetServices
-from castsmith.pipelines.assets import asset_url
+from castsmith.pipelines._assets import asset_url
+from castsmith.pipelines._services import Services as AssetServices
 from castsmith.providers.base import ImageProvider, TextProvider
 
 KIND_TASK = "persona.task"

@@ -1,6 +1,6 @@
 """Orphan cleanup: remove stored objects that no database row names.
 
-Uploads happen before their rows are written (see :mod:`castsmith.pipelines.assets`),
+Uploads happen before their rows are written (see :mod:`castsmith.pipelines._assets`),
 so a worker killed between the two leaves an object nobody references. This finds
 such objects and deletes them, with two safeguards:
 
@@ -34,10 +34,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from castsmith.config import Settings
 from castsmith.db.models import Asset, AssetRendition
 from castsmith.domain.errors import CastsmithError
-from castsmith.jobs.periodic import PeriodicTask
-from castsmith.jobs.registry import HandlerRegistry
-from castsmith.pipelines.assets import Services
-from castsmith.pipelines.posters_store import drop_stale_reservations
+from castsmith.pipelines._services import Services
+from castsmith.pipelines.posters.store import drop_stale_reservations
 from castsmith.storage.base import ObjectMeta
 
 log = logging.getLogger("castsmith.cleanup")
@@ -163,17 +161,3 @@ async def cleanup_orphans(
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def cleanup_task(settings: Settings) -> PeriodicTask:
-    """The periodic task, once per ``cleanup_period_seconds`` across all workers."""
-
-    async def run(services: Any) -> None:
-        await cleanup_orphans(services)
-
-    return PeriodicTask(TASK_NAME, settings.cleanup_period_seconds, run)
-
-
-def register_handlers(registry: HandlerRegistry) -> None:
-    """Register the periodic orphan cleanup with the job engine."""
-    registry.register_periodic(cleanup_task)

@@ -15,7 +15,6 @@ import asyncio
 import base64
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,21 +26,19 @@ from castsmith.db.models import Asset, CharacterReference
 from castsmith.db.repositories.actors import ActorRepository
 from castsmith.domain import access
 from castsmith.domain.errors import (
-    CastsmithError,
     NotFound,
     StorageUnavailable,
     ValidationError,
 )
 from castsmith.domain.keys import KeyLayout, validate_segment
-from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.jobs.types import JobSpec, JobView
-from castsmith.pipelines.assets import AssetProvenance, Services, asset_url, store_asset
-from castsmith.pipelines.video_jobs import open_video_job
-from castsmith.providers.base import ImageProvider, TextToImage
+from castsmith.pipelines._assets import asset_url
+from castsmith.pipelines._services import Services
+from castsmith.providers.base import ImageProvider
 
 log = logging.getLogger("castsmith.pipelines.references")
 
-GENERATE_JOB = "reference.generate"
+KIND_GENERATE = "reference.generate"
 ASPECT_RATIOS = ("1:1", "3:4", "4:3", "9:16", "16:9")
 MAX_DESCRIPTION = 2000
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
@@ -133,126 +130,10 @@ def cache_path(services: Services, key: str) -> Path:
     return Path(services.settings.data_dir) / "reference-cache" / key
 
 
-def _write_cache(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
-async def generate(
-    services: Services, request: ReferenceRequest, ctx: JobContext | None = None
-) -> list[dict[str, Any]]:
-    """Generate, store and record the reference images; return their descriptions."""
-    provider = reference_provider(services)
-    if ctx:
-        await ctx.progress(10, f"generating {request.num_images} image(s) with {provider.name}")
-    result = await provider.text_to_image(
-        TextToImage(
-            prompt=request.description,
-            width=None,
-            height=None,
-            aspect_ratio=request.aspect_ratio,
-            seed=request.seed,
-            count=request.num_images,
-        )
-    )
-    if ctx:
-        ctx.check_cancelled()
-        await ctx.progress(70, "storing the images")
-    stored: list[dict[str, Any]] = []
-    keys: list[str] = []
-    try:
-        for image in result.images[: request.num_images]:
-            image_id = str(uuid.uuid4())
-            ext = EXTENSIONS.get(image.content_type, "png")
-            key = KEYS.character_reference(image_id, ext)
-
-            def add_row(session: Session, asset: Asset, image_id: str = image_id) -> None:
-                session.add(
-                    CharacterReference(
-                        id=image_id,
-                        description=request.description,
-                        aspect_ratio=request.aspect_ratio,
-                        asset_id=asset.id,
-                        owner_id=request.owner_id,
-                        actor_id=request.actor_id,
-                    )
-                )
-
-            asset = await store_asset(
-                services,
-                key,
-                image.data,
-                kind="character_reference",
-                provenance=AssetProvenance(
-                    provider=result.provenance.provider,
-                    model=result.provenance.model,
-                    prompt=request.description,
-                    seed=image.seed if image.seed is not None else result.provenance.seed,
-                    provider_job_id=result.provenance.provider_job_id,
-                    owner_id=request.owner_id,
-                    meta={"placeholder": result.provenance.placeholder},
-                ),
-                with_row=add_row,
-            )
-            keys.append(key)
-            if services.store.backend != "local":
-                await asyncio.to_thread(_write_cache, cache_path(services, key), image.data)
-            stored.append({"id": image_id, "path": key, "content_type": asset.content_type})
-    except BaseException:
-        await _remove(services, keys)
-        raise
-    return stored
-
-
-async def _remove(services: Services, keys: list[str]) -> None:
-    """Undo a partly stored batch: objects, rows and cache copies."""
-
-    def delete_rows() -> None:
-        with services.sessions.begin() as session:
-            for ref in session.scalars(
-                select(CharacterReference)
-                .join(Asset, Asset.id == CharacterReference.asset_id)
-                .where(Asset.storage_key.in_(keys))
-            ):
-                session.delete(ref)
-            for asset in session.scalars(select(Asset).where(Asset.storage_key.in_(keys))):
-                session.delete(asset)
-
-    try:
-        await asyncio.to_thread(delete_rows)
-        for key in keys:
-            await services.store.delete(key)
-            cache_path(services, key).unlink(missing_ok=True)
-    except CastsmithError:
-        log.warning("could not remove a partial reference batch", exc_info=True)
-
-
-async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
-    payload = ctx.payload
-    request = ReferenceRequest(
-        description=str(payload.get("character_description", "")),
-        num_images=int(payload.get("num_images", 4)),
-        aspect_ratio=str(payload.get("aspect_ratio", "1:1")),
-        seed=payload.get("seed"),
-        owner_id=payload.get("owner_id"),
-        actor_id=payload.get("actor_id"),
-    )
-    images = await generate(ctx.services, request, ctx)
-    await ctx.progress(100, f"{len(images)} reference image(s) ready")
-    return {"images": images}
-
-
-def register_handlers(registry: HandlerRegistry) -> None:
-    """Register ``reference.generate``."""
-    registry.register(GENERATE_JOB, _handle_generate, timeout=600)
-
-
 def enqueue_generate(services: Services, request: ReferenceRequest) -> JobView:
     """Queue a generation job (the provider's limits apply)."""
     provider = reference_provider(services)
-    spec = JobSpec(kind=GENERATE_JOB, payload=request.payload(), provider=provider.name)
+    spec = JobSpec(kind=KIND_GENERATE, payload=request.payload(), provider=provider.name)
     return services.queue.enqueue_many([spec])[0]  # type: ignore[attr-defined,no-any-return]
 
 
@@ -400,75 +281,6 @@ def verify_local_copy(services: Services, ref: ReferenceRow, expires: int, sig: 
     if not path.exists():
         raise NotFound(f"no local copy of character reference '{ref.id}'")
     return path
-
-
-# --- video jobs -------------------------------------------------------------------------
-
-
-async def attach_to_video_job(
-    services: Services, job_id: str, image_ids: list[str]
-) -> list[ReferenceRow]:
-    """Copy references into the video job's folder and record them; idempotent per image."""
-    validate_segment(job_id, "job_id")
-    if not image_ids:
-        raise ValidationError("image_ids must name at least one reference", "image_ids")
-    sources = [await find(services, image_id) for image_id in dict.fromkeys(image_ids)]
-    await open_video_job(services, job_id, create=True)
-    existing = {
-        r.source_reference_id
-        for r in await list_references(services, video_job_id=job_id, limit=1000)
-    }
-    copied: list[tuple[ReferenceRow, str]] = []
-    for source in sources:
-        if source.id in existing:
-            continue
-        ext = source.key.rsplit(".", 1)[-1]
-        dst = KEYS.job_character_reference(job_id, source.id, ext)
-        await services.store.copy(source.key, dst)
-        copied.append((source, dst))
-
-    def record() -> None:
-        with services.sessions.begin() as session:
-            for source, dst in copied:
-                origin = session.scalars(select(Asset).where(Asset.storage_key == source.key)).one()
-                asset = Asset(
-                    storage_key=dst,
-                    kind="character_reference",
-                    content_type=origin.content_type,
-                    size_bytes=origin.size_bytes,
-                    md5=origin.md5,
-                    sha256=origin.sha256,
-                    width=origin.width,
-                    height=origin.height,
-                    provider=origin.provider,
-                    model=origin.model,
-                    prompt=origin.prompt,
-                    seed=origin.seed,
-                    parent_asset_id=origin.id,
-                    owner_id=origin.owner_id,
-                    meta=dict(origin.meta or {}),
-                )
-                session.add(asset)
-                session.flush()
-                session.add(
-                    CharacterReference(
-                        id=str(uuid.uuid4()),
-                        description=source.description,
-                        aspect_ratio=source.aspect_ratio,
-                        asset_id=asset.id,
-                        video_job_id=job_id,
-                        source_reference_id=source.id,
-                        owner_id=origin.owner_id,
-                    )
-                )
-
-    try:
-        await asyncio.to_thread(record)
-    except BaseException:
-        for _, dst in copied:
-            await services.store.delete(dst)
-        raise
-    return await list_references(services, video_job_id=job_id, limit=1000)
 
 
 async def describe(services: Services, rows: list[ReferenceRow]) -> list[dict[str, Any]]:

@@ -21,8 +21,8 @@ from castsmith.db.models import Asset, TrainingDataItem
 from castsmith.db.repositories.training import REJECTED, SYNCED, TrainingRepository
 from castsmith.db.writing import writing
 from castsmith.domain.training_prompts import builtin_library
-from castsmith.pipelines.assets import asset_url, public_pair
-from castsmith.pipelines.training import (
+from castsmith.pipelines._assets import asset_url, public_pair
+from castsmith.pipelines.training.images import (
     ActorFacts,
     TrainingServices,
     load_actor,

@@ -3,7 +3,7 @@
 One ``poster.generate`` job builds the FLUX + LoRA workflow from the actor and the
 request's overrides, runs it on the configured poster provider (RunPod, ComfyUI or the
 offline renderer), makes the WebP sm/md/lg renditions in a worker thread, and saves
-everything as the actor's next poster version (see :mod:`posters_store`). Its result is
+everything as the actor's next poster version (see :mod:`.store`). Its result is
 the seeds' regenerate response. ``poster.regenerate_batch`` fans out one child job per
 actor.
 
@@ -24,22 +24,21 @@ from castsmith.domain.errors import ConfigurationError, NotFound, ProviderError,
 from castsmith.domain.keys import DEFAULT_LAYOUT, KeyLayout
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import make_renditions
-from castsmith.jobs.registry import HandlerRegistry, JobContext
-from castsmith.jobs.types import ChildrenSummary, JobSpec, JobView, WaitForChildren
-from castsmith.pipelines.assets import AssetProvenance, Services
-from castsmith.pipelines.posters_params import PosterOverrides, params_record, poster_params
-from castsmith.pipelines.posters_store import (
+from castsmith.jobs.types import JobView
+from castsmith.pipelines._assets import AssetProvenance
+from castsmith.pipelines._services import Services, job_queue
+from castsmith.pipelines.posters.params import PosterOverrides, params_record, poster_params
+from castsmith.pipelines.posters.store import (
     ActorRef,
     save_poster_version,
     seed_response,
     version_view,
 )
-from castsmith.pipelines.queue_access import job_queue
 from castsmith.providers.base import ImageProvider, RunWorkflow
 from castsmith.workflows.poster_frame import build_poster_workflow
 
-GENERATE = "poster.generate"
-BATCH = "poster.regenerate_batch"
+KIND_GENERATE = "poster.generate"
+KIND_BATCH = "poster.regenerate_batch"
 SEED_KEYS = ("success", "actor_id", "actor_name", "poster_frames", "message")
 MAX_BATCH = 10_000
 
@@ -147,55 +146,6 @@ async def generate_poster(
     return response
 
 
-# --- jobs -----------------------------------------------------------------------------
-
-
-async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
-    overrides = PosterOverrides.model_validate(ctx.payload.get("overrides") or {})
-
-    async def report(percent: float, message: str) -> None:
-        await ctx.progress(percent, message)
-
-    return await generate_poster(
-        ctx.services, int(ctx.payload["actor_id"]), overrides, job_id=ctx.job_id, progress=report
-    )
-
-
-async def _handle_batch(ctx: JobContext) -> WaitForChildren:
-    actor_ids = [int(i) for i in ctx.payload.get("actor_ids", [])]
-    overrides = dict(ctx.payload.get("overrides") or {})
-    provider = ctx.payload.get("provider")
-    await ctx.progress(1, f"queueing {len(actor_ids)} posters")
-    await ctx.spawn(
-        [
-            JobSpec(
-                kind=GENERATE,
-                payload={"actor_id": actor_id, "overrides": overrides},
-                provider=provider,
-                label=f"actor {actor_id}",
-            )
-            for actor_id in actor_ids
-        ]
-    )
-    return WaitForChildren()
-
-
-async def _batch_done(_ctx: JobContext, summary: ChildrenSummary) -> dict[str, Any]:
-    done = [child for child in summary.children if child.status == "completed"]
-    return {
-        "total": len(summary.children),
-        "succeeded": len(done),
-        "failed": len(summary.children) - len(done),
-        "errors": summary.error_log,
-    }
-
-
-def register_handlers(registry: HandlerRegistry) -> None:
-    """Register the poster job kinds."""
-    registry.register(GENERATE, _handle_generate)
-    registry.register(BATCH, _handle_batch, on_children_done=_batch_done)
-
-
 # --- use cases for the API and the CLI --------------------------------------------------
 
 
@@ -241,10 +191,10 @@ async def request_poster(
     provider = poster_provider(services)
     job: JobView = await asyncio.to_thread(
         job_queue(services).enqueue,
-        GENERATE,
+        KIND_GENERATE,
         {"actor_id": actor_id, "overrides": overrides.payload()},
         provider=provider.name,
-        idempotency_key=f"{GENERATE}:{actor_id}",
+        idempotency_key=f"{KIND_GENERATE}:{actor_id}",
         owner_id=actor.owner_id,
     )
     return job
@@ -280,7 +230,7 @@ async def request_batch(
     provider = poster_provider(services)
     job: JobView = await asyncio.to_thread(
         job_queue(services).enqueue,
-        BATCH,
+        KIND_BATCH,
         {"actor_ids": ids, "overrides": overrides.payload(), "provider": provider.name},
     )
     return job

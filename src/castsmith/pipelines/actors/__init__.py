@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from castsmith.db.models import Actor, Asset, PosterFrameVersion
+from castsmith.db.models import Actor, Asset
 from castsmith.db.repositories.actors import ActorFilters, ActorRepository
-from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.writing import writing
 from castsmith.domain import access
 from castsmith.domain.actors import (
@@ -38,116 +36,29 @@ from castsmith.domain.errors import (
 from castsmith.domain.keys import base_image_key
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import to_jpeg
-from castsmith.jobs.registry import HandlerRegistry, JobContext
-from castsmith.pipelines.assets import (
+from castsmith.pipelines._assets import (
     AssetProvenance,
-    Services,
-    asset_url,
     free_key,
-    public_pair,
     store_asset,
 )
+from castsmith.pipelines._services import Services, job_queue
+from castsmith.pipelines.actors.views import ActorView, load_views, to_json
 from castsmith.pipelines.fetch import fetch_url, policy_from_settings
-from castsmith.pipelines.queue_access import job_queue
 from castsmith.providers.base import ImageProvider, TextToImage
 from castsmith.providers.offline import OfflineImages
 
 log = logging.getLogger("castsmith.pipelines.actors")
 
-POSTER_SIZES = ("sm", "md", "lg")
-
-
-@dataclass
-class _Loaded:
-    """An actor with what its JSON needs, read in one database round."""
-
-    actor: Actor
-    base_key: str | None
-    poster: PosterFrameVersion | None
-    poster_keys: dict[str, str]
-
-
-def _load(session: Session, actors: list[Actor]) -> list[_Loaded]:
-    repo, assets = ActorRepository(session), AssetRepository(session)
-    posters = repo.current_posters(actor.id for actor in actors)
-    wanted = {a.base_image_asset_id for a in actors if a.base_image_asset_id is not None}
-    wanted.update(version.asset_id for version in posters.values())
-    rows = {asset.id: asset for asset in (session.get(Asset, i) for i in wanted) if asset}
-    renditions = assets.renditions(version.asset_id for version in posters.values())
-    loaded = []
-    for actor in actors:
-        poster = posters.get(actor.id)
-        keys: dict[str, str] = {}
-        if poster is not None:
-            for rendition in renditions.get(poster.asset_id, []):
-                keys[rendition.name.removeprefix("webp_")] = rendition.storage_key
-        base = rows.get(actor.base_image_asset_id) if actor.base_image_asset_id else None
-        loaded.append(_Loaded(actor, base.storage_key if base else None, poster, keys))
-    return loaded
-
-
-async def poster_frames_json(
-    services: Services, poster: PosterFrameVersion | None, keys: dict[str, str]
-) -> dict[str, dict[str, str]] | None:
-    """The seeds' ``poster_frames`` shape for a poster version, or ``None``.
-
-    An imported poster keeps the URLs it arrived with (``params["poster_frames"]``).
-    """
-    if poster is None:
-        return None
-    imported = (poster.params or {}).get("poster_frames")
-    if isinstance(imported, dict):
-        return imported
-    if not keys:
-        return None
-    accelerated: dict[str, str] = {}
-    standard: dict[str, str] = {}
-    for size in POSTER_SIZES:
-        if size in keys:
-            fast, plain = await public_pair(services, keys[size])
-            accelerated[f"webp_{size}"], standard[f"webp_{size}"] = fast, plain
-    return {"accelerated": accelerated, "standard": standard}
-
-
-async def _to_json(services: Services, item: _Loaded) -> dict[str, Any]:
-    actor = item.actor
-    has_lora = actor.lora_model_url is not None or actor.lora_name is not None
-    return {
-        "id": actor.id,
-        "name": actor.name,
-        "description": actor.description,
-        "actor_type": actor.actor_type,
-        "sex": actor.sex,
-        "age": actor.age,
-        "ethnicity": actor.ethnicity,
-        "style": actor.style,
-        "lora": {
-            "model_url": actor.lora_model_url,
-            "name": actor.lora_name,
-            "trigger_word": actor.lora_trigger_word,
-            "strength_model": actor.lora_strength_model,
-            "strength_clip": actor.lora_strength_clip,
-        }
-        if has_lora
-        else None,
-        "owner_id": actor.owner_id,
-        "base_image_url": await asset_url(services, item.base_key) if item.base_key else None,
-        "poster_frames": await poster_frames_json(services, item.poster, item.poster_keys),
-        "deleted": actor.deleted_at is not None,
-        "created_at": actor.created_at,
-        "updated_at": actor.updated_at,
-    }
-
 
 async def _show(
     services: Services, actor_id: int, *, include_deleted: bool = False
 ) -> dict[str, Any]:
-    def read() -> _Loaded:
+    def read() -> ActorView:
         with services.sessions() as session:
             actor = ActorRepository(session).get(actor_id, include_deleted=include_deleted)
-            return _load(session, [actor])[0]
+            return load_views(session, [actor])[0]
 
-    return await _to_json(services, await asyncio.to_thread(read))
+    return await to_json(services, await asyncio.to_thread(read))
 
 
 async def get_actor(services: Services, actor_id: int) -> dict[str, Any]:
@@ -194,13 +105,13 @@ async def list_actors(
     after_id = decode_cursor(cursor)
     size = validate_limit(limit)
 
-    def read() -> tuple[list[_Loaded], int, int | None]:
+    def read() -> tuple[list[ActorView], int, int | None]:
         with services.sessions() as session:
             page = ActorRepository(session).search(filters, after_id=after_id, limit=size)
-            return _load(session, page.items), page.total, page.last_id
+            return load_views(session, page.items), page.total, page.last_id
 
     loaded, total, last_id = await asyncio.to_thread(read)
-    items = [await _to_json(services, item) for item in loaded]
+    items = [await to_json(services, item) for item in loaded]
     next_cursor = encode_cursor(last_id) if last_id is not None else None
     return {"items": items, "next_cursor": next_cursor, "total": total}
 
@@ -325,7 +236,7 @@ async def base_image_from_url(services: Services, actor_id: int, url: str) -> di
 
 # --- generated base images (the ``actor.base_image`` job) ----------------------------
 
-BASE_IMAGE_JOB = "actor.base_image"
+KIND_BASE_IMAGE = "actor.base_image"
 
 
 def image_provider(services: Services) -> ImageProvider:
@@ -352,9 +263,9 @@ async def enqueue_base_image(
     queue = job_queue(services)
     job = await asyncio.to_thread(
         queue.enqueue,
-        BASE_IMAGE_JOB,
+        KIND_BASE_IMAGE,
         {"actor_id": actor_id, "prompt": prompt, "seed": seed},
-        idempotency_key=f"{BASE_IMAGE_JOB}:{actor_id}",
+        idempotency_key=f"{KIND_BASE_IMAGE}:{actor_id}",
     )
     return {"job_id": job.id, "kind": job.kind, "status": job.status, "actor_id": actor_id}
 
@@ -402,21 +313,3 @@ async def generate_base_image(
             meta={"placeholder": origin.placeholder} if origin.placeholder else {},
         ),
     )
-
-
-async def _handle_base_image(ctx: JobContext) -> dict[str, Any]:
-    payload = ctx.payload
-    await ctx.progress(5, "making the portrait")
-    actor = await generate_base_image(
-        ctx.services,
-        int(payload["actor_id"]),
-        prompt=payload.get("prompt"),
-        seed=payload.get("seed"),
-    )
-    await ctx.progress(100, "base image stored")
-    return {"actor_id": actor["id"], "base_image_url": actor["base_image_url"]}
-
-
-def register_handlers(registry: HandlerRegistry) -> None:
-    """Register the actor job kinds (``actor.base_image``)."""
-    registry.register(BASE_IMAGE_JOB, _handle_base_image, timeout=600)

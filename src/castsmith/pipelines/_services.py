@@ -1,11 +1,25 @@
-"""The job queue a pipeline enqueues on, taken from the application container."""
+"""What the pipelines need from the application container, and its job queue."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from castsmith.config import Settings
 from castsmith.domain.errors import ConfigurationError
 from castsmith.jobs.queue import JobQueue
+from castsmith.storage.base import ObjectStore
+from castsmith.storage.urls import UrlBuilder
+
+
+class Services(Protocol):
+    """What the pipelines need from the application container."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+    urls: UrlBuilder
 
 
 def job_queue(services: Any) -> JobQueue:

@@ -37,7 +37,8 @@ from castsmith.domain.errors import CastsmithError, StorageError
 from castsmith.domain.keys import POSTER_SIZES, KeyLayout
 from castsmith.imaging.inspect import ImageInfo, hashes
 from castsmith.imaging.renditions import Rendition
-from castsmith.pipelines.assets import AssetProvenance, Services, public_pair
+from castsmith.pipelines._assets import AssetProvenance, public_pair
+from castsmith.pipelines._services import Services
 from castsmith.storage.base import PutItem
 
 log = logging.getLogger("castsmith.pipelines.posters")

@@ -25,8 +25,8 @@ from castsmith.pipelines.personas import (
     image_provider,
     text_provider,
 )
-from castsmith.pipelines.personas_data import generate_personas
-from castsmith.pipelines.personas_images import PersonaImages, base_asset, failure_message
+from castsmith.pipelines.personas.data import generate_personas
+from castsmith.pipelines.personas.images import PersonaImages, base_asset, failure_message
 
 
 async def run_task(ctx: JobContext) -> dict[str, Any] | WaitForChildren:

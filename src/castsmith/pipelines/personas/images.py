@@ -32,7 +32,8 @@ from castsmith.domain.keys import persona_base_key, persona_image_key
 from castsmith.imaging.grid import split_grid
 from castsmith.imaging.inspect import ImageInfo, inspect_image
 from castsmith.imaging.renditions import to_png
-from castsmith.pipelines.assets import Services, free_key
+from castsmith.pipelines._assets import free_key
+from castsmith.pipelines._services import Services
 from castsmith.providers.base import (
     ImageProvider,
     ImageToImage,

@@ -1,19 +1,23 @@
-"""A video job's assets: persisted under ``videos/{job_id}/`` and downloaded as one zip."""
+"""A video job's assets: persisted under ``videos/{job_id}/``, references copied in, one zip."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import uuid
 import zipfile
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from castsmith.db.models import VideoJob
+from castsmith.db.models import Asset, CharacterReference, VideoJob
 from castsmith.domain.access import acting_user_id, may_access
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
 from castsmith.domain.keys import validate_key, validate_segment
-from castsmith.pipelines.assets import Services, asset_url
+from castsmith.pipelines._assets import asset_url
+from castsmith.pipelines._services import Services
+from castsmith.pipelines.references import KEYS, ReferenceRow, find, list_references
 
 MAX_ASSET_BYTES = 512 * 1024 * 1024
 
@@ -97,3 +101,69 @@ async def download_zip(services: Services, job_id: str) -> bytes:
         async for meta in services.store.list(prefix):
             archive.writestr(meta.key[len(prefix) + 1 :], await services.store.get(meta.key))
     return buffer.getvalue()
+
+
+async def attach_to_video_job(
+    services: Services, job_id: str, image_ids: list[str]
+) -> list[ReferenceRow]:
+    """Copy references into the video job's folder and record them; idempotent per image."""
+    validate_segment(job_id, "job_id")
+    if not image_ids:
+        raise ValidationError("image_ids must name at least one reference", "image_ids")
+    sources = [await find(services, image_id) for image_id in dict.fromkeys(image_ids)]
+    await open_video_job(services, job_id, create=True)
+    existing = {
+        r.source_reference_id
+        for r in await list_references(services, video_job_id=job_id, limit=1000)
+    }
+    copied: list[tuple[ReferenceRow, str]] = []
+    for source in sources:
+        if source.id in existing:
+            continue
+        ext = source.key.rsplit(".", 1)[-1]
+        dst = KEYS.job_character_reference(job_id, source.id, ext)
+        await services.store.copy(source.key, dst)
+        copied.append((source, dst))
+
+    def record() -> None:
+        with services.sessions.begin() as session:
+            for source, dst in copied:
+                origin = session.scalars(select(Asset).where(Asset.storage_key == source.key)).one()
+                asset = Asset(
+                    storage_key=dst,
+                    kind="character_reference",
+                    content_type=origin.content_type,
+                    size_bytes=origin.size_bytes,
+                    md5=origin.md5,
+                    sha256=origin.sha256,
+                    width=origin.width,
+                    height=origin.height,
+                    provider=origin.provider,
+                    model=origin.model,
+                    prompt=origin.prompt,
+                    seed=origin.seed,
+                    parent_asset_id=origin.id,
+                    owner_id=origin.owner_id,
+                    meta=dict(origin.meta or {}),
+                )
+                session.add(asset)
+                session.flush()
+                session.add(
+                    CharacterReference(
+                        id=str(uuid.uuid4()),
+                        description=source.description,
+                        aspect_ratio=source.aspect_ratio,
+                        asset_id=asset.id,
+                        video_job_id=job_id,
+                        source_reference_id=source.id,
+                        owner_id=origin.owner_id,
+                    )
+                )
+
+    try:
+        await asyncio.to_thread(record)
+    except BaseException:
+        for _, dst in copied:
+            await services.store.delete(dst)
+        raise
+    return await list_references(services, video_job_id=job_id, limit=1000)

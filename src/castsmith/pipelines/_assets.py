@@ -19,30 +19,19 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from castsmith.config import Settings
 from castsmith.db.models import Asset
 from castsmith.db.repositories.assets import AssetRepository
 from castsmith.domain.errors import CastsmithError, StorageError
 from castsmith.imaging.inspect import hashes, inspect_image
-from castsmith.storage.base import ObjectStore
-from castsmith.storage.urls import UrlBuilder
+from castsmith.pipelines._services import Services
 
-log = logging.getLogger("castsmith.pipelines.assets")
+log = logging.getLogger("castsmith.pipelines._assets")
 
 MAX_KEY_ATTEMPTS = 1000
-
-
-class Services(Protocol):
-    """What the pipelines need from the application container."""
-
-    settings: Settings
-    sessions: sessionmaker[Session]
-    store: ObjectStore
-    urls: UrlBuilder
 
 
 @dataclass(frozen=True)

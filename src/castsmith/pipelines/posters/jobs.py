@@ -1,0 +1,56 @@
+"""The poster job kinds: one generation, and a batch that waits for one child per actor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from castsmith.jobs.registry import HandlerRegistry, JobContext
+from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
+from castsmith.pipelines.posters import KIND_BATCH, KIND_GENERATE, generate_poster
+from castsmith.pipelines.posters.params import PosterOverrides
+
+
+async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
+    overrides = PosterOverrides.model_validate(ctx.payload.get("overrides") or {})
+
+    async def report(percent: float, message: str) -> None:
+        await ctx.progress(percent, message)
+
+    return await generate_poster(
+        ctx.services, int(ctx.payload["actor_id"]), overrides, job_id=ctx.job_id, progress=report
+    )
+
+
+async def _handle_batch(ctx: JobContext) -> WaitForChildren:
+    actor_ids = [int(i) for i in ctx.payload.get("actor_ids", [])]
+    overrides = dict(ctx.payload.get("overrides") or {})
+    provider = ctx.payload.get("provider")
+    await ctx.progress(1, f"queueing {len(actor_ids)} posters")
+    await ctx.spawn(
+        [
+            JobSpec(
+                kind=KIND_GENERATE,
+                payload={"actor_id": actor_id, "overrides": overrides},
+                provider=provider,
+                label=f"actor {actor_id}",
+            )
+            for actor_id in actor_ids
+        ]
+    )
+    return WaitForChildren()
+
+
+async def _batch_done(_ctx: JobContext, summary: ChildrenSummary) -> dict[str, Any]:
+    done = [child for child in summary.children if child.status == "completed"]
+    return {
+        "total": len(summary.children),
+        "succeeded": len(done),
+        "failed": len(summary.children) - len(done),
+        "errors": summary.error_log,
+    }
+
+
+def register_handlers(registry: HandlerRegistry) -> None:
+    """Register the poster job kinds."""
+    registry.register(KIND_GENERATE, _handle_generate)
+    registry.register(KIND_BATCH, _handle_batch, on_children_done=_batch_done)

@@ -1,0 +1,145 @@
+"""The reference job kind: ``reference.generate`` makes, stores and records reference images."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from castsmith.db.models import Asset, CharacterReference
+from castsmith.domain.errors import CastsmithError
+from castsmith.jobs.registry import HandlerRegistry, JobContext
+from castsmith.pipelines._assets import AssetProvenance, store_asset
+from castsmith.pipelines._services import Services
+from castsmith.pipelines.references import (
+    EXTENSIONS,
+    KEYS,
+    KIND_GENERATE,
+    ReferenceRequest,
+    cache_path,
+    reference_provider,
+)
+from castsmith.providers.base import TextToImage
+
+log = logging.getLogger(__name__)
+
+
+def _write_cache(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+async def generate(
+    services: Services, request: ReferenceRequest, ctx: JobContext | None = None
+) -> list[dict[str, Any]]:
+    """Generate, store and record the reference images; return their descriptions."""
+    provider = reference_provider(services)
+    if ctx:
+        await ctx.progress(10, f"generating {request.num_images} image(s) with {provider.name}")
+    result = await provider.text_to_image(
+        TextToImage(
+            prompt=request.description,
+            width=None,
+            height=None,
+            aspect_ratio=request.aspect_ratio,
+            seed=request.seed,
+            count=request.num_images,
+        )
+    )
+    if ctx:
+        ctx.check_cancelled()
+        await ctx.progress(70, "storing the images")
+    stored: list[dict[str, Any]] = []
+    keys: list[str] = []
+    try:
+        for image in result.images[: request.num_images]:
+            image_id = str(uuid.uuid4())
+            ext = EXTENSIONS.get(image.content_type, "png")
+            key = KEYS.character_reference(image_id, ext)
+
+            def add_row(session: Session, asset: Asset, image_id: str = image_id) -> None:
+                session.add(
+                    CharacterReference(
+                        id=image_id,
+                        description=request.description,
+                        aspect_ratio=request.aspect_ratio,
+                        asset_id=asset.id,
+                        owner_id=request.owner_id,
+                        actor_id=request.actor_id,
+                    )
+                )
+
+            asset = await store_asset(
+                services,
+                key,
+                image.data,
+                kind="character_reference",
+                provenance=AssetProvenance(
+                    provider=result.provenance.provider,
+                    model=result.provenance.model,
+                    prompt=request.description,
+                    seed=image.seed if image.seed is not None else result.provenance.seed,
+                    provider_job_id=result.provenance.provider_job_id,
+                    owner_id=request.owner_id,
+                    meta={"placeholder": result.provenance.placeholder},
+                ),
+                with_row=add_row,
+            )
+            keys.append(key)
+            if services.store.backend != "local":
+                await asyncio.to_thread(_write_cache, cache_path(services, key), image.data)
+            stored.append({"id": image_id, "path": key, "content_type": asset.content_type})
+    except BaseException:
+        await _remove(services, keys)
+        raise
+    return stored
+
+
+async def _remove(services: Services, keys: list[str]) -> None:
+    """Undo a partly stored batch: objects, rows and cache copies."""
+
+    def delete_rows() -> None:
+        with services.sessions.begin() as session:
+            for ref in session.scalars(
+                select(CharacterReference)
+                .join(Asset, Asset.id == CharacterReference.asset_id)
+                .where(Asset.storage_key.in_(keys))
+            ):
+                session.delete(ref)
+            for asset in session.scalars(select(Asset).where(Asset.storage_key.in_(keys))):
+                session.delete(asset)
+
+    try:
+        await asyncio.to_thread(delete_rows)
+        for key in keys:
+            await services.store.delete(key)
+            cache_path(services, key).unlink(missing_ok=True)
+    except CastsmithError:
+        log.warning("could not remove a partial reference batch", exc_info=True)
+
+
+async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
+    payload = ctx.payload
+    request = ReferenceRequest(
+        description=str(payload.get("character_description", "")),
+        num_images=int(payload.get("num_images", 4)),
+        aspect_ratio=str(payload.get("aspect_ratio", "1:1")),
+        seed=payload.get("seed"),
+        owner_id=payload.get("owner_id"),
+        actor_id=payload.get("actor_id"),
+    )
+    images = await generate(ctx.services, request, ctx)
+    await ctx.progress(100, f"{len(images)} reference image(s) ready")
+    return {"images": images}
+
+
+def register_handlers(registry: HandlerRegistry) -> None:
+    """Register ``reference.generate``."""
+    registry.register(KIND_GENERATE, _handle_generate, timeout=600)

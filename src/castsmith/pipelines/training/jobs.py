@@ -1,0 +1,108 @@
+"""The training job kinds: generate-all (a parent over the library) and one image."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from castsmith.jobs.registry import HandlerRegistry, HandlerResult, JobContext
+from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
+from castsmith.pipelines.training import (
+    KIND_ALL,
+    KIND_ONE,
+    ONE_IMAGE_TIMEOUT,
+    GenerateOptions,
+    check_request,
+    pending_prompts,
+    prompts_for,
+)
+from castsmith.pipelines.training.images import (
+    TrainingRequest,
+    clear_stale_reservations,
+    generate_training_image,
+    load_actor,
+)
+
+
+async def handle_generate_one(ctx: JobContext) -> HandlerResult:
+    """Make one training image from the payload (actor_id, prompt, options)."""
+    payload = ctx.payload
+    options = GenerateOptions.from_payload(payload)
+
+    async def progress(fraction: float, message: str) -> None:
+        await ctx.progress(fraction * 90, message)
+
+    # Children of a generate-all report through their parent's child count; skipping
+    # their per-poll progress saves a database write per poll per image.
+    image = await generate_training_image(
+        ctx.services,
+        TrainingRequest(
+            actor_id=int(payload["actor_id"]),
+            prompt=str(payload.get("prompt") or ""),
+            prompt_id=payload.get("prompt_id"),
+            provider=options.provider,
+            base_image_url=options.base_image_url,
+            seed=options.seed,
+            job_id=ctx.job_id,
+        ),
+        None if ctx.parent_id is not None else progress,
+    )
+    return image.as_dict()
+
+
+async def handle_generate_all(ctx: JobContext) -> HandlerResult:
+    """Spawn one child per prompt that has no image yet; wait for them."""
+    services = ctx.services
+    actor_id = int(ctx.payload["actor_id"])
+    options = GenerateOptions.from_payload(ctx.payload)
+    actor, provider = await check_request(services, actor_id, options)
+    await clear_stale_reservations(services, actor_id)
+    todo, done = await asyncio.to_thread(pending_prompts, services, actor, options)
+    if not todo:
+        return {"actor_id": actor_id, "created": 0, "failed": 0, "skipped": done, "items": []}
+    sex = options.actor_sex or actor.sex
+    kind_of_actor = options.actor_type or actor.actor_type
+    children = [
+        JobSpec(
+            kind=KIND_ONE,
+            payload={
+                "actor_id": actor_id,
+                "prompt": prompt.render(kind_of_actor, sex),
+                "prompt_id": prompt.id,
+                **options.payload(),
+            },
+            provider=provider,
+            label=prompt.id,
+        )
+        for prompt in todo
+    ]
+    await ctx.spawn(children)
+    await ctx.progress(1, f"{len(children)} images queued, {done} already done")
+    return WaitForChildren()
+
+
+async def finish_generate_all(ctx: JobContext, summary: ChildrenSummary) -> dict[str, Any]:
+    """Roll the children up into the parent's result."""
+    created = [child.result for child in summary.children if child.status == "completed"]
+    failed = [child for child in summary.children if child.status != "completed"]
+    todo_total = len(summary.children)
+    actor = await asyncio.to_thread(load_actor, ctx.services, int(ctx.payload["actor_id"]))
+    options = GenerateOptions.from_payload(ctx.payload)
+    skipped = len(prompts_for(actor, options)) - todo_total
+    return {
+        "actor_id": actor.id,
+        "created": len(created),
+        "failed": len(failed),
+        "skipped": max(0, skipped),
+        "items": [item for item in created if item],
+        "errors": [
+            {"prompt_id": child.label, "job_id": child.id, "error": child.error} for child in failed
+        ],
+    }
+
+
+def register_handlers(registry: HandlerRegistry) -> None:
+    """Register the training job kinds."""
+    # A provider that never answers must not hold a capped slot for ever.
+    registry.register(KIND_ONE, handle_generate_one, timeout=ONE_IMAGE_TIMEOUT)
+    registry.register(KIND_ALL, handle_generate_all, on_children_done=finish_generate_all)
