@@ -32,10 +32,10 @@ from sqlalchemy import create_engine, func, select, text
 
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
-from castsmith.jobs.db import JOBS, RUNS
 from castsmith.jobs.diagnostic import register_handlers
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry
+from castsmith.jobs.sql import JOBS, RUNS
 from castsmith.jobs.types import JobSpec
 from castsmith.jobs.worker import Worker
 

@@ -52,7 +52,8 @@ RUN_OUTCOMES = (
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     QUEUED: frozenset({RUNNING, CANCELLED}),
-    RUNNING: frozenset({QUEUED, WAITING, COMPLETED, FAILED, CANCELLED}),
+    # A finalize stage runs as ``running`` and ends with its children's aggregate.
+    RUNNING: frozenset({QUEUED, WAITING, COMPLETED, COMPLETED_WITH_ERRORS, FAILED, CANCELLED}),
     WAITING: frozenset({QUEUED, COMPLETED, COMPLETED_WITH_ERRORS, FAILED, CANCELLED}),
     COMPLETED: frozenset(),
     COMPLETED_WITH_ERRORS: frozenset(),
@@ -64,6 +65,21 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 def can_transition(current: str, new: str) -> bool:
     """Whether a job may move from ``current`` to ``new``."""
     return new in TRANSITIONS.get(current, frozenset())
+
+
+class IllegalTransition(ValueError):
+    """A write would move a job along an edge :data:`TRANSITIONS` does not have."""
+
+
+def require_transition(current: str, new: str) -> str:
+    """``new`` if a job may move there from ``current``; :class:`IllegalTransition` if not.
+
+    Every write of a job's status in the engine goes through this, so the table above
+    is the rule and not a description of it.
+    """
+    if not can_transition(current, new):
+        raise IllegalTransition(f"a {current} job cannot become {new}")
+    return new
 
 
 def is_terminal(status: str) -> bool:
@@ -86,6 +102,15 @@ def aggregate_children(statuses: Iterable[str]) -> str:
     if ok == 0:
         return FAILED
     return COMPLETED_WITH_ERRORS
+
+
+def children_error(status: str, failed: int, total: int) -> str | None:
+    """The error a parent shows for its children's ``status`` (``None`` when all succeeded)."""
+    if status == FAILED:
+        return f"all {total} child jobs failed"
+    if status == COMPLETED_WITH_ERRORS:
+        return f"{failed} of {total} child jobs failed"
+    return None
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from sqlalchemy import Connection, func, select, text, update
 
 from castsmith.config import ProviderLimit
 from castsmith.domain import jobs as rules
-from castsmith.jobs.db import JOBS, RUNS, Clock, add_events, event_row
 from castsmith.jobs.family import roll_up, terminal_data
+from castsmith.jobs.sql import JOBS, RUNS, Clock, add_events, event_row
 from castsmith.jobs.types import ClaimedJob
 
 REAP_BATCH = 100
@@ -62,7 +62,7 @@ def reap_expired(conn: Connection, now: datetime) -> None:
         else:
             status, error = rules.QUEUED, row.error
         values: dict[str, Any] = {
-            "status": status,
+            "status": rules.require_transition(row.status, status),
             "worker_id": None,
             "lease_until": None,
             "error": error,

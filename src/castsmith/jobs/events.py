@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 from sqlalchemy import func, select
 
 from castsmith.domain.jobs import is_terminal
-from castsmith.jobs.db import EVENTS, EVENTS_CHANNEL
 from castsmith.jobs.queue import JobQueue
+from castsmith.jobs.sql import EVENTS, EVENTS_CHANNEL
 from castsmith.jobs.types import EventView
 
 log = logging.getLogger("castsmith.jobs.events")

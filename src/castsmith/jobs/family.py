@@ -9,13 +9,14 @@ second one to lock the parent sees the first one's end and rolls up exactly once
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
 from castsmith.domain import jobs as rules
-from castsmith.jobs.db import JOBS, JOBS_CHANNEL, RUNS, add_events, event_row, notify
+from castsmith.jobs.sql import JOBS, JOBS_CHANNEL, RUNS, add_events, event_row, notify
 
 
 def terminal_data(status: str, result: Any = None, error: str | None = None) -> dict[str, Any]:
@@ -32,6 +33,37 @@ def child_error_log(children: Sequence[Any]) -> list[dict[str, Any]]:
         error = child.error or ("cancelled" if child.status == rules.CANCELLED else "failed")
         log.append({"child_id": child.id, "kind": child.kind, "error": error, "label": child.label})
     return log
+
+
+@dataclass(frozen=True)
+class ParentEnd:
+    """How a parent ends once all its children have: status, error and error log."""
+
+    status: str
+    error: str | None
+    error_log: list[dict[str, Any]]
+
+
+def parent_end(children: Sequence[Any]) -> ParentEnd:
+    """The one place a parent's final status is decided from its children's.
+
+    Used when a waiting parent settles by itself, when its finalize stage succeeds, and
+    for the summary a finalizer hook sees, so all three always agree.
+    """
+    status = rules.aggregate_children(child.status for child in children)
+    error_log = child_error_log(children)
+    return ParentEnd(status, rules.children_error(status, len(error_log), len(children)), error_log)
+
+
+def children_of(conn: Connection, parent_id: int) -> list[Any]:
+    """The children of ``parent_id`` with what :func:`parent_end` needs, oldest first."""
+    return list(
+        conn.execute(
+            select(JOBS.c.id, JOBS.c.kind, JOBS.c.status, JOBS.c.error, JOBS.c.label)
+            .where(JOBS.c.parent_id == parent_id)
+            .order_by(JOBS.c.id)
+        ).all()
+    )
 
 
 def roll_up(conn: Connection, parent_ids: set[int], now: datetime) -> None:
@@ -53,15 +85,10 @@ def _settle(conn: Connection, parent_id: int, now: datetime) -> int | None:
     parent = conn.execute(select(JOBS).where(JOBS.c.id == parent_id).with_for_update()).first()
     if parent is None or parent.status != rules.WAITING:
         return None
-    children = conn.execute(
-        select(JOBS.c.id, JOBS.c.kind, JOBS.c.status, JOBS.c.error, JOBS.c.label).where(
-            JOBS.c.parent_id == parent_id
-        )
-    ).all()
+    children = children_of(conn, parent_id)
     if any(child.status not in rules.TERMINAL_STATUSES for child in children):
         return None
-    status = rules.aggregate_children(child.status for child in children)
-    error_log = child_error_log(children)
+    end = parent_end(children)
     if parent.finalizer:
         # The kind wants to see the outcome (e.g. to roll results up): run its hook
         # as one more claimable stage of the parent.
@@ -69,28 +96,24 @@ def _settle(conn: Connection, parent_id: int, now: datetime) -> int | None:
             update(JOBS)
             .where(JOBS.c.id == parent_id)
             .values(
-                status=rules.QUEUED,
+                status=rules.require_transition(parent.status, rules.QUEUED),
                 stage="finalize",
                 run_after=now,
-                error_log=error_log,
+                error_log=end.error_log,
                 updated_at=now,
             )
         )
         add_events(conn, [event_row(parent, rules.QUEUED, now, message="children finished")])
         notify(conn, JOBS_CHANNEL, parent.queue)
         return None
-    error = None
-    if status == rules.FAILED:
-        error = f"all {len(children)} child jobs failed"
-    elif status == rules.COMPLETED_WITH_ERRORS:
-        error = f"{len(error_log)} of {len(children)} child jobs failed"
+    status, error = rules.require_transition(parent.status, end.status), end.error
     progress = 100.0 if status != rules.FAILED else parent.progress
     conn.execute(
         update(JOBS)
         .where(JOBS.c.id == parent_id)
         .values(
             status=status,
-            error_log=error_log,
+            error_log=end.error_log,
             error=error,
             finished_at=now,
             progress=progress,
@@ -141,7 +164,7 @@ def cancel_one(conn: Connection, row: Any, now: datetime) -> list[dict[str, Any]
         update(JOBS)
         .where(JOBS.c.id == row.id)
         .values(
-            status=rules.CANCELLED,
+            status=rules.require_transition(row.status, rules.CANCELLED),
             cancel_requested=True,
             finished_at=now,
             lease_until=None,

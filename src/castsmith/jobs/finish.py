@@ -13,19 +13,19 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from castsmith.domain import jobs as rules
-from castsmith.jobs.db import JOBS, JOBS_CHANNEL, RUNS, add_events, event_row, notify
-from castsmith.jobs.family import cancel_tree, child_error_log, roll_up, terminal_data
-from castsmith.jobs.types import Outcome
-
-RUN_OUTCOME_BY_KIND = {
-    "succeeded": rules.RUN_SUCCEEDED,
-    "wait": rules.RUN_SUCCEEDED,
-    "failed": rules.RUN_FAILED,
-    "retry": rules.RUN_RETRYING,
-    "timed_out": rules.RUN_TIMED_OUT,
-    "cancelled": rules.RUN_CANCELLED,
-    "release": rules.RUN_LOST,
-}
+from castsmith.jobs.family import cancel_tree, children_of, parent_end, roll_up, terminal_data
+from castsmith.jobs.outcomes import (
+    Cancelled,
+    Failed,
+    Outcome,
+    Released,
+    RetryAt,
+    Succeeded,
+    WaitingForChildren,
+    error_of,
+    run_outcome,
+)
+from castsmith.jobs.sql import JOBS, JOBS_CHANNEL, RUNS, add_events, event_row, notify
 
 _RUN_UPDATE = (
     update(RUNS)
@@ -38,55 +38,51 @@ _RUN_UPDATE = (
 )
 
 
+def _settled(outcome: Outcome, job: Any) -> Outcome:
+    # A job the user cancelled while it ran ends cancelled, whatever the handler did
+    # on its way out, unless it managed to finish its work.
+    if job.cancel_requested and isinstance(outcome, RetryAt | Failed | Released):
+        return Cancelled(outcome.attempt)
+    return outcome
+
+
 def _job_values(outcome: Outcome, job: Any, conn: Connection, now: datetime) -> dict[str, Any]:
-    kind = outcome.kind
-    if job.cancel_requested and kind in {"retry", "timed_out", "failed", "release"}:
-        kind = "cancelled"
     base: dict[str, Any] = {"lease_until": None, "updated_at": now}
-    if kind == "succeeded":
-        status, error, error_log = rules.COMPLETED, None, job.error_log
-        if job.stage == "finalize":
-            children = conn.execute(
-                select(JOBS.c.id, JOBS.c.kind, JOBS.c.status, JOBS.c.error, JOBS.c.label).where(
-                    JOBS.c.parent_id == job.id
-                )
-            ).all()
-            status = rules.aggregate_children(c.status for c in children)
-            error_log = child_error_log(children)
-            if error_log:
-                error = f"{len(error_log)} of {len(children)} child jobs failed"
-        return base | {
-            "status": status,
-            "result": outcome.result,
-            "error": error,
-            "error_log": error_log,
-            "progress": 100.0,
-            "finished_at": now,
-        }
-    if kind == "wait":
-        return base | {
-            "status": rules.WAITING,
-            "finalizer": outcome.finalizer,
-            "result": outcome.result,
-        }
-    if kind in {"retry", "timed_out"} and (kind == "retry" or outcome.retry_allowed):
-        return base | {
-            "status": rules.QUEUED,
-            "worker_id": None,
-            "error": outcome.error,
-            "run_after": outcome.retry_at or now,
-        }
-    if kind == "release":
-        # A shutdown is not the job's fault: the attempt does not count.
-        return base | {
-            "status": rules.QUEUED,
-            "worker_id": None,
-            "run_after": now,
-            "attempts": JOBS.c.attempts - 1,
-        }
-    if kind == "cancelled":
-        return base | {"status": rules.CANCELLED, "error": "cancelled", "finished_at": now}
-    return base | {"status": rules.FAILED, "error": outcome.error, "finished_at": now}
+    match outcome:
+        case Succeeded(result=result):
+            status, error, error_log = rules.COMPLETED, None, job.error_log
+            if job.stage == "finalize":
+                end = parent_end(children_of(conn, job.id))
+                status, error, error_log = end.status, end.error, end.error_log
+            return base | {
+                "status": status,
+                "result": result,
+                "error": error,
+                "error_log": error_log,
+                "progress": 100.0,
+                "finished_at": now,
+            }
+        case WaitingForChildren(finalizer=finalizer):
+            return base | {"status": rules.WAITING, "finalizer": finalizer, "result": None}
+        case RetryAt(error=error, at=at):
+            return base | {
+                "status": rules.QUEUED,
+                "worker_id": None,
+                "error": error,
+                "run_after": at,
+            }
+        case Released():
+            # A shutdown is not the job's fault: the attempt does not count.
+            return base | {
+                "status": rules.QUEUED,
+                "worker_id": None,
+                "run_after": now,
+                "attempts": JOBS.c.attempts - 1,
+            }
+        case Cancelled():
+            return base | {"status": rules.CANCELLED, "error": "cancelled", "finished_at": now}
+        case Failed(error=error):
+            return base | {"status": rules.FAILED, "error": error, "finished_at": now}
 
 
 def finish_many(
@@ -99,39 +95,34 @@ def finish_many(
     parents: set[int] = set()
     waiting: set[int] = set()
     requeued: set[str] = set()
-    quick = [o for o in outcomes if o.kind == "succeeded"]
+    quick = [o for o in outcomes if isinstance(o, Succeeded)]
     done = _complete_plain(conn, worker_id, quick, now, run_updates, events, parents)
     recorded.extend(done)
-    for outcome in outcomes:
-        if outcome.job_id in done:
+    for reported in outcomes:
+        if reported.attempt.job_id in done:
             continue
         job = conn.execute(
             select(JOBS)
             .where(
-                JOBS.c.id == outcome.job_id,
+                JOBS.c.id == reported.attempt.job_id,
                 JOBS.c.worker_id == worker_id,
-                JOBS.c.attempts == outcome.attempt,
+                JOBS.c.attempts == reported.attempt.number,
                 JOBS.c.status == rules.RUNNING,
             )
             .with_for_update()
         ).first()
         if job is None:
             continue  # lost the lease meanwhile; the newer attempt owns the job
+        outcome = _settled(reported, job)
         values = _job_values(outcome, job, conn, now)
+        status = rules.require_transition(job.status, values["status"])
         conn.execute(update(JOBS).where(JOBS.c.id == job.id).values(**values))
         recorded.append(job.id)
-        status = values["status"]
-        run_outcome = RUN_OUTCOME_BY_KIND[outcome.kind]
-        if status == rules.CANCELLED:
-            run_outcome = rules.RUN_CANCELLED
-        run_error = outcome.error
-        if outcome.kind == "release":
-            run_error = "worker shut down before the job finished; queued again"
         run_updates.append(
             {
-                "b_run": outcome.run_id,
-                "b_outcome": run_outcome,
-                "b_error": run_error,
+                "b_run": outcome.attempt.run_id,
+                "b_outcome": run_outcome(outcome),
+                "b_error": error_of(reported),
                 "b_finished": now,
             }
         )
@@ -144,7 +135,7 @@ def finish_many(
             if status == rules.CANCELLED:
                 cancel_tree(conn, job.id, now)
         else:
-            message = outcome.error if status == rules.QUEUED else None
+            message = error_of(outcome) if isinstance(outcome, RetryAt) else None
             events.append(event_row(job, status, now, progress=progress, message=message))
             if status == rules.WAITING:
                 waiting.add(job.id)
@@ -184,7 +175,7 @@ _PLAIN_SUCCESS = (
 def _complete_plain(
     conn: Connection,
     worker_id: str,
-    outcomes: Sequence[Outcome],
+    outcomes: Sequence[Succeeded],
     now: datetime,
     run_updates: list[dict[str, Any]],
     events: list[dict[str, Any]],
@@ -198,14 +189,14 @@ def _complete_plain(
     """
     if not outcomes:
         return set()
-    ordered = sorted(outcomes, key=lambda o: o.job_id)
+    ordered = sorted(outcomes, key=lambda o: o.attempt.job_id)
     conn.execute(
         _PLAIN_SUCCESS,
         [
             {
-                "b_id": o.job_id,
+                "b_id": o.attempt.job_id,
                 "b_worker": worker_id,
-                "b_attempt": o.attempt,
+                "b_attempt": o.attempt.number,
                 "b_result": o.result,
                 "b_now": now,
             }
@@ -214,7 +205,7 @@ def _complete_plain(
     )
     rows = conn.execute(
         select(JOBS.c.id, JOBS.c.kind, JOBS.c.parent_id, JOBS.c.result).where(
-            JOBS.c.id.in_([o.job_id for o in ordered]),
+            JOBS.c.id.in_([o.attempt.job_id for o in ordered]),
             JOBS.c.status == rules.COMPLETED,
             JOBS.c.worker_id == worker_id,
             JOBS.c.finished_at == now,
@@ -222,10 +213,10 @@ def _complete_plain(
     ).all()
     done = {row.id for row in rows}
     for outcome in ordered:
-        if outcome.job_id in done:
+        if outcome.attempt.job_id in done:
             run_updates.append(
                 {
-                    "b_run": outcome.run_id,
+                    "b_run": outcome.attempt.run_id,
                     "b_outcome": rules.RUN_SUCCEEDED,
                     "b_error": None,
                     "b_finished": now,

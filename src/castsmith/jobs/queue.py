@@ -22,7 +22,9 @@ from castsmith.domain import jobs as rules
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
 from castsmith.jobs import claim as claiming
 from castsmith.jobs import finish
-from castsmith.jobs.db import (
+from castsmith.jobs.family import cancel_one, cancel_tree, parent_end, roll_up
+from castsmith.jobs.outcomes import Outcome
+from castsmith.jobs.sql import (
     EVENTS,
     JOBS,
     JOBS_CHANNEL,
@@ -35,14 +37,12 @@ from castsmith.jobs.db import (
     notify,
     system_clock,
 )
-from castsmith.jobs.family import cancel_one, cancel_tree, child_error_log, roll_up
 from castsmith.jobs.types import (
     ChildrenSummary,
     ClaimedJob,
     EventView,
     JobSpec,
     JobView,
-    Outcome,
     RunView,
 )
 from castsmith.jobs.webhooks import with_webhook
@@ -359,7 +359,7 @@ class JobQueue:
                 update(JOBS)
                 .where(JOBS.c.id == job_id)
                 .values(
-                    status=rules.QUEUED,
+                    status=rules.require_transition(row.status, rules.QUEUED),
                     attempts=0,
                     error=None,
                     result=None,
@@ -469,11 +469,8 @@ class JobQueue:
         """The children of ``parent_id`` with their aggregate status and error log."""
         children, _ = self.list_jobs(parent_id=parent_id, limit=MAX_PAGE)
         children.sort(key=lambda c: c.id)
-        return ChildrenSummary(
-            status=rules.aggregate_children(c.status for c in children),
-            children=children,
-            error_log=child_error_log(children),
-        )
+        end = parent_end(children)
+        return ChildrenSummary(status=end.status, children=children, error_log=end.error_log)
 
     # --- housekeeping ------------------------------------------------------------
     def prune_events(self, older_than: timedelta) -> int:

@@ -193,22 +193,3 @@ class ChildrenSummary:
     status: str
     children: list[JobView]
     error_log: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one attempt ended, as the worker reports it to the queue.
-
-    ``kind`` is one of ``succeeded``, ``failed``, ``retry``, ``timed_out``,
-    ``cancelled``, ``wait`` (children spawned) or ``release`` (worker shutting down).
-    """
-
-    job_id: int
-    attempt: int
-    run_id: int
-    kind: str
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    retry_at: datetime | None = None
-    finalizer: bool = False
-    retry_allowed: bool = False

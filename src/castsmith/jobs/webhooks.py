@@ -30,8 +30,8 @@ from castsmith.domain.errors import (
     ProviderUnavailable,
     ValidationError,
 )
-from castsmith.jobs.db import JOBS, JOBS_CHANNEL, event_row, notify
 from castsmith.jobs.registry import HandlerRegistry, JobContext
+from castsmith.jobs.sql import JOBS, JOBS_CHANNEL, event_row, notify
 from castsmith.net.guard import GuardPolicy, allow_list, check_url
 from castsmith.webhooks.signing import signed_headers
 
@@ -158,7 +158,7 @@ def schedule(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
     created = conn.execute(
         insert(JOBS).returning(JOBS.c.id, JOBS.c.kind, JOBS.c.parent_id, JOBS.c.progress), rows
     ).all()
-    from castsmith.jobs.db import add_events
+    from castsmith.jobs.sql import add_events
 
     add_events(conn, [event_row(row, rules.QUEUED, rows[0]["created_at"]) for row in created])
     notify(conn, JOBS_CHANNEL, "default")

@@ -22,11 +22,21 @@ from typing import Any
 
 from castsmith.domain.errors import CastsmithError, JobCancelled
 from castsmith.domain.jobs import RetryPolicy, should_retry
-from castsmith.jobs.db import JOBS_CHANNEL
+from castsmith.jobs.outcomes import (
+    Attempt,
+    Cancelled,
+    Failed,
+    Outcome,
+    Released,
+    RetryAt,
+    Succeeded,
+    WaitingForChildren,
+)
 from castsmith.jobs.periodic import PeriodicTask, window_start
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry, HandlerResult, JobContext
-from castsmith.jobs.types import ClaimedJob, Outcome, WaitForChildren
+from castsmith.jobs.sql import JOBS_CHANNEL
+from castsmith.jobs.types import ClaimedJob, WaitForChildren
 
 log = logging.getLogger("castsmith.worker")
 
@@ -103,11 +113,6 @@ class Worker:
     def wake(self) -> None:
         """Look for work now (called on NOTIFY)."""
         self._wake.set()
-
-    @property
-    def running_jobs(self) -> list[int]:
-        """Ids of the jobs whose handlers run right now."""
-        return list(self._tasks)
 
     # --- main loop ---------------------------------------------------------------
     async def run(self) -> None:
@@ -196,31 +201,20 @@ class Worker:
             self._flush_wanted.set()
 
     def _retry_or_fail(
-        self, job: ClaimedJob, kind: str, error: str, retryable: bool, retry_after: float | None
-    ) -> Outcome:
-        again = should_retry(retryable, job.attempt, job.max_attempts)
-        retry_at = None
-        if again:
-            delay = self.retry_policy.delay(job.attempt, retry_after, self.rng)
-            retry_at = self.queue.clock() + timedelta(seconds=delay)
-        if kind == "timed_out":
-            return Outcome(
-                job.id,
-                job.attempt,
-                job.run_id,
-                "timed_out",
-                error=error,
-                retry_at=retry_at,
-                retry_allowed=again,
-            )
-        return Outcome(
-            job.id,
-            job.attempt,
-            job.run_id,
-            "retry" if again else "failed",
-            error=error,
-            retry_at=retry_at,
-        )
+        self,
+        job: ClaimedJob,
+        error: str,
+        retryable: bool,
+        retry_after: float | None,
+        *,
+        timed_out: bool = False,
+    ) -> RetryAt | Failed:
+        attempt = Attempt(job.id, job.attempt, job.run_id)
+        if not should_retry(retryable, job.attempt, job.max_attempts):
+            return Failed(attempt, error, timed_out=timed_out)
+        delay = self.retry_policy.delay(job.attempt, retry_after, self.rng)
+        at = self.queue.clock() + timedelta(seconds=delay)
+        return RetryAt(attempt, error, at, timed_out=timed_out)
 
     async def _call(self, job: ClaimedJob, ctx: JobContext) -> HandlerResult:
         registration = self.registry.get(job.kind)
@@ -234,7 +228,7 @@ class Worker:
         return await registration.handler(ctx)
 
     async def _outcome_of(self, job: ClaimedJob, ctx: JobContext) -> Outcome | None:
-        base = (job.id, job.attempt, job.run_id)
+        attempt = Attempt(job.id, job.attempt, job.run_id)
         timeout = job.timeout_seconds
         deadline = asyncio.timeout(timeout) if timeout else contextlib.nullcontext()
         try:
@@ -247,35 +241,35 @@ class Worker:
                 raise
             task.uncancel()
             if reason == CANCEL:
-                return Outcome(*base, "cancelled", error="cancelled")
+                return Cancelled(attempt)
             if reason == SHUTDOWN:
-                return Outcome(*base, "release")
+                return Released(attempt)
             return None  # lost: another worker owns the job now
         except TimeoutError:
             if isinstance(deadline, asyncio.Timeout) and deadline.expired():
                 message = f"timed out after {timeout:g} s"
-                return self._retry_or_fail(job, "timed_out", message, True, None)
+                return self._retry_or_fail(job, message, True, None, timed_out=True)
             log.exception("job handler raised TimeoutError", extra={"job_id": job.id})
-            return self._retry_or_fail(job, "error", "the handler timed out", True, None)
+            return self._retry_or_fail(job, "the handler timed out", True, None)
         except _NoHandler as exc:
-            return Outcome(*base, "failed", error=str(exc))
+            return Failed(attempt, str(exc))
         except JobCancelled:
-            return Outcome(*base, "cancelled", error="cancelled")
+            return Cancelled(attempt)
         except CastsmithError as exc:
             retry_after = getattr(exc, "retry_after", None)
-            return self._retry_or_fail(job, "error", str(exc), exc.retryable, retry_after)
+            return self._retry_or_fail(job, str(exc), exc.retryable, retry_after)
         except Exception as exc:
             log.exception("job handler crashed", extra={"job_id": job.id, "kind": job.kind})
             message = f"unexpected error in the job handler ({type(exc).__name__}); see worker log"
-            return self._retry_or_fail(job, "error", message, True, None)
+            return self._retry_or_fail(job, message, True, None)
         if isinstance(result, WaitForChildren):
             registration = self.registry.get(job.kind)
             finalizer = registration is not None and registration.on_children_done is not None
-            return Outcome(*base, "wait", finalizer=finalizer)
+            return WaitingForChildren(attempt, finalizer=finalizer)
         value: Any = result
         if value is not None and not isinstance(value, dict):
             value = {"value": value}
-        return Outcome(*base, "succeeded", result=value or {})
+        return Succeeded(attempt, value or {})
 
     def _cancel(self, job_id: int, reason: str) -> None:
         task = self._tasks.get(job_id)

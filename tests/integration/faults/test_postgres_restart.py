@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
-from castsmith.jobs.db import RUNS
 from castsmith.jobs.queue import JobQueue
+from castsmith.jobs.sql import RUNS
 from castsmith.jobs.types import JobSpec
 from tests.integration.faults.private_pg import private_cluster
 from tests.integration.faults.processes import log_tail, start_worker

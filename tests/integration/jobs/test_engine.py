@@ -11,8 +11,8 @@ import pytest
 
 from castsmith.domain.errors import Conflict, InvalidRequest, NotFound
 from castsmith.domain.jobs import RetryPolicy
-from castsmith.jobs.db import in_write_tx
 from castsmith.jobs.registry import HandlerRegistry, JobContext
+from castsmith.jobs.sql import in_write_tx
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
 from castsmith.jobs.worker import Worker
 from tests.integration.jobs.helpers import FAST, job_status, queue_for, registry, running, until

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from castsmith.jobs.db import RUNS
+from castsmith.jobs.sql import RUNS
 from castsmith.jobs.types import JobSpec
 from tests.integration.jobs.helpers import (
     queue_for,

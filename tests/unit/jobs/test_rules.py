@@ -11,6 +11,7 @@ import pytest
 from castsmith.db.engine import make_engine
 from castsmith.domain import jobs as rules
 from castsmith.domain.errors import ProviderUnavailable, RateLimited
+from castsmith.jobs.outcomes import Failed, RetryAt
 from castsmith.jobs.queue import JobQueue, decode_cursor, encode_cursor
 from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.jobs.types import ClaimedJob
@@ -28,6 +29,9 @@ def test_transitions() -> None:
     assert rules.can_transition("queued", "running")
     assert rules.can_transition("failed", "queued")
     assert not rules.can_transition("completed", "queued")
+    assert rules.require_transition("waiting", "completed_with_errors") == "completed_with_errors"
+    with pytest.raises(rules.IllegalTransition, match="a completed job cannot become queued"):
+        rules.require_transition("completed", "queued")
     assert rules.is_terminal("completed_with_errors")
     assert not rules.is_terminal("waiting")
 
@@ -83,17 +87,17 @@ def test_worker_schedules_retries_on_the_policy_with_injected_clock_and_random()
     )
     expected = random.Random(3)
     for attempt in (1, 2, 3):
-        outcome = worker._retry_or_fail(_job(attempt), "error", "boom", True, None)
+        outcome = worker._retry_or_fail(_job(attempt), "boom", True, None)
         delay = expected.uniform(0, 2.0 ** (attempt - 1))
-        assert outcome.kind == "retry"
-        assert outcome.retry_at == now + timedelta(seconds=delay)
+        assert isinstance(outcome, RetryAt)
+        assert outcome.at == now + timedelta(seconds=delay)
     limited = RateLimited("slow down", retry_after=90)
-    outcome = worker._retry_or_fail(_job(1), "error", str(limited), True, limited.retry_after)
-    assert outcome.retry_at == now + timedelta(seconds=90)
-    last = worker._retry_or_fail(_job(5), "error", str(ProviderUnavailable("x")), True, None)
-    assert last.kind == "failed"
-    permanent = worker._retry_or_fail(_job(1), "error", "bad request", False, None)
-    assert permanent.kind == "failed" and permanent.error == "bad request"
+    outcome = worker._retry_or_fail(_job(1), str(limited), True, limited.retry_after)
+    assert isinstance(outcome, RetryAt) and outcome.at == now + timedelta(seconds=90)
+    last = worker._retry_or_fail(_job(5), str(ProviderUnavailable("x")), True, None)
+    assert isinstance(last, Failed)
+    permanent = worker._retry_or_fail(_job(1), "bad request", False, None)
+    assert isinstance(permanent, Failed) and permanent.error == "bad request"
 
 
 async def test_progress_survives_a_database_that_is_briefly_unreachable(
