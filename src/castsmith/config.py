@@ -349,6 +349,42 @@ class Settings(BaseSettings):
             "CASTSMITH_JOB_EVENTS_RETENTION_SECONDS", "job_events_retention_seconds"
         ),
     )
+    job_retention_seconds: float = Field(
+        default=30 * 24 * 3600.0,
+        validation_alias=AliasChoices("CASTSMITH_JOB_RETENTION_SECONDS", "job_retention_seconds"),
+    )
+    job_failed_retention_seconds: float = Field(
+        default=90 * 24 * 3600.0,
+        validation_alias=AliasChoices(
+            "CASTSMITH_JOB_FAILED_RETENTION_SECONDS", "job_failed_retention_seconds"
+        ),
+    )
+    job_runs_retention_seconds: float = Field(
+        default=30 * 24 * 3600.0,
+        validation_alias=AliasChoices(
+            "CASTSMITH_JOB_RUNS_RETENTION_SECONDS", "job_runs_retention_seconds"
+        ),
+    )
+    job_prune_batch_size: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        validation_alias=AliasChoices("CASTSMITH_JOB_PRUNE_BATCH_SIZE", "job_prune_batch_size"),
+    )
+    job_prune_pause_seconds: float = Field(
+        default=0.01,
+        ge=0,
+        validation_alias=AliasChoices(
+            "CASTSMITH_JOB_PRUNE_PAUSE_SECONDS", "job_prune_pause_seconds"
+        ),
+    )
+    job_prune_period_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "CASTSMITH_JOB_PRUNE_PERIOD_SECONDS", "job_prune_period_seconds"
+        ),
+    )
     provider_limits: dict[str, ProviderLimit] = Field(
         default_factory=dict,
         validation_alias=AliasChoices("CASTSMITH_PROVIDER_LIMITS", "provider_limits"),

@@ -181,6 +181,33 @@ def stats(
         typer.echo(f"{section}: {json.dumps(values, sort_keys=True)}")
 
 
+@jobs_app.command("prune")
+def prune(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would go."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Delete ended jobs, runs and events past their retention ages, in small batches."""
+    from castsmith.jobs.retention import Retention, RetentionPolicy
+
+    container = _container(ctx)
+    retention = Retention(container.queue.engine, RetentionPolicy.from_settings(container.settings))
+    report = run_or_fail(retention.prune, dry_run=dry_run)
+    container.close()
+    if as_json:
+        print_json(report.as_dict())
+        return
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(f"{verb} {report.jobs} jobs, {report.runs} runs, {report.events} events")
+    if report.kept_active_trees:
+        typer.echo(f"kept {report.kept_active_trees} ended jobs with a job still active below")
+    if not dry_run:
+        typer.echo(
+            f"{report.batches} batches in {report.seconds:.2f} s, "
+            f"longest {report.longest_batch * 1000:.0f} ms"
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add ``worker`` and ``jobs`` to the root app."""
     app.command()(worker)

@@ -182,7 +182,10 @@ class PosterFrameVersion(Timestamped, Base):
     version: Mapped[int] = mapped_column(Integer)
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"))
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
-    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    # Indexed so deleting an ended job does not scan this table for links to clear.
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
     params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 
@@ -200,7 +203,10 @@ class TrainingDataItem(Timestamped, Base):
     prompt: Mapped[str | None] = mapped_column(Text)
     prompt_id: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default="synced")
-    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    # Indexed so deleting an ended job does not scan this table for links to clear.
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
@@ -218,7 +224,10 @@ class PersonaTask(Timestamped, Base):
     constraints: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     status: Mapped[str] = mapped_column(String(30), default="pending", index=True)
     error_log: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
-    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    # Indexed so deleting an ended job does not scan this table for links to clear.
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -249,7 +258,10 @@ class PersonaResult(Timestamped, Base):
     image_1_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
     image_2_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
     image_3_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
-    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    # Indexed so deleting an ended job does not scan this table for links to clear.
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
 
 
 class VideoJob(Timestamped, Base):
@@ -289,6 +301,8 @@ class Job(Timestamped, Base):
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_claim", "status", "queue", "priority", "run_after"),
+        # Retention walks ended jobs oldest first, one status at a time.
+        Index("ix_jobs_status_finished", "status", "finished_at"),
         Index(
             "uq_jobs_active_idempotency_key",
             "idempotency_key",

@@ -8,9 +8,10 @@ from typing import Any
 
 from castsmith.config import Settings
 from castsmith.domain.jobs import RetryPolicy
-from castsmith.jobs.periodic import PeriodicTask, prune_events_task
+from castsmith.jobs.periodic import PeriodicTask
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry
+from castsmith.jobs.retention import retention_task
 from castsmith.jobs.worker import Worker
 
 
@@ -24,9 +25,9 @@ def make_worker(
     queues: Sequence[str] | None = None,
     periodic: Sequence[PeriodicTask] = (),
 ) -> Worker:
-    """A worker with the settings' intervals, backoff and the event-pruning task."""
+    """A worker with the settings' intervals, backoff and the retention task."""
     tasks = [
-        prune_events_task(queue, settings.job_events_retention_seconds),
+        retention_task(queue.engine, settings),
         *registry.periodic_tasks(settings),
         *periodic,
     ]
