@@ -301,8 +301,8 @@ class Job(Timestamped, Base):
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_claim", "status", "queue", "priority", "run_after"),
-        # Retention walks ended jobs oldest first, one status at a time.
-        Index("ix_jobs_status_finished", "status", "finished_at"),
+        # Jobs lists filtered by status (newest first) and retention (oldest first).
+        Index("ix_jobs_status_id", "status", "id"),
         Index(
             "uq_jobs_active_idempotency_key",
             "idempotency_key",

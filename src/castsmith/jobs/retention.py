@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, or_, select
+from sqlalchemy import Connection, Engine, delete, func, or_, select
 
 from castsmith.config import Settings
 from castsmith.domain import jobs as rules
-from castsmith.jobs.db import EVENTS, JOBS, RUNS, Clock, in_write_tx, system_clock
 from castsmith.jobs.periodic import PeriodicTask
+from castsmith.jobs.sql import EVENTS, JOBS, RUNS, Clock, in_write_tx, system_clock
 
 # Statuses kept for ``jobs`` age; failed jobs have their own, longer age.
 ENDED_OK = (rules.COMPLETED, rules.COMPLETED_WITH_ERRORS, rules.CANCELLED)
@@ -119,31 +119,25 @@ class Retention:
 
     # --- one batch each; public so a caller can hold one open (tests, benchmarks) --
     def candidate_roots(
-        self, conn: Connection, status: str, cutoff: datetime, after: tuple[datetime, int] | None
-    ) -> list[tuple[int, datetime]]:
-        """Up to one batch of root jobs in ``status`` that ended before ``cutoff``,
-        oldest first, after the keyset ``after`` (finish time, id)."""
-        where = [
-            JOBS.c.status == status,
-            JOBS.c.finished_at < cutoff,
-            JOBS.c.parent_id.is_(None),
-        ]
-        if after is not None:
-            where.append(
-                or_(
-                    JOBS.c.finished_at > after[0],
-                    and_(JOBS.c.finished_at == after[0], JOBS.c.id > after[1]),
-                )
-            )
+        self, conn: Connection, status: str, cutoff: datetime, after_id: int
+    ) -> list[int]:
+        """Up to one batch of root jobs in ``status`` that ended before ``cutoff``, in id
+        order after ``after_id`` (ids follow time closely, and the walk uses the
+        ``(status, id)`` index the jobs list uses too)."""
         stmt = (
-            select(JOBS.c.id, JOBS.c.finished_at)
-            .where(*where)
-            .order_by(JOBS.c.finished_at, JOBS.c.id)
+            select(JOBS.c.id)
+            .where(
+                JOBS.c.status == status,
+                JOBS.c.id > after_id,
+                JOBS.c.finished_at < cutoff,
+                JOBS.c.parent_id.is_(None),
+            )
+            .order_by(JOBS.c.id)
             .limit(self.policy.batch_size)
         )
         if self._postgres:
             stmt = stmt.with_for_update(skip_locked=True)
-        return [(int(r.id), r.finished_at) for r in conn.execute(stmt)]
+        return [int(r.id) for r in conn.execute(stmt)]
 
     def delete_trees(self, conn: Connection, roots: list[int]) -> tuple[int, int, int, int]:
         """Delete every tree of ``roots`` whose jobs have all ended.
@@ -209,12 +203,12 @@ class Retention:
             return result
 
         for status, cutoff in self.policy.cutoffs(now).items():
-            after: tuple[datetime, int] | None = None
+            after = 0
             while True:
 
-                def batch(conn: Connection) -> tuple[list[tuple[int, datetime]], Any]:
+                def batch(conn: Connection) -> tuple[list[int], Any]:
                     found = self.candidate_roots(conn, status, cutoff, after)  # noqa: B023
-                    return found, self.delete_trees(conn, [job_id for job_id, _ in found])
+                    return found, self.delete_trees(conn, found)
 
                 found, (jobs, runs, events, kept) = timed(batch)
                 report.jobs += jobs
@@ -223,7 +217,7 @@ class Retention:
                 report.kept_active_trees += kept
                 if len(found) < self.policy.batch_size:
                     break
-                after = (found[-1][1], found[-1][0])
+                after = found[-1]
         runs_cut, events_cut = now - self.policy.runs, now - self.policy.events
         while (gone := timed(lambda conn: self.delete_old_runs(conn, runs_cut))) > 0:
             report.runs += gone

@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 from castsmith.cli import app
 from castsmith.config import Settings
 from castsmith.db.models import PersonaTask
-from castsmith.jobs.db import EVENTS, JOBS, RUNS, in_write_tx
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry
 from castsmith.jobs.retention import Retention, RetentionPolicy
 from castsmith.jobs.runner import make_worker
+from castsmith.jobs.sql import EVENTS, JOBS, RUNS, in_write_tx
 from castsmith.jobs.types import JobSpec
 from castsmith.jobs.worker import Worker
 from tests.integration.jobs.helpers import FAST, job_status, queue_for, registry, running, until
@@ -167,8 +167,8 @@ async def test_a_claim_does_not_wait_for_an_open_batch_on_postgres(
 
     def hold_batch() -> None:
         with queue.engine.begin() as conn:
-            roots = retention.candidate_roots(conn, "completed", cutoff, None)
-            deleted.append(retention.delete_trees(conn, [r for r, _ in roots])[0])
+            roots = retention.candidate_roots(conn, "completed", cutoff, 0)
+            deleted.append(retention.delete_trees(conn, roots)[0])
             release.wait(30)
 
     holder = threading.Thread(target=hold_batch)

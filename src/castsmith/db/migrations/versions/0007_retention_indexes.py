@@ -1,7 +1,7 @@
-"""retention: ended jobs by finish time, and indexed links to jobs
+"""jobs by status in id order, and indexed links to jobs
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -20,7 +20,7 @@ LINKED = ("poster_frame_versions", "training_data_items", "persona_tasks", "pers
 
 
 def upgrade() -> None:
-    op.create_index("ix_jobs_status_finished", "jobs", ["status", "finished_at"], unique=False)
+    op.create_index("ix_jobs_status_id", "jobs", ["status", "id"], unique=False)
     for table in LINKED:
         op.create_index(op.f(f"ix_{table}_job_id"), table, ["job_id"], unique=False)
 
@@ -28,4 +28,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in LINKED:
         op.drop_index(op.f(f"ix_{table}_job_id"), table_name=table)
-    op.drop_index("ix_jobs_status_finished", table_name="jobs")
+    op.drop_index("ix_jobs_status_id", table_name="jobs")
