@@ -21,6 +21,7 @@ from castsmith.db.engine import make_engine, make_session_factory
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry
 from castsmith.providers.registry import ProviderRegistry, providers_from_settings
+from castsmith.providers.trainers.registry import TrainerRegistry, trainers_from_settings
 from castsmith.storage.base import ObjectStore
 from castsmith.storage.factory import store_from_settings, urls_from_settings
 from castsmith.storage.urls import UrlBuilder
@@ -51,7 +52,9 @@ class Container:
     registry: HandlerRegistry = field(default_factory=default_registry)
     queue: JobQueue = field(init=False)
     providers_override: ProviderRegistry | None = None
+    trainers_override: TrainerRegistry | None = None
     _providers_by_loop: dict[int, ProviderRegistry] = field(default_factory=dict, repr=False)
+    _trainers_by_loop: dict[int, TrainerRegistry] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.queue = JobQueue.from_settings(self.engine, self.settings, self.registry)
@@ -74,6 +77,22 @@ class Container:
             http = httpx.AsyncClient(timeout=self.settings.provider_timeout, follow_redirects=False)
             registry = build_providers(self.settings, http)
             self._providers_by_loop[loop_id] = registry
+        return registry
+
+    @property
+    def trainers(self) -> TrainerRegistry:
+        """The configured LoRA trainers, one HTTP connection pool per event loop."""
+        if self.trainers_override is not None:
+            return self.trainers_override
+        try:
+            loop_id = id(asyncio.get_running_loop())
+        except RuntimeError:
+            loop_id = 0
+        registry = self._trainers_by_loop.get(loop_id)
+        if registry is None:
+            http = httpx.AsyncClient(timeout=self.settings.provider_timeout, follow_redirects=False)
+            registry = trainers_from_settings(self.settings, http)
+            self._trainers_by_loop[loop_id] = registry
         return registry
 
     def close(self) -> None:

@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from castsmith.config_trainers import TrainerSettings
+
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 
 
@@ -50,7 +52,7 @@ class ProviderLimit(BaseModel):
     rpm: int | None = Field(default=None, ge=1)
 
 
-class Settings(BaseSettings):
+class Settings(TrainerSettings):
     """The effective configuration of one castsmith process."""
 
     model_config = SettingsConfigDict(

@@ -424,3 +424,7 @@ class ImageCheck(Base):
     phash: Mapped[str | None] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Feature tables kept in their own modules; imported here so every table is in Base.metadata.
+from castsmith.db.models_lora import LoraTraining  # noqa: E402, F401

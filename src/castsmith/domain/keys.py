@@ -44,6 +44,9 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "job_character_reference": (
         "videos/{job_id}/intermediate/character_reference/{image_id}.{ext}"
     ),
+    "lora_weights": "models/{actor_name}/{actor_name}_v{version}.safetensors",
+    "lora_dataset": "models/{actor_name}/datasets/{actor_name}_v{version}_dataset.zip",
+    "lora_test_image": "models/{actor_name}/test_grid/v{version}/{actor_name}_{n}.png",
 }
 
 # Sample values used to check a configured template once, when the layout is built.
@@ -247,6 +250,31 @@ class KeyLayout:
             ext=validate_extension(ext),
         )
 
+    def lora_weights(self, actor_name: str, version: int) -> str:
+        """Version ``version`` of an actor's trained or imported LoRA (safetensors)."""
+        return self._render(
+            "lora_weights",
+            actor_name=validate_name(actor_name, "actor_name"),
+            version=_non_negative(version, "version", minimum=1),
+        )
+
+    def lora_dataset(self, actor_name: str, version: int) -> str:
+        """The dataset zip a LoRA version was trained on."""
+        return self._render(
+            "lora_dataset",
+            actor_name=validate_name(actor_name, "actor_name"),
+            version=_non_negative(version, "version", minimum=1),
+        )
+
+    def lora_test_image(self, actor_name: str, version: int, n: int) -> str:
+        """Cell ``n`` of a LoRA version's test grid (PNG)."""
+        return self._render(
+            "lora_test_image",
+            actor_name=validate_name(actor_name, "actor_name"),
+            version=_non_negative(version, "version", minimum=1),
+            n=_non_negative(n, "n"),
+        )
+
 
 DEFAULT_LAYOUT = KeyLayout()
 
@@ -260,3 +288,6 @@ persona_base_key = DEFAULT_LAYOUT.persona_base
 persona_image_key = DEFAULT_LAYOUT.persona_image
 character_reference_key = DEFAULT_LAYOUT.character_reference
 job_character_reference_key = DEFAULT_LAYOUT.job_character_reference
+lora_weights_key = DEFAULT_LAYOUT.lora_weights
+lora_dataset_key = DEFAULT_LAYOUT.lora_dataset
+lora_test_image_key = DEFAULT_LAYOUT.lora_test_image

@@ -12,6 +12,7 @@ def register_all(registry: HandlerRegistry) -> None:
     """Register the job kinds of every feature (one line per feature)."""
     from castsmith.pipelines.actors import jobs as actors
     from castsmith.pipelines.cleanup import jobs as cleanup
+    from castsmith.pipelines.lora import jobs as lora
     from castsmith.pipelines.personas import jobs as personas
     from castsmith.pipelines.posters import jobs as posters
     from castsmith.pipelines.references import jobs as references
@@ -23,3 +24,4 @@ def register_all(registry: HandlerRegistry) -> None:
     training.register_handlers(registry)
     references.register_handlers(registry)
     cleanup.register_handlers(registry)
+    lora.register_handlers(registry)

@@ -1,0 +1,83 @@
+"""The LoRA job kinds: ``lora.train`` (one training) and ``lora.test_grid`` (its grid).
+
+A training job that stores a new current version then queues a poster regeneration
+with it and the version's test grid, and records both job ids on the version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from castsmith.domain.errors import ValidationError
+from castsmith.jobs.registry import HandlerRegistry, JobContext
+from castsmith.pipelines._services import job_queue
+from castsmith.pipelines.lora.grid import draw_grid, poster_provider
+from castsmith.pipelines.lora.records import load, update
+from castsmith.pipelines.lora.run import run_training
+from castsmith.pipelines.posters import request_poster
+from castsmith.pipelines.posters.params import PosterOverrides
+
+TRAIN = "lora.train"
+TEST_GRID = "lora.test_grid"
+# Trainings are billed: a few attempts resume polling; they never submit twice.
+TRAIN_ATTEMPTS = 5
+
+
+async def queue_follow_ups(services: Any, training_id: int) -> dict[str, Any]:
+    """Queue the poster regeneration and the test grid of a new current version.
+
+    A poster that cannot be queued (an actor without a description) does not undo the
+    trained version: the reason is added to the version's log lines instead.
+    """
+    row = await asyncio.to_thread(load, services, training_id)
+    poster_id: int | None = None
+    try:
+        poster_id = (await request_poster(services, row.actor_id, PosterOverrides())).id
+    except ValidationError as exc:
+        note = f"poster not regenerated: {exc}"
+        await asyncio.to_thread(update, services, training_id, logs=[*(row.logs or []), note])
+    grid = await asyncio.to_thread(
+        job_queue(services).enqueue,
+        TEST_GRID,
+        {"training_id": training_id},
+        provider=poster_provider(services).name,
+        idempotency_key=f"{TEST_GRID}:{training_id}",
+        label=f"v{row.version}",
+    )
+    await asyncio.to_thread(
+        update, services, training_id, poster_job_id=poster_id, grid_job_id=grid.id
+    )
+    return {"poster_job_id": poster_id, "grid_job_id": grid.id}
+
+
+async def _handle_train(ctx: JobContext) -> dict[str, Any]:
+    training_id = int(ctx.payload["training_id"])
+
+    async def report(percent: float, message: str) -> None:
+        await ctx.progress(percent, message)
+
+    result = await run_training(
+        ctx.services, training_id, report, cancel_requested=lambda: ctx.cancel_requested
+    )
+    row = await asyncio.to_thread(load, ctx.services, training_id)
+    if row.grid_job_id is None and row.is_current:
+        result.update(await queue_follow_ups(ctx.services, training_id))
+    await ctx.progress(100, f"LoRA v{row.version} is ready")
+    return result
+
+
+async def _handle_grid(ctx: JobContext) -> dict[str, Any]:
+    training_id = int(ctx.payload["training_id"])
+
+    async def report(percent: float, message: str) -> None:
+        await ctx.progress(percent, message)
+
+    cells = await draw_grid(ctx.services, training_id, report)
+    return {"training_id": training_id, "cells": len(cells)}
+
+
+def register_handlers(registry: HandlerRegistry) -> None:
+    """Register the LoRA job kinds."""
+    registry.register(TRAIN, _handle_train, max_attempts=TRAIN_ATTEMPTS)
+    registry.register(TEST_GRID, _handle_grid)
