@@ -1,7 +1,8 @@
 """The LoRA trainings table: one row per LoRA version of an actor, trained or imported.
 
 Kept apart from :mod:`castsmith.db.models` (which imports it, so the table is always in
-the metadata) because it is one feature's table with many columns.
+the metadata) because it is one feature's table with many columns; both build on
+:mod:`castsmith.db.base`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -23,18 +23,12 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from castsmith.db.models import Base as _Base
-from castsmith.db.models import Timestamped, utcnow
-
-# The column types of castsmith.db.models, spelled again: that module imports this one.
-JSONType = JSON().with_variant(JSONB(), "postgresql")
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from castsmith.db.base import Base, BigId, JSONType, Timestamped, utcnow
 
 
-class LoraTraining(Timestamped, _Base):
+class LoraTraining(Timestamped, Base):
     """One LoRA version: what it was trained on and with, where it ran, what came out.
 
     ``version`` numbers an actor's LoRAs from 1 and names the weights file; at most one
