@@ -30,9 +30,9 @@ def _env(name: str, *aliases: str) -> Any:
     )
 
 
-def _alias(name: str) -> AliasChoices:
-    """``CASTSMITH_<NAME>`` or the field name."""
-    return AliasChoices(f"CASTSMITH_{name.upper()}", name)
+def _alias(name: str, *more: str) -> AliasChoices:
+    """``CASTSMITH_<NAME>``, then any older names in ``more``, or the field name."""
+    return AliasChoices(f"CASTSMITH_{name.upper()}", *more, name)
 
 
 def config_file_path() -> Path:
@@ -41,10 +41,6 @@ def config_file_path() -> Path:
 
 
 REMOTE_PROVIDERS = ("runpod", "comfyui", "replicate", "openai", "google", "flowise")
-
-
-def _alias(name: str, *more: str) -> AliasChoices:
-    return AliasChoices(f"CASTSMITH_{name.upper()}", *more, name)
 
 
 class TrainerSettings(BaseSettings):
