@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from castsmith.config import ProviderLimit, Settings
 from castsmith.domain import access
@@ -22,6 +23,7 @@ from castsmith.domain import jobs as rules
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
 from castsmith.jobs import claim as claiming
 from castsmith.jobs import finish
+from castsmith.jobs.aftercommit import after_commit
 from castsmith.jobs.family import cancel_one, cancel_tree, parent_end, roll_up
 from castsmith.jobs.outcomes import Outcome
 from castsmith.jobs.sql import (
@@ -116,9 +118,12 @@ class JobQueue:
 
     def _write(self, work: Callable[[Connection], T], *, new_work: bool = False) -> T:
         result = in_write_tx(self.engine, work)
-        for callback, new_work_only in self._listeners:
-            if new_work or not new_work_only:
-                callback()
+        if new_work:
+            self._new_work_committed()
+        else:
+            for callback, new_work_only in self._listeners:
+                if not new_work_only:
+                    callback()
         return result
 
     @property
@@ -439,17 +444,18 @@ class JobQueue:
         return self.enqueue_many(specs)
 
     def spawn_in(
-        self, conn: Connection, parent_id: int, children: Sequence[JobSpec]
+        self, session: Session, parent_id: int, children: Sequence[JobSpec]
     ) -> list[JobView]:
-        """Enqueue children of ``parent_id`` inside the caller's write transaction.
+        """Enqueue children of ``parent_id`` inside the caller's unit of work.
 
         Their rows commit or roll back with the caller's own writes (a recorded result
-        and the job that continues from it land together). PostgreSQL listeners are
-        notified at that commit; call :meth:`wake` after it so this process's workers
-        claim at once, as :meth:`spawn` does for itself.
+        and the job that continues from it land together). Workers are woken when that
+        commit happens (PostgreSQL listeners by NOTIFY, this process's workers by the
+        session's ``after_commit`` event), and not at all if it rolls back.
         """
         if not children:
             return []
+        conn = session.connection()
         owner = conn.execute(select(JOBS.c.owner_id).where(JOBS.c.id == parent_id)).first()
         if owner is None:
             raise NotFound(f"job {parent_id} not found")
@@ -458,10 +464,11 @@ class JobQueue:
             self._row(replace(c, parent_id=parent_id, owner_id=c.owner_id or owner.owner_id), now)
             for c in children
         ]
-        return self._enqueue_in(conn, rows, now)
+        views = self._enqueue_in(conn, rows, now)
+        after_commit(session, id(self), self._new_work_committed)
+        return views
 
-    def wake(self) -> None:
-        """Tell this process's listeners that claimable jobs were committed."""
+    def _new_work_committed(self) -> None:
         for callback, _ in self._listeners:
             callback()
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from castsmith.db.engine import make_session_factory
+from castsmith.db.writing import writing
 from castsmith.domain.errors import Conflict, InvalidRequest, NotFound
 from castsmith.domain.jobs import RetryPolicy
 from castsmith.jobs.registry import HandlerRegistry, JobContext
-from castsmith.jobs.sql import in_write_tx
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
 from castsmith.jobs.worker import Worker
 from tests.integration.jobs.helpers import FAST, job_status, queue_for, registry, running, until
@@ -287,32 +288,56 @@ def test_spawn_in_commits_and_rolls_back_with_the_callers_transaction(
     database_url: str,
 ) -> None:
     queue = queue_for(database_url, registry())
+    sessions = make_session_factory(queue.engine)
     woken: list[bool] = []
     queue.add_listener(lambda: woken.append(True), new_work_only=True)
     parent = queue.enqueue("diagnostic.sleep", {}, owner_id=None)
     child = JobSpec("diagnostic.sleep", idempotency_key=f"child:{parent.id}")
+    woken.clear()
 
     class Abandon(Exception):
         pass
 
-    with pytest.raises(Abandon):
-
-        def abandoned(conn: Any) -> None:
-            queue.spawn_in(conn, parent.id, [child])
-            raise Abandon
-
-        in_write_tx(queue.engine, abandoned)
+    with pytest.raises(Abandon), writing(sessions) as session:
+        queue.spawn_in(session, parent.id, [child])
+        raise Abandon
     assert queue.children_summary(parent.id).children == []
+    assert woken == []  # nothing committed, nobody woken
 
-    woken.clear()
-    made = in_write_tx(queue.engine, lambda conn: queue.spawn_in(conn, parent.id, [child]))
-    queue.wake()
-    assert woken == [True]
+    with writing(sessions) as session:
+        made = queue.spawn_in(session, parent.id, [child])
+        queue.spawn_in(session, parent.id, [JobSpec("diagnostic.sleep")])
+        assert woken == []  # not before the commit
+    assert woken == [True]  # once after it, for both spawns
     children = queue.children_summary(parent.id).children
-    assert [c.id for c in children] == [made[0].id]
+    assert children[0].id == made[0].id and len(children) == 2
     assert children[0].status == "queued" and children[0].owner_id == parent.owner_id
     # The key still finds the active child: a retried parent does not spawn it twice.
-    again = in_write_tx(queue.engine, lambda conn: queue.spawn_in(conn, parent.id, [child]))
+    with writing(sessions) as session:
+        again = queue.spawn_in(session, parent.id, [child])
     assert again[0].id == made[0].id
-    with pytest.raises(NotFound):
-        in_write_tx(queue.engine, lambda conn: queue.spawn_in(conn, 999999, [child]))
+    with pytest.raises(NotFound), writing(sessions) as session:
+        queue.spawn_in(session, 999999, [child])
+
+
+async def test_children_spawned_in_a_callers_transaction_run_without_waiting_for_a_poll(
+    database_url: str,
+) -> None:
+    reg = registry()
+    queue = queue_for(database_url, reg)
+    sessions = make_session_factory(queue.engine)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    parent = queue.enqueue("diagnostic.sleep", {}, run_after=later)
+    # A poll every ten minutes: only the wake-up at commit can start the child quickly.
+    slow = FAST | {"poll_interval": 600.0}
+    async with running(Worker(queue, reg, concurrency=2, **slow)):
+        await asyncio.sleep(0.5)  # the worker has made its first, empty claim
+
+        def spawn() -> int:
+            with writing(sessions) as session:
+                return queue.spawn_in(session, parent.id, [JobSpec("diagnostic.sleep")])[0].id
+
+        child_id = await asyncio.to_thread(spawn)
+        await until(job_status(queue, child_id), deadline=20)
+    assert queue.get(child_id).status == "completed"
+    assert queue.get(parent.id).status == "queued"

@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
@@ -47,8 +46,8 @@ from castsmith.providers.base import (
 log = logging.getLogger("castsmith.pipelines.personas")
 
 Progress = Callable[[float, str], Awaitable[None]]
-#: Further writes to make in the transaction that records a base: (connection, asset id).
-AlsoRecord = Callable[[Connection, int], object]
+#: Further writes to make in the transaction that records a base: (session, asset id).
+AlsoRecord = Callable[[Session, int], object]
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -354,7 +353,7 @@ class PersonaImages:
             asset_id = row.id
             if also is not None:
                 session.flush()
-                also(session.connection(), asset_id)
+                also(session, asset_id)
         self.uploaded.clear()  # recorded: no longer ours to clean up
         return asset_id
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, PersonaTask
 from castsmith.db.repositories.personas import PersonaRepository, writing
@@ -228,10 +228,10 @@ async def run_base(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
         await ctx.spawn(grid)
         return WaitForChildren()
 
-    def spawn_grid(conn: Connection, _asset_id: int) -> None:
+    def spawn_grid(session: Session, _asset_id: int) -> None:
         # In the transaction that records the base: one write instead of two, and no
-        # recorded base without its grid job.
-        ctx.queue.spawn_in(conn, ctx.job_id, grid)
+        # recorded base without its grid job. Workers wake when that commits.
+        ctx.queue.spawn_in(session, ctx.job_id, grid)
 
     maker = _start(ctx, result)
     try:
@@ -239,7 +239,6 @@ async def run_base(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
     except Exception as exc:
         await _failed(ctx, maker, exc)
         raise
-    ctx.queue.wake()
     return WaitForChildren()
 
 
