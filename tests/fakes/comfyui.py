@@ -1,16 +1,17 @@
 """A fake ComfyUI server: HTTP routes and the ``/ws`` websocket.
 
-``POST /prompt`` validates like the real server (model files listed in
-``missing_models`` fail with ``value_not_in_list``; a graph without SaveImage fails
-``prompt_no_outputs``), then "executes" in the background, sending ``status``,
-``execution_start``, ``executing``, ``progress`` (``steps`` of them), ``executed``,
-``execution_success`` and finally ``executing`` with ``node: null`` to the socket
-whose ``clientId`` queued it. Knobs: ``step_delay``; ``fail_execution`` (an
-``execution_error`` from KSampler); ``drop_socket`` (close sockets mid-run; history
-still completes); ``websocket_enabled = False`` (refuse the socket); ``hang``
-(never finish until ``/interrupt``). ``/history/{id}`` is
-``{}`` until done; ``/view`` serves outputs; ``/upload/image`` renames clashing names
-to ``name (1).png`` unless ``overwrite``.
+``POST /prompt`` validates like the real server (see ``comfy_nodes``: loader files not
+in ``models`` or listed in ``missing_models`` fail with ``value_not_in_list``, a class
+not in ``node_classes`` with ``invalid_prompt``, a graph without SaveImage with
+``prompt_no_outputs``; ``/object_info`` lists both), then "executes" in the
+background, sending ``status``, ``execution_start``, ``executing``, ``progress``
+(``steps`` of them), ``executed``, ``execution_success`` and finally ``executing``
+with ``node: null`` to the socket whose ``clientId`` queued it. Knobs:
+``step_delay``; ``fail_execution`` (an ``execution_error`` from KSampler);
+``drop_socket`` (close sockets mid-run; history still completes);
+``websocket_enabled = False`` (refuse the socket); ``hang`` (never finish until
+``/interrupt``). ``/history/{id}`` is ``{}`` until done; ``/view`` serves outputs;
+``/upload/image`` renames clashing names to ``name (1).png`` unless ``overwrite``.
 """
 
 from __future__ import annotations
@@ -25,10 +26,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from tests.fakes.comfy_nodes import (
+    CORE_NODES,
+    DEFAULT_MODELS,
+    OUTPUT_NODES,
+    object_info,
+    validate,
+)
 from tests.fakes.server import FakeServer, png
 
 PNG = png((220, 160, 40))
-OUTPUT_NODES = {"SaveImage", "PreviewImage"}
 
 
 class FakeComfyUI(FakeServer):
@@ -39,6 +46,8 @@ class FakeComfyUI(FakeServer):
         self.steps = steps
         self.step_delay = step_delay
         self.missing_models: set[str] = set()
+        self.models: set[str] = set(DEFAULT_MODELS)
+        self.node_classes: set[str] = set(CORE_NODES) | {"TeaCache"}
         self.fail_execution = False
         self.drop_socket = False
         self.hang = False
@@ -83,59 +92,19 @@ class FakeComfyUI(FakeServer):
         except Exception:
             self.sockets.pop(client_id, None)
 
+    def offered_models(self) -> set[str]:
+        """The model files the server offers: installed ones, less ``missing_models``."""
+        return set(self.models) - self.missing_models
+
+    def install(self, *names: str) -> None:
+        """Put model files on the server."""
+        self.models.update(names)
+
     def _validate(self, prompt: Any) -> dict[str, Any] | None:
-        if not isinstance(prompt, dict):
-            return {
-                "error": {
-                    "type": "no_prompt",
-                    "message": "No prompt provided",
-                    "details": "",
-                    "extra_info": {},
-                },
-                "node_errors": {},
-            }
-        node_errors: dict[str, Any] = {}
-        for node_id, node in prompt.items():
-            for key in ("unet_name", "ckpt_name", "lora_name", "vae_name"):
-                value = (node.get("inputs") or {}).get(key)
-                if value in self.missing_models:
-                    node_errors[node_id] = {
-                        "errors": [
-                            {
-                                "type": "value_not_in_list",
-                                "message": "Value not in list",
-                                "details": f"{key}: '{value}' not in []",
-                                "extra_info": {
-                                    "input_name": key,
-                                    "input_config": [[], {}],
-                                    "received_value": value,
-                                },
-                            }
-                        ],
-                        "dependent_outputs": [],
-                        "class_type": node.get("class_type"),
-                    }
-        if node_errors:
-            return {
-                "error": {
-                    "type": "prompt_outputs_failed_validation",
-                    "message": "Prompt outputs failed validation",
-                    "details": "",
-                    "extra_info": {},
-                },
-                "node_errors": node_errors,
-            }
-        if not any(n.get("class_type") in OUTPUT_NODES for n in prompt.values()):
-            return {
-                "error": {
-                    "type": "prompt_no_outputs",
-                    "message": "Prompt has no outputs",
-                    "details": "",
-                    "extra_info": {},
-                },
-                "node_errors": {},
-            }
-        return None
+        return validate(prompt, self.node_classes, self.offered_models())
+
+    async def _object_info(self, request: Request) -> Response:
+        return JSONResponse(object_info(self.node_classes, self.offered_models()))
 
     async def _prompt(self, request: Request) -> Response:
         try:
@@ -278,4 +247,5 @@ class FakeComfyUI(FakeServer):
             Route("/interrupt", self._interrupt_route, methods=["POST"]),
             Route("/queue", self._queue, methods=["POST"]),
             Route("/system_stats", self._stats, methods=["GET"]),
+            Route("/object_info", self._object_info, methods=["GET"]),
         ]

@@ -9,6 +9,9 @@ IN_PROGRESS for ``polls_before_done`` status polls, then finish with ``output_sh
 * ``"legacy_url"`` / ``"legacy_base64"``: ``{"status": "success", "message": ...}``
 * ``"legacy_error"``: ``{"status": "error", "message": ...}`` inside COMPLETED
 
+The worker's ComfyUI validates like ComfyUI (``node_classes``, ``models`` (None: any
+file), ``missing_models``; see ``comfy_nodes``) and fails as worker-comfyui 5.8 does
+(``comfy_down``, ``fail_execution``), with the worker's own error texts.
 ``finish_next(status=..., error=...)`` scripts how the next job ends (FAILED with a
 message, CANCELLED, TIMED_OUT); ``forget(job_id)`` makes ``/status`` answer 404 as
 after retention.
@@ -23,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tests.fakes.comfy_nodes import CORE_NODES, LOADERS, validate, worker_text
 from tests.fakes.server import FakeServer, bearer_ok, png
 
 PNG = png((30, 120, 200))
@@ -49,6 +53,39 @@ class FakeRunPod(FakeServer):
         self.runsync_finishes = True
         self.jobs: dict[str, dict[str, Any]] = {}
         self._next_end: list[dict[str, Any]] = []
+        # The worker's ComfyUI: its node classes and model files (None: any file).
+        self.node_classes: set[str] = set(CORE_NODES) | {"TeaCache"}
+        self.models: set[str] | None = None
+        self.missing_models: set[str] = set()
+        self.comfy_down = False
+        self.fail_execution = False
+
+    def _worker_end(self, workflow: Any) -> dict[str, Any] | None:
+        """How worker-comfyui 5.x ends a job for ``workflow`` on this worker's ComfyUI."""
+        if self.comfy_down:
+            return {
+                "status": "FAILED",
+                "error": "ComfyUI server (127.0.0.1:8188) not reachable after multiple retries.",
+            }
+        named = {
+            str((node.get("inputs") or {}).get(key))
+            for node in (workflow.values() if isinstance(workflow, dict) else [])
+            if isinstance(node, dict)
+            for key in LOADERS.get(str(node.get("class_type")), ())
+        }
+        models = (named if self.models is None else self.models) - self.missing_models
+        body = validate(workflow, self.node_classes, models)
+        if body is not None:
+            return {"status": "FAILED", "error": worker_text(body)}
+        if self.fail_execution:
+            return {
+                "status": "FAILED",
+                "error": "Job processing failed",
+                "output": {
+                    "details": ["Node Type: KSampler, Node ID: 11, Message: CUDA out of memory"]
+                },
+            }
+        return None
 
     @property
     def base(self) -> str:
@@ -130,6 +167,8 @@ class FakeRunPod(FakeServer):
             job["end"] = self._next_end.pop(0)
         elif "workflow" not in body["input"]:
             job["end"] = {"status": "FAILED", "error": "Missing 'workflow' parameter"}
+        elif (end := self._worker_end(body["input"]["workflow"])) is not None:
+            job["end"] = end
         self.jobs[job_id] = job
         if sync and self.runsync_finishes:
             self._finish(job)

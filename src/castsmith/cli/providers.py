@@ -179,13 +179,47 @@ def check_providers(
     """Probe reachability and credentials; exit 1 if any check fails."""
     settings = settings_from_context(ctx)
 
-    async def action(registry: ProviderRegistry) -> list[Any]:
+    async def action(registry: ProviderRegistry) -> list[tuple[Any, list[str]]]:
         names = [name] if name else registry.configured()
-        return [await registry.check(n) for n in names]
+        checked = []
+        for each in names:
+            result = await registry.check(each)
+            lines = await _poster_needs(registry, each) if result.ok else []
+            checked.append((result, lines))
+        return checked
 
     results = _run(settings, action)
-    for result in results:
+    for result, lines in results:
         mark = "ok  " if result.ok else "FAIL"
         typer.echo(f"{mark} {result.name}: {result.verdict}")
-    if not all(r.ok for r in results):
+        for line in lines:
+            typer.echo(f"     {line}")
+    if not all(r.ok for r, _ in results):
         raise typer.Exit(1)
+
+
+async def _poster_needs(registry: ProviderRegistry, name: str) -> list[str]:
+    """What the default poster workflow needs from a ComfyUI server and what it lacks."""
+    from castsmith.providers.comfyui import SPEED_UP_NODES, ComfyUIProvider
+    from castsmith.providers.runpod import RunPodProvider
+    from castsmith.workflows.poster_frame import PosterParams, build_poster_workflow
+
+    provider = registry.images.get(name.lower())
+    if isinstance(provider, RunPodProvider):
+        return ["poster workflow: worker-comfyui lists no models; a run shows what is missing"]
+    if not isinstance(provider, ComfyUIProvider):
+        return []
+    checked = await provider.preflight(build_poster_workflow(PosterParams("a poster check")))
+    if checked is None:
+        return ["poster workflow: the server offers no /object_info; not checked"]
+    files = ", ".join(dict.fromkeys(f.file for f in checked.needed_files))
+    lines = [f"poster workflow needs: {files} (and each actor's own LoRA)"]
+    lines += [f"missing: {f.missing()}" for f in checked.missing_files]
+    lines += [
+        f"missing: node {node_id} {class_type}"
+        + (" (optional: posters are drawn without it)" if class_type in SPEED_UP_NODES else "")
+        for node_id, class_type in checked.missing_nodes
+    ]
+    if len(lines) == 1:
+        lines.append("nothing missing")
+    return lines

@@ -37,6 +37,7 @@ from castsmith.domain.errors import (
     RateLimited,
     ValidationError,
 )
+from castsmith.domain.redaction import MASK, secret_pattern
 from castsmith.imaging.sniff import sniff_content_type
 from castsmith.net.guard import GuardPolicy, guarded_get
 
@@ -148,14 +149,12 @@ class Boundary:
         self.guard = guard
         self.http = http
         self.timeout = timeout
-        self._secrets = [s for s in secrets if s]
+        self._pattern = secret_pattern(secrets)
         self._classify = classify
 
     def redact(self, text: str) -> str:
-        """``text`` with every known secret replaced."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        """``text`` with every known secret masked (whole tokens, see domain.redaction)."""
+        return self._pattern.sub(MASK, text) if self._pattern is not None else text
 
     def _error(self, cls: type[ProviderError], message: str, **extra: Any) -> ProviderError:
         return cls(self.redact(message), self.provider, **extra)

@@ -84,6 +84,9 @@ class RunWorkflow:
 
     workflow: Mapping[str, Any]
     images: tuple[InputImage, ...] = ()
+    #: Node classes the provider may take out when its server lacks them (a speed-up
+    #: such as TeaCache that the caller did not ask for explicitly).
+    optional_nodes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class Provenance:
     provider_job_id: str | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
     placeholder: bool = False
+    #: What the provider changed to serve the request (e.g. a node it took out).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

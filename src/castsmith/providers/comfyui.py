@@ -27,11 +27,13 @@ from castsmith.net.guard import GuardPolicy
 from castsmith.providers._comfy import (
     WorkflowBuilder,
     WorkflowImageProvider,
-    describe_prompt_error,
     graph_seed,
     output_images,
     workflow_capabilities,
 )
+from castsmith.providers._comfy_errors import describe_prompt_error
+from castsmith.providers._comfy_preflight import SPEED_UP_NODES as SPEED_UP_NODES
+from castsmith.providers._comfy_preflight import Preflight, ServerNodes, bypass, preflight
 from castsmith.providers._http import Boundary, secret_value
 from castsmith.providers._support import Poller, Stopwatch
 from castsmith.providers.base import (
@@ -80,6 +82,7 @@ class ComfyUIProvider(WorkflowImageProvider):
             self.name, http, timeout, secrets=[key], classify=_classify, guard=download_guard
         )
         self.capabilities = workflow_capabilities(workflow_builder)
+        self._nodes: ServerNodes | None = None
 
     def _ws_url(self, client_id: str) -> str:
         parts = urlsplit(self.base)
@@ -91,7 +94,7 @@ class ComfyUIProvider(WorkflowImageProvider):
     ) -> ImageResult:
         """Upload inputs, queue the prompt, follow it to the end, fetch the images."""
         watch = Stopwatch()
-        workflow = dict(request.workflow)
+        workflow, notes = await self._prepare(request)
         for image in request.images:
             stored = await self._upload(image)
             if stored != image.name:
@@ -135,8 +138,49 @@ class ComfyUIProvider(WorkflowImageProvider):
                 seed=graph_seed(workflow),
                 provider_job_id=prompt_id,
                 timings=watch.total(),
+                notes=notes,
             ),
         )
+
+    async def server_nodes(self) -> ServerNodes | None:
+        """The server's ``/object_info``, read once and kept until a validation failure.
+
+        None when the server does not offer it (an old server or a proxy in front): the
+        workflow then goes to ``/prompt`` unchecked and the server's answer says the rest.
+        """
+        if self._nodes is None:
+            try:
+                response = await self._http.request(
+                    "GET", f"{self.base}/object_info", headers=self._headers
+                )
+                self._nodes = ServerNodes.parse(self._http.json(response))
+            except InvalidRequest as exc:
+                log.warning("comfyui /object_info unavailable (%s); no preflight", exc)
+                return None
+        return self._nodes
+
+    async def preflight(self, workflow: Mapping[str, Any]) -> Preflight | None:
+        """What ``workflow`` needs from this server and what it lacks (None: unknown)."""
+        nodes = await self.server_nodes()
+        return None if nodes is None else preflight(workflow, nodes)
+
+    async def _prepare(self, request: RunWorkflow) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The workflow as it will be queued: refused with every missing file and node,
+        or with optional nodes the server lacks taken out (and a note saying so)."""
+        workflow = dict(request.workflow)
+        checked = await self.preflight(workflow)
+        if checked is None:
+            return workflow, ()
+        refusal = checked.refusal(request.optional_nodes)
+        if refusal is not None:
+            raise self._http.invalid(f"comfyui cannot run the workflow: {refusal}")
+        dropped = checked.droppable(request.optional_nodes)
+        if not dropped:
+            return workflow, ()
+        names = sorted({class_type for _, class_type in dropped})
+        note = f"{', '.join(names)} is not installed on the server; drawn without it"
+        log.info("comfyui: %s", note)
+        return bypass(workflow, [node_id for node_id, _ in dropped]), (note,)
 
     async def _upload(self, image: InputImage) -> str:
         response = await self._http.request(
@@ -154,12 +198,16 @@ class ComfyUIProvider(WorkflowImageProvider):
         return f"{subfolder}/{name}" if subfolder else name
 
     async def _queue(self, workflow: Mapping[str, Any], client_id: str) -> str:
-        response = await self._http.request(
-            "POST",
-            f"{self.base}/prompt",
-            json={"prompt": workflow, "client_id": client_id},
-            headers=self._headers,
-        )
+        try:
+            response = await self._http.request(
+                "POST",
+                f"{self.base}/prompt",
+                json={"prompt": workflow, "client_id": client_id},
+                headers=self._headers,
+            )
+        except InvalidRequest:
+            self._nodes = None  # the server changed under us: read /object_info again
+            raise
         body = self._http.json(response)
         if not isinstance(body, dict) or not body.get("prompt_id"):
             raise self._http.malformed("POST /prompt returned no prompt_id")

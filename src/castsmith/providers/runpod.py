@@ -29,10 +29,10 @@ from castsmith.net.guard import GuardPolicy
 from castsmith.providers._comfy import (
     WorkflowBuilder,
     WorkflowImageProvider,
-    describe_worker_validation,
     graph_seed,
     workflow_capabilities,
 )
+from castsmith.providers._comfy_errors import describe_worker_error
 from castsmith.providers._http import Boundary, secret_value
 from castsmith.providers._support import Poller, Stopwatch
 from castsmith.providers.base import (
@@ -47,6 +47,9 @@ from castsmith.providers.base import (
 log = logging.getLogger("castsmith.providers.runpod")
 
 TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"}
+#: RunPod's request size limits; worker-comfyui takes no input URLs, so a larger
+#: request is refused here, before anything is sent (or paid for).
+PAYLOAD_LIMITS = {"run": 10_000_000, "runsync": 20_000_000}
 _PERMANENT_WORDS = (
     "validation failed",
     "missing 'workflow'",
@@ -86,8 +89,10 @@ class RunPodProvider(WorkflowImageProvider):
         runsync_wait_ms: int = 60_000,
         workflow_builder: WorkflowBuilder | None = None,
         download_guard: GuardPolicy | None = None,
+        payload_limits: dict[str, int] | None = None,
     ) -> None:
         self.base = endpoint_base(endpoint_id, endpoint_url)
+        self.payload_limits = {**PAYLOAD_LIMITS, **(payload_limits or {})}
         self.mode = mode
         self.poll_interval = poll_interval
         self.poll_max_interval = poll_max_interval
@@ -116,11 +121,13 @@ class RunPodProvider(WorkflowImageProvider):
             timeout = self._http.timeout + self.runsync_wait_ms / 1000
         else:
             url, timeout = f"{self.base}/run", self._http.timeout
+        body = json.dumps({"input": payload}, separators=(",", ":")).encode()
+        self._check_size(len(body))
         response = await self._http.request(
             "POST",
             url,
-            json={"input": payload},
-            headers=self._headers,
+            content=body,
+            headers={**self._headers, "Content-Type": "application/json"},
             timeout=timeout,
             not_found=lambda r: self._http.invalid(
                 f"runpod endpoint not found at {self.base} (check the endpoint id)"
@@ -147,6 +154,17 @@ class RunPodProvider(WorkflowImageProvider):
                 },
             ),
         )
+
+    def _check_size(self, size: int) -> None:
+        limit = self.payload_limits[self.mode]
+        if size > limit:
+            raise InvalidRequest(
+                f"the runpod request would be {size / 1e6:.1f} MB, above the {limit / 1e6:g} MB "
+                f"RunPod accepts on /{self.mode} (worker-comfyui takes input images inline "
+                "only): send smaller or fewer input images"
+                + (", or use runsync mode (20 MB)" if self.mode == "run" else ""),
+                self.name,
+            )
 
     def _job(self, response: httpx.Response) -> dict[str, Any]:
         body = self._http.json(response)
@@ -194,9 +212,9 @@ class RunPodProvider(WorkflowImageProvider):
             )
         if status == "CANCELLED":
             raise ProviderError(f"runpod job {job_id} was cancelled", self.name)
-        raise self._failure(str(job_id), job.get("error"))
+        raise self._failure(str(job_id), job.get("error"), job.get("output"))
 
-    def _failure(self, job_id: str, error: Any) -> ProviderError:
+    def _failure(self, job_id: str, error: Any, output: Any = None) -> ProviderError:
         text = str(error or "the job failed without a message")
         # Uncaught handler exceptions arrive as a JSON-encoded string.
         try:
@@ -206,10 +224,11 @@ class RunPodProvider(WorkflowImageProvider):
         if isinstance(decoded, dict) and "error_message" in decoded:
             kind = decoded.get("error_type") or "error"
             text = f"{decoded['error_message']} ({kind})"
-        if text.startswith("Workflow validation failed"):
-            text = describe_worker_validation(text)
-        message = f"runpod job {job_id} failed: {' '.join(text.split())[:500]}"
-        if any(word in text.lower() for word in _PERMANENT_WORDS):
+        details = output.get("details") if isinstance(output, dict) else None
+        described = describe_worker_error(text, details)
+        # The whole message: a list of missing model files must never be cut short.
+        message = f"runpod job {job_id} failed: {described.message}"
+        if described.permanent or any(word in text.lower() for word in _PERMANENT_WORDS):
             return self._http.invalid(message)
         return self._http.unavailable(message)
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from obstore import exceptions as obs_errors
 
 from castsmith.domain.errors import CastsmithError, NotFound, StorageError, StorageUnavailable
+from castsmith.domain.redaction import redact
 
 _UNAVAILABLE_HINTS = (
     "error sending request",
@@ -38,10 +39,7 @@ def clean_reason(text: str, secrets: Iterable[str] = ()) -> str:
     """First line of ``text`` with URL query strings removed and ``secrets`` blanked."""
     line = next((part.strip() for part in text.splitlines() if part.strip()), "")
     line = _QUERY.sub(r"\1?…", line)
-    for secret in secrets:
-        if secret:
-            line = line.replace(secret, "***")
-    return line[:_MAX_REASON]
+    return redact(line, secrets)[:_MAX_REASON]
 
 
 def _is_unavailable(text: str) -> bool:

@@ -145,6 +145,7 @@ async def test_comfyui_receives_the_actor_lora_and_description(
     sqlite_database_url: str, tmp_path: Path
 ) -> None:
     fake = FakeComfyUI(steps=2)
+    fake.install("0002_european_35_female.safetensors", "other_style.safetensors")
     fake.start()
     try:
         settings = Settings(

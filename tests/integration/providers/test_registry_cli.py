@@ -143,3 +143,27 @@ def test_generate_workflow_on_runpod_and_failure_exit(tmp_path: Path) -> None:
         down = CliRunner().invoke(app, ["providers", "check"], env=env)
         assert down.exit_code == 1 and "FAIL runpod: could not connect" in down.output
         assert fake.api_key not in down.output
+
+
+def test_providers_check_shows_what_the_poster_workflow_needs_and_lacks(tmp_path: Path) -> None:
+    from tests.fakes import FakeComfyUI
+
+    with FakeComfyUI() as fake:
+        env = {"CASTSMITH_DATA_DIR": str(tmp_path), "CASTSMITH_COMFYUI_URL": fake.url}
+        fine = CliRunner().invoke(app, ["providers", "check", "comfyui"], env=env)
+        assert fine.exit_code == 0, fine.output
+        assert "poster workflow needs: flux1-dev-fp8.safetensors" in fine.output
+        assert "nothing missing" in fine.output
+        fake.missing_models = {"ae.safetensors"}
+        fake.node_classes.discard("TeaCache")
+        lacking = CliRunner().invoke(app, ["providers", "check", "comfyui"], env=env)
+    lines = [line.strip() for line in lacking.output.splitlines()]
+    assert (
+        "missing: node 3 VAELoader: vae_name 'ae.safetensors' is not installed on the server"
+        in (lines)
+    )
+    assert any(
+        line.startswith("missing: node")
+        and "TeaCache (optional: posters are drawn without it)" in line
+        for line in lines
+    ), lines

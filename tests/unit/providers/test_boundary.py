@@ -8,7 +8,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from castsmith.providers._comfy import describe_prompt_error, describe_worker_validation
+from castsmith.providers._comfy_errors import describe_prompt_error, describe_worker_validation
 from castsmith.providers._http import extract_json, parse_retry_after
 from castsmith.providers._support import closest_ratio, size_for_ratio
 
@@ -89,3 +89,27 @@ def test_sizes_and_ratios() -> None:
     assert closest_ratio(None, None) == "1:1"
     assert size_for_ratio("16:9") == (1024, 576)
     assert size_for_ratio("2:3") == (688, 1024)
+
+
+def test_worker_validation_text_reads_back_every_error_of_every_node() -> None:
+    # The shape worker-comfyui 5.x writes: one line per key of each node's entry.
+    worker = (
+        "Workflow validation failed:\n"
+        "• Node 2 (errors): [{'type': 'value_not_in_list', 'message': 'Value not in list', "
+        "'details': \"clip_name1: 't5.safetensors' not in []\", 'extra_info': "
+        "{'input_name': 'clip_name1', 'received_value': 't5.safetensors'}}, "
+        "{'type': 'value_not_in_list', 'message': 'Value not in list', "
+        "'details': \"clip_name2: 'clip_l.safetensors' not in []\", 'extra_info': "
+        "{'input_name': 'clip_name2', 'received_value': 'clip_l.safetensors'}}]\n"
+        "• Node 2 (dependent_outputs): ['13']\n"
+        "• Node 2 (class_type): DualCLIPLoader\n"
+        "• Node 11 (errors): [{'type': 'value_not_in_list', 'details': "
+        "\"sampler_name: 'fast' not in ['euler']\", 'extra_info': {}}]\n"
+        "• Node 11 (class_type): KSampler"
+    )
+    assert describe_worker_validation(worker) == (
+        "workflow validation failed: "
+        "node 2 DualCLIPLoader: clip_name1 't5.safetensors' is not installed on the server; "
+        "node 2 DualCLIPLoader: clip_name2 'clip_l.safetensors' is not installed on the server; "
+        "node 11 KSampler: sampler_name 'fast' is not one of the allowed values"
+    )
