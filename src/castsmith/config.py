@@ -59,6 +59,9 @@ class TrainerSettings(BaseSettings):
         le=7 * 24 * 3600,
         validation_alias=_alias("lora_dataset_url_expiry"),
     )
+    lora_poll_interval: float = Field(
+        default=5.0, gt=0, validation_alias=_alias("lora_poll_interval")
+    )
     lora_poll_timeout: float = Field(
         default=6 * 3600.0, gt=0, validation_alias=_alias("lora_poll_timeout")
     )

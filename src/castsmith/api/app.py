@@ -17,6 +17,7 @@ from castsmith.api import (
     files,
     health,
     jobs,
+    lora,
     personas,
     posters,
     references,
@@ -93,6 +94,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(personas.router)
     app.include_router(training.router)
+    app.include_router(lora.router)
     app.include_router(references.router)
     web.install(app)
     errors.document(app)

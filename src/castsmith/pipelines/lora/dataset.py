@@ -57,7 +57,7 @@ def snapshot(services: Services, actor_id: int, trigger_word: str) -> list[Snaps
         ]
 
 
-class _Sink:
+class Sink:
     """A write-only, unseekable file whose written bytes are taken out in chunks."""
 
     def __init__(self) -> None:
@@ -82,7 +82,7 @@ async def zip_chunks(
     services: Services, items: list[SnapshotItem], folder: str = ""
 ) -> AsyncIterator[bytes]:
     """Zip bytes of the images (under ``folder``) and their captions, image by image."""
-    sink = _Sink()
+    sink = Sink()
     # JPEGs are compressed already; storing them keeps the zip fast to make.
     archive = zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED)
     for item in items:

@@ -77,6 +77,7 @@ def trainers_from_settings(settings: Settings, http: httpx.AsyncClient) -> Train
             owner=settings.replicate_destination_owner,
             timeout=settings.provider_timeout,
             download_guard=guard,
+            poll_interval=settings.lora_poll_interval,
         )
     if settings.fal_api_key is not None:
         for name, endpoint in (("fal", FAST), ("fal-portrait", PORTRAIT)):
@@ -88,5 +89,6 @@ def trainers_from_settings(settings: Settings, http: httpx.AsyncClient) -> Train
                 rest_url=settings.fal_rest_url,
                 timeout=settings.provider_timeout,
                 download_guard=guard,
+                poll_interval=settings.lora_poll_interval,
             )
     return TrainerRegistry(trainers, settings.lora_trainer)
