@@ -390,6 +390,21 @@ class Settings(TrainerSettings):
         default=300.0,
         validation_alias=AliasChoices("CASTSMITH_JOB_BACKOFF_CAP", "job_backoff_cap"),
     )
+    job_infra_backoff_base: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("CASTSMITH_JOB_INFRA_BACKOFF_BASE", "job_infra_backoff_base"),
+    )
+    job_infra_backoff_cap: float = Field(
+        default=900.0,
+        gt=0,
+        validation_alias=AliasChoices("CASTSMITH_JOB_INFRA_BACKOFF_CAP", "job_infra_backoff_cap"),
+    )
+    job_infra_max_attempts: int = Field(
+        default=10,
+        ge=1,
+        validation_alias=AliasChoices("CASTSMITH_JOB_INFRA_MAX_ATTEMPTS", "job_infra_max_attempts"),
+    )
     job_max_attempts: int = Field(
         default=3,
         validation_alias=AliasChoices("CASTSMITH_JOB_MAX_ATTEMPTS", "job_max_attempts"),

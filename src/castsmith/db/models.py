@@ -298,6 +298,9 @@ class Job(Timestamped, Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(Text)
     error_log: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    # What a handler recorded before waiting on remote work (say, the remote job id),
+    # so a later attempt resumes that work instead of starting (and paying) again.
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     progress_message: Mapped[str | None] = mapped_column(String(500))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

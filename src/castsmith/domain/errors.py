@@ -12,8 +12,11 @@ only ever see this tree::
     ├── ConfigurationError         settings are missing or contradict each other
     ├── ImageError                 bytes that are not a usable image (HTTP 422)
     │   └── DecompressionBomb      an image whose pixel count exceeds the configured limit
+    ├── InfrastructureUnavailable  castsmith's own database or store is unreachable
+    │                              (retryable, on the engine's longer schedule)
     ├── StorageError               the object store failed
-    │   └── StorageUnavailable     the store could not be reached (retryable)
+    │   └── StorageUnavailable     the store could not be reached (also
+    │                              InfrastructureUnavailable)
     ├── JobCancelled               the job was cancelled while it ran
     └── ProviderError              a remote generator failed
         ├── RateLimited            429 or equivalent; carries ``retry_after`` (retryable)
@@ -73,11 +76,21 @@ class DecompressionBomb(ImageError):
     """An image whose pixel count is above the configured limit."""
 
 
+class InfrastructureUnavailable(CastsmithError):
+    """castsmith's own database or object store could not be reached.
+
+    Unlike a provider's hiccup this tends to last minutes (a restart, a failover, an
+    outage), so the job engine retries it on a longer schedule of its own.
+    """
+
+    retryable = True
+
+
 class StorageError(CastsmithError):
     """The object store failed."""
 
 
-class StorageUnavailable(StorageError):
+class StorageUnavailable(StorageError, InfrastructureUnavailable):
     """The object store could not be reached; another attempt may succeed."""
 
     retryable = True

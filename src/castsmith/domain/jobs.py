@@ -113,9 +113,21 @@ def children_error(status: str, failed: int, total: int) -> str | None:
     return None
 
 
+#: Error categories with retry schedules of their own.
+PROVIDER = "provider"
+INFRASTRUCTURE = "infrastructure"
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with full jitter: ``uniform(0, min(cap, base * 2**(n-1)))``.
+    """When a failed attempt is tried again, by the category of its error.
+
+    Provider errors (and anything else retryable) back off exponentially with full
+    jitter: ``uniform(0, min(cap, base * 2**(n-1)))``. Infrastructure errors (castsmith's
+    own database or store unreachable) tend to last minutes, so they get a longer
+    schedule with "equal" jitter (never less than half the ceiling), from
+    ``infra_base`` up to ``infra_cap`` seconds, and may be tried up to
+    ``infra_attempts`` times in all even when the job allows fewer attempts.
 
     ``attempt`` is the number of the attempt that just failed (1 for the first). A
     provider's ``retry_after`` is a floor: the next attempt never starts before it.
@@ -123,25 +135,42 @@ class RetryPolicy:
 
     base: float = 2.0
     cap: float = 300.0
+    infra_base: float = 30.0
+    infra_cap: float = 900.0
+    infra_attempts: int = 10
 
-    def ceiling(self, attempt: int) -> float:
+    def ceiling(self, attempt: int, category: str = PROVIDER) -> float:
         """The largest delay the jitter may pick after ``attempt`` failed."""
+        base, cap = (
+            (self.infra_base, self.infra_cap)
+            if category == INFRASTRUCTURE
+            else (self.base, self.cap)
+        )
         exponent = max(attempt - 1, 0)
         # Cap the exponent first so a large attempt count cannot overflow a float.
-        return float(min(self.cap, self.base * 2.0 ** min(exponent, 62)))
+        return float(min(cap, base * 2.0 ** min(exponent, 62)))
 
     def delay(
         self,
         attempt: int,
         retry_after: float | None = None,
         rng: random.Random | None = None,
+        category: str = PROVIDER,
     ) -> float:
         """Seconds to wait before the next attempt."""
         chooser = rng or random
-        jittered = float(chooser.uniform(0.0, self.ceiling(attempt)))
+        ceiling = self.ceiling(attempt, category)
+        floor = ceiling / 2 if category == INFRASTRUCTURE else 0.0
+        jittered = float(chooser.uniform(floor, ceiling))
         if retry_after is not None and retry_after > jittered:
             return float(retry_after)
         return jittered
+
+    def allows(self, category: str, retryable: bool, attempts: int, max_attempts: int) -> bool:
+        """Whether another attempt is scheduled after attempt number ``attempts`` failed."""
+        if category == INFRASTRUCTURE:
+            max_attempts = max(max_attempts, self.infra_attempts)
+        return should_retry(retryable, attempts, max_attempts)
 
 
 def should_retry(retryable: bool, attempts: int, max_attempts: int) -> bool:

@@ -209,6 +209,7 @@ def claim(
             timeout_seconds=r.timeout_seconds,
             stage=r.stage,
             queue=r.queue,
+            checkpoint=r.checkpoint,
         )
         for r in rows
     ]

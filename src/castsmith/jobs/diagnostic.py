@@ -1,14 +1,19 @@
-"""Built-in job kinds for checking a deployment: ``diagnostic.sleep``."""
+"""Built-in job kinds for checking a deployment: ``diagnostic.sleep``, ``diagnostic.remote``."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from castsmith.domain.errors import ProviderUnavailable, ValidationError
+from castsmith.domain.errors import (
+    InfrastructureUnavailable,
+    ProviderUnavailable,
+    ValidationError,
+)
 from castsmith.jobs.registry import HandlerRegistry, JobContext
 
 SLEEP_KIND = "diagnostic.sleep"
+REMOTE_KIND = "diagnostic.remote"
 PROGRESS_STEPS = 4
 
 
@@ -35,6 +40,46 @@ async def sleep_handler(ctx: JobContext) -> dict[str, Any]:
     return {"slept": seconds, "attempt": ctx.attempt}
 
 
+async def remote_handler(ctx: JobContext) -> dict[str, Any]:
+    """Stand in for paid remote work, the way a provider call uses the engine's hooks.
+
+    The first attempt "submits" and records the remote id with ``ctx.checkpoint``
+    before waiting ``payload.seconds``; a later attempt (after a crash, a lost lease,
+    a shutdown or a retry) finds the id and resumes instead of submitting again. If
+    the job is cancelled, times out or its worker shuts down while it waits, the
+    cancel hook records ``remote_cancelled`` (the reason) in the checkpoint, as a
+    provider would cancel the remote job. ``payload.infra_fail_times = N`` makes the
+    first N attempts fail as if castsmith's store were unreachable.
+    """
+    try:
+        seconds = float(ctx.payload.get("seconds", 0) or 0)
+        infra_fail_times = int(ctx.payload.get("infra_fail_times", 0) or 0)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"bad diagnostic payload: {exc}") from exc
+    state = ctx.checkpoint_data
+    resumed = "remote_id" in state
+    if not resumed:
+        remote_id = f"diag-{ctx.job_id}-{ctx.attempt}"
+        state = await ctx.checkpoint({"remote_id": remote_id, "submitted_on_attempt": ctx.attempt})
+
+    async def cancel_remote() -> None:
+        await ctx.checkpoint({"remote_cancelled": ctx.cancel_reason})
+
+    ctx.on_cancel(cancel_remote)
+    if ctx.attempt <= infra_fail_times:
+        raise InfrastructureUnavailable(
+            f"diagnostic: storage unreachable on attempt {ctx.attempt} of {infra_fail_times}"
+        )
+    await asyncio.sleep(seconds)
+    return {
+        "remote_id": state["remote_id"],
+        "submitted_on_attempt": state["submitted_on_attempt"],
+        "attempt": ctx.attempt,
+        "resumed": resumed,
+    }
+
+
 def register_handlers(registry: HandlerRegistry) -> None:
     """Register the diagnostic kinds."""
     registry.register(SLEEP_KIND, sleep_handler)
+    registry.register(REMOTE_KIND, remote_handler)

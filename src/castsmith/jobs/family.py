@@ -16,7 +16,15 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from castsmith.domain import jobs as rules
-from castsmith.jobs.sql import JOBS, JOBS_CHANNEL, RUNS, add_events, event_row, notify
+from castsmith.jobs.sql import (
+    CANCEL_CHANNEL,
+    JOBS,
+    JOBS_CHANNEL,
+    RUNS,
+    add_events,
+    event_row,
+    notify,
+)
 
 
 def terminal_data(status: str, result: Any = None, error: str | None = None) -> dict[str, Any]:
@@ -135,10 +143,14 @@ def _settle(conn: Connection, parent_id: int, now: datetime) -> int | None:
     return int(parent.parent_id) if parent.parent_id is not None else None
 
 
-def cancel_tree(conn: Connection, root_id: int, now: datetime) -> None:
-    """Cancel ``root_id``'s unfinished descendants (queued/waiting at once, running by flag)."""
+def cancel_tree(conn: Connection, root_id: int, now: datetime) -> list[int]:
+    """Cancel ``root_id``'s unfinished descendants (queued/waiting at once, running by flag).
+
+    Returns the ids of the running descendants that were flagged.
+    """
     frontier = [root_id]
     events: list[dict[str, Any]] = []
+    flagged: list[int] = []
     while frontier:
         rows = conn.execute(
             select(JOBS)
@@ -150,7 +162,10 @@ def cancel_tree(conn: Connection, root_id: int, now: datetime) -> None:
         frontier = [row.id for row in rows]
         for row in rows:
             events.extend(cancel_one(conn, row, now))
+            if row.status == rules.RUNNING:
+                flagged.append(row.id)
     add_events(conn, events)
+    return flagged
 
 
 def cancel_one(conn: Connection, row: Any, now: datetime) -> list[dict[str, Any]]:
@@ -159,6 +174,9 @@ def cancel_one(conn: Connection, row: Any, now: datetime) -> list[dict[str, Any]
         conn.execute(
             update(JOBS).where(JOBS.c.id == row.id).values(cancel_requested=True, updated_at=now)
         )
+        # The worker running it hears this at commit and stops the handler at once,
+        # rather than at its next heartbeat.
+        notify(conn, CANCEL_CHANNEL, str(row.id))
         return [event_row(row, rules.RUNNING, now, message="cancellation requested")]
     conn.execute(
         update(JOBS)

@@ -284,3 +284,26 @@ def report_progress(
         [event_row(row, rules.RUNNING, now, event="progress", progress=percent, message=message)],
     )
     return True
+
+
+def save_checkpoint(
+    conn: Connection,
+    job_id: int,
+    worker_id: str,
+    attempt: int,
+    data: dict[str, Any],
+    now: datetime,
+) -> bool:
+    """Store a running attempt's checkpoint; False when the attempt no longer holds the job."""
+    row = conn.execute(
+        update(JOBS)
+        .where(
+            JOBS.c.id == job_id,
+            JOBS.c.worker_id == worker_id,
+            JOBS.c.attempts == attempt,
+            JOBS.c.status == rules.RUNNING,
+        )
+        .values(checkpoint=data, updated_at=now)
+        .returning(JOBS.c.id)
+    ).first()
+    return row is not None

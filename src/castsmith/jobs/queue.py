@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,16 +21,14 @@ from castsmith.config import ProviderLimit, Settings
 from castsmith.domain import access
 from castsmith.domain import jobs as rules
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
-from castsmith.jobs import claim as claiming
-from castsmith.jobs import finish
+from castsmith.jobs.actions import UserActions
 from castsmith.jobs.aftercommit import after_commit
-from castsmith.jobs.family import cancel_one, cancel_tree, parent_end, roll_up
-from castsmith.jobs.outcomes import Outcome
+from castsmith.jobs.attempts import WorkerSide
+from castsmith.jobs.family import parent_end
 from castsmith.jobs.sql import (
     EVENTS,
     JOBS,
     JOBS_CHANNEL,
-    PERIODIC,
     RUNS,
     Clock,
     add_events,
@@ -41,7 +39,6 @@ from castsmith.jobs.sql import (
 )
 from castsmith.jobs.types import (
     ChildrenSummary,
-    ClaimedJob,
     EventView,
     JobSpec,
     JobView,
@@ -74,7 +71,7 @@ def decode_cursor(cursor: str) -> int:
         raise ValidationError("invalid cursor", field="cursor") from exc
 
 
-class JobQueue:
+class JobQueue(UserActions, WorkerSide):
     """Enqueue, inspect, cancel and retry jobs; claim and settle them for workers."""
 
     def __init__(
@@ -94,6 +91,7 @@ class JobQueue:
         self.clock = clock
         self.registry = registry
         self._listeners: list[tuple[Callable[[], None], bool]] = []
+        self._cancel_listeners: list[Callable[[list[int]], None]] = []
 
     @classmethod
     def from_settings(
@@ -116,6 +114,10 @@ class JobQueue:
         """
         self._listeners.append((callback, new_work_only))
 
+    def add_cancel_listener(self, callback: Callable[[list[int]], None]) -> None:
+        """Call ``callback(job_ids)`` after this process flags running jobs as cancelled."""
+        self._cancel_listeners.append(callback)
+
     def _write(self, work: Callable[[Connection], T], *, new_work: bool = False) -> T:
         result = in_write_tx(self.engine, work)
         if new_work:
@@ -125,11 +127,6 @@ class JobQueue:
                 if not new_work_only:
                     callback()
         return result
-
-    @property
-    def is_postgres(self) -> bool:
-        """Whether the queue lives in PostgreSQL (LISTEN/NOTIFY available)."""
-        return self.engine.dialect.name == "postgresql"
 
     # --- enqueue -----------------------------------------------------------------
     def _row(self, spec: JobSpec, now: datetime) -> dict[str, Any]:
@@ -314,126 +311,6 @@ class JobQueue:
             rows = conn.execute(query.order_by(EVENTS.c.id).limit(limit)).all()
         return [EventView.from_row(r) for r in rows]
 
-    # --- user actions ----------------------------------------------------------
-    def cancel(self, job_id: int) -> JobView:
-        """Cancel a job and its unfinished children.
-
-        Queued and waiting jobs end at once; a running job gets ``cancel_requested``
-        and its worker stops the handler at the next heartbeat.
-        """
-        now = self.clock()
-
-        def work(conn: Connection) -> None:
-            row = conn.execute(select(JOBS).where(JOBS.c.id == job_id).with_for_update()).first()
-            if row is None:
-                raise NotFound(f"job {job_id} not found")
-            if row.status == rules.CANCELLED:
-                return
-            if row.status in rules.TERMINAL_STATUSES:
-                raise Conflict(f"job {job_id} already ended ({row.status}); nothing to cancel")
-            add_events(conn, cancel_one(conn, row, now))
-            cancel_tree(conn, job_id, now)
-            if row.status != rules.RUNNING and row.parent_id is not None:
-                roll_up(conn, {row.parent_id}, now)
-
-        self._write(work)
-        return self.get(job_id)
-
-    def retry(self, job_id: int) -> JobView:
-        """Put a failed or cancelled job back in the queue with its attempts reset."""
-        now = self.clock()
-
-        def work(conn: Connection) -> JobView:
-            row = conn.execute(select(JOBS).where(JOBS.c.id == job_id).with_for_update()).first()
-            if row is None:
-                raise NotFound(f"job {job_id} not found")
-            if row.status not in rules.RETRYABLE_BY_USER:
-                raise Conflict(
-                    f"job {job_id} is {row.status}; only failed or cancelled jobs can be retried"
-                )
-            if row.idempotency_key:
-                clash = conn.execute(
-                    select(JOBS.c.id).where(
-                        JOBS.c.idempotency_key == row.idempotency_key,
-                        JOBS.c.status.in_([rules.QUEUED, rules.RUNNING]),
-                    )
-                ).first()
-                if clash is not None:
-                    raise Conflict(f"job {clash.id} with the same idempotency key is active")
-            conn.execute(
-                update(JOBS)
-                .where(JOBS.c.id == job_id)
-                .values(
-                    status=rules.require_transition(row.status, rules.QUEUED),
-                    attempts=0,
-                    error=None,
-                    result=None,
-                    error_log=[],
-                    progress=0.0,
-                    progress_message=None,
-                    cancel_requested=False,
-                    run_after=now,
-                    finished_at=None,
-                    worker_id=None,
-                    lease_until=None,
-                    stage="run",
-                    finalizer=False,
-                    updated_at=now,
-                )
-            )
-            add_events(
-                conn, [event_row(row, rules.QUEUED, now, progress=0.0, message="retry requested")]
-            )
-            notify(conn, JOBS_CHANNEL, row.queue)
-            # The job as this transaction left it: a worker may claim it the moment it
-            # commits, and the caller asked about the retry, not about what came next.
-            return JobView.from_row(conn.execute(select(JOBS).where(JOBS.c.id == job_id)).one())
-
-        return self._write(work, new_work=True)
-
-    # --- worker side -------------------------------------------------------------
-    def claim(
-        self, worker_id: str, count: int, queues: Sequence[str] | None = None
-    ) -> list[ClaimedJob]:
-        """Claim up to ``count`` jobs for ``worker_id``."""
-        if count <= 0:
-            return []
-        return self._write(
-            lambda conn: claiming.claim(
-                conn,
-                worker_id,
-                count,
-                clock=self.clock,
-                lease_seconds=self.lease_seconds,
-                queues=queues,
-                limits=self.limits,
-            ),
-        )
-
-    def finish(self, worker_id: str, outcomes: Sequence[Outcome]) -> list[int]:
-        """Record how attempts ended (batched)."""
-        if not outcomes:
-            return []
-        return self._write(
-            lambda conn: finish.finish_many(conn, worker_id, outcomes, self.clock()),
-        )
-
-    def heartbeat(self, worker_id: str, job_ids: Sequence[int]) -> dict[int, bool]:
-        """Renew leases; returns held job ids mapped to their cancel flag."""
-        if not job_ids:
-            return {}
-        now = self.clock()
-        return self._write(
-            lambda conn: finish.heartbeat(conn, worker_id, job_ids, now, self.lease_seconds),
-        )
-
-    def progress(self, job_id: int, worker_id: str, percent: float, message: str | None) -> bool:
-        """Store progress of a running job and emit a progress event."""
-        now = self.clock()
-        return self._write(
-            lambda conn: finish.report_progress(conn, job_id, worker_id, percent, message, now),
-        )
-
     def spawn(self, parent_id: int, children: Sequence[JobSpec]) -> list[JobView]:
         """Enqueue children of ``parent_id`` (they inherit its owner)."""
         parent = self.get(parent_id)
@@ -478,26 +355,3 @@ class JobQueue:
         children.sort(key=lambda c: c.id)
         end = parent_end(children)
         return ChildrenSummary(status=end.status, children=children, error_log=end.error_log)
-
-    # --- housekeeping ------------------------------------------------------------
-    def prune_events(self, older_than: timedelta) -> int:
-        """Delete events older than ``older_than``; returns how many went."""
-        cutoff = self.clock() - older_than
-
-        def work(conn: Connection) -> int:
-            return int(conn.execute(delete(EVENTS).where(EVENTS.c.created_at < cutoff)).rowcount)
-
-        return self._write(work)
-
-    def elect_periodic(self, name: str, period_start: datetime, worker_id: str) -> bool:
-        """True for exactly one caller per (name, period_start) across all workers."""
-        dialect = postgresql if self.is_postgres else sqlite
-        stmt = (
-            dialect.insert(PERIODIC)
-            .values(
-                name=name, period_start=period_start, worker_id=worker_id, started_at=self.clock()
-            )
-            .on_conflict_do_nothing(index_elements=["name", "period_start"])
-            .returning(PERIODIC.c.id)
-        )
-        return self._write(lambda conn: conn.execute(stmt).first() is not None)

@@ -20,7 +20,15 @@ from castsmith.jobs.types import ChildrenSummary, ClaimedJob, JobSpec, WaitForCh
 if TYPE_CHECKING:
     from castsmith.jobs.queue import JobQueue
 
+CANCEL_HOOK_TIMEOUT = 30.0
+
+
+class LeaseLost(JobCancelled):
+    """This worker no longer holds the job: another worker took it over."""
+
+
 HandlerResult = dict[str, Any] | WaitForChildren | None
+CancelHook = Callable[[], Awaitable[object]]
 Handler = Callable[["JobContext"], Awaitable[HandlerResult]]
 Finalizer = Callable[["JobContext", ChildrenSummary], Awaitable[dict[str, Any] | None]]
 
@@ -99,7 +107,24 @@ class HandlerRegistry:
 
 
 class JobContext:
-    """What a handler gets: the job, progress reporting, children, and the services."""
+    """What a handler gets: the job, progress reporting, children, and the services.
+
+    For handlers that start paid remote work, two more things:
+
+    - :meth:`checkpoint` records, durably and at once, what a later attempt needs to
+      resume the work instead of starting it again (``await ctx.checkpoint({"remote_id":
+      rid})`` right after submitting, before waiting). The next attempt of the job,
+      after a crash, a lost lease, a worker shutdown or a retry, finds it in
+      :attr:`checkpoint_data`. A user's retry of a failed or cancelled job starts
+      clean.
+    - :meth:`on_cancel` registers ``async () -> None`` callbacks that run when the
+      handler is stopped before it ends: the job was cancelled (``cancel_reason``
+      ``"cancelled"``), it ran past its timeout (``"timeout"``) or the worker shut down
+      after its grace period (``"shutdown"``). They run after the handler's task was
+      cancelled, most recent first, each for at most ``CANCEL_HOOK_TIMEOUT`` seconds;
+      an error in one is logged and the others still run. They do not run when the
+      worker lost the job to another worker (that one resumes it).
+    """
 
     def __init__(
         self,
@@ -115,6 +140,34 @@ class JobContext:
         self.services = services
         self.log = logging.LoggerAdapter(logger, {"job_id": job.id, "job_kind": job.kind})
         self.cancel_requested = False
+        self.cancel_reason: str | None = None
+        self._checkpoint: dict[str, Any] = dict(job.checkpoint or {})
+        self.cancel_hooks: list[CancelHook] = []
+
+    @property
+    def checkpoint_data(self) -> dict[str, Any]:
+        """What earlier attempts (or this one) recorded with :meth:`checkpoint`; ``{}`` if none."""
+        return dict(self._checkpoint)
+
+    async def checkpoint(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``data`` into the job's checkpoint and commit it now; returns the whole.
+
+        Values must be JSON-serialisable; a key set to ``None`` stays, as ``None``.
+        Raises :class:`JobCancelled` when this worker no longer holds the job (its
+        lease ran out and another worker took it over): the handler must stop.
+        """
+        merged = {**self._checkpoint, **data}
+        held = await asyncio.to_thread(
+            self.queue.save_checkpoint, self.job.id, self.worker_id, self.job.attempt, merged
+        )
+        if not held:
+            raise LeaseLost(f"job {self.job.id} is no longer held by this worker")
+        self._checkpoint = merged
+        return dict(merged)
+
+    def on_cancel(self, hook: CancelHook) -> None:
+        """Run ``hook`` (``async () -> None``) if the handler is stopped before it ends."""
+        self.cancel_hooks.append(hook)
 
     @property
     def job_id(self) -> int:
@@ -173,3 +226,15 @@ class JobContext:
         """
         if self.cancel_requested:
             raise JobCancelled(f"job {self.job.id} was cancelled")
+
+
+async def run_cancel_hooks(ctx: JobContext, reason: str) -> None:
+    """Run the hooks ``ctx``'s handler registered with ``on_cancel``, newest first."""
+    ctx.cancel_reason = reason
+    hooks, ctx.cancel_hooks = list(reversed(ctx.cancel_hooks)), []
+    for hook in hooks:
+        try:
+            async with asyncio.timeout(CANCEL_HOOK_TIMEOUT):
+                await hook()
+        except Exception:
+            ctx.log.exception("cancel hook of job %s failed (%s)", ctx.job_id, reason)

@@ -40,7 +40,13 @@ def make_worker(
         poll_interval=settings.worker_interval,
         heartbeat_interval=settings.job_heartbeat_seconds,
         shutdown_grace=settings.job_shutdown_grace,
-        retry_policy=RetryPolicy(settings.job_backoff_base, settings.job_backoff_cap),
+        retry_policy=RetryPolicy(
+            settings.job_backoff_base,
+            settings.job_backoff_cap,
+            infra_base=settings.job_infra_backoff_base,
+            infra_cap=settings.job_infra_backoff_cap,
+            infra_attempts=settings.job_infra_max_attempts,
+        ),
         periodic=tasks,
     )
 

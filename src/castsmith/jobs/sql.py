@@ -23,6 +23,7 @@ PERIODIC: Table = PeriodicRun.__table__  # type: ignore[assignment]
 
 JOBS_CHANNEL = "castsmith_jobs"
 EVENTS_CHANNEL = "castsmith_events"
+CANCEL_CHANNEL = "castsmith_cancel"
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")

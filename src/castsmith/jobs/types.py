@@ -179,6 +179,7 @@ class ClaimedJob:
     timeout_seconds: float | None
     stage: str
     queue: str
+    checkpoint: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

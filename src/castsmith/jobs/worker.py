@@ -17,32 +17,23 @@ import signal
 import socket
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
-from castsmith.domain.errors import CastsmithError, JobCancelled
-from castsmith.domain.jobs import RetryPolicy, should_retry
+from castsmith.domain.jobs import RetryPolicy
+from castsmith.jobs.handling import CANCEL, LOST, SHUTDOWN, AttemptRunner
 from castsmith.jobs.outcomes import (
-    Attempt,
-    Cancelled,
-    Failed,
     Outcome,
-    Released,
-    RetryAt,
-    Succeeded,
-    WaitingForChildren,
 )
 from castsmith.jobs.periodic import PeriodicTask, window_start
 from castsmith.jobs.queue import JobQueue
-from castsmith.jobs.registry import HandlerRegistry, HandlerResult, JobContext
-from castsmith.jobs.sql import JOBS_CHANNEL
-from castsmith.jobs.types import ClaimedJob, WaitForChildren
+from castsmith.jobs.registry import (
+    HandlerRegistry,
+    JobContext,
+)
+from castsmith.jobs.sql import CANCEL_CHANNEL, JOBS_CHANNEL
+from castsmith.jobs.types import ClaimedJob
 
 log = logging.getLogger("castsmith.worker")
-
-CANCEL = "cancel"
-SHUTDOWN = "shutdown"
-LOST = "lost"
 
 
 def default_worker_id() -> str:
@@ -87,6 +78,7 @@ class Worker:
         self.periodic = list(periodic)
         self.rng = rng or random.Random()
         self.use_notify = use_notify
+        self._attempts = AttemptRunner(queue, registry, self.retry_policy, self.rng)
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._contexts: dict[int, JobContext] = {}
         self._reasons: dict[int, str] = {}
@@ -133,6 +125,14 @@ class Worker:
                     loop.call_soon_threadsafe(self.wake)
 
             self.queue.add_listener(wake_soon, new_work_only=True)
+        # Cancels made in this process stop handlers at once on either database.
+        loop = asyncio.get_running_loop()
+
+        def cancel_soon(job_ids: list[int]) -> None:
+            if job_ids and not loop.is_closed():
+                loop.call_soon_threadsafe(self._cancel_now, job_ids)
+
+        self.queue.add_cancel_listener(cancel_soon)
         if self.queue.is_postgres and self.use_notify:
             from castsmith.jobs.notify import listen
 
@@ -140,8 +140,8 @@ class Worker:
                 asyncio.create_task(
                     listen(
                         self.queue.engine,
-                        [JOBS_CHANNEL],
-                        lambda _c, _p: self.wake(),
+                        [JOBS_CHANNEL, CANCEL_CHANNEL],
+                        self._on_notify,
                         on_connect=self.wake,
                     ),
                     name="castsmith-listen",
@@ -195,81 +195,10 @@ class Worker:
 
     # --- running one job ---------------------------------------------------------
     async def _execute(self, job: ClaimedJob, ctx: JobContext) -> None:
-        outcome = await self._outcome_of(job, ctx)
+        outcome = await self._attempts.outcome_of(job, ctx, self._reasons.get)
         if outcome is not None:
             self._outcomes.append(outcome)
             self._flush_wanted.set()
-
-    def _retry_or_fail(
-        self,
-        job: ClaimedJob,
-        error: str,
-        retryable: bool,
-        retry_after: float | None,
-        *,
-        timed_out: bool = False,
-    ) -> RetryAt | Failed:
-        attempt = Attempt(job.id, job.attempt, job.run_id)
-        if not should_retry(retryable, job.attempt, job.max_attempts):
-            return Failed(attempt, error, timed_out=timed_out)
-        delay = self.retry_policy.delay(job.attempt, retry_after, self.rng)
-        at = self.queue.clock() + timedelta(seconds=delay)
-        return RetryAt(attempt, error, at, timed_out=timed_out)
-
-    async def _call(self, job: ClaimedJob, ctx: JobContext) -> HandlerResult:
-        registration = self.registry.get(job.kind)
-        if registration is None:
-            raise _NoHandler(f"no handler is registered for job kind {job.kind!r}")
-        if job.stage == "finalize":
-            if registration.on_children_done is None:
-                return {}
-            summary = await asyncio.to_thread(self.queue.children_summary, job.id)
-            return await registration.on_children_done(ctx, summary)
-        return await registration.handler(ctx)
-
-    async def _outcome_of(self, job: ClaimedJob, ctx: JobContext) -> Outcome | None:
-        attempt = Attempt(job.id, job.attempt, job.run_id)
-        timeout = job.timeout_seconds
-        deadline = asyncio.timeout(timeout) if timeout else contextlib.nullcontext()
-        try:
-            async with deadline:
-                result = await self._call(job, ctx)
-        except asyncio.CancelledError:
-            reason = self._reasons.get(job.id)
-            task = asyncio.current_task()
-            if reason is None or task is None:
-                raise
-            task.uncancel()
-            if reason == CANCEL:
-                return Cancelled(attempt)
-            if reason == SHUTDOWN:
-                return Released(attempt)
-            return None  # lost: another worker owns the job now
-        except TimeoutError:
-            if isinstance(deadline, asyncio.Timeout) and deadline.expired():
-                message = f"timed out after {timeout:g} s"
-                return self._retry_or_fail(job, message, True, None, timed_out=True)
-            log.exception("job handler raised TimeoutError", extra={"job_id": job.id})
-            return self._retry_or_fail(job, "the handler timed out", True, None)
-        except _NoHandler as exc:
-            return Failed(attempt, str(exc))
-        except JobCancelled:
-            return Cancelled(attempt)
-        except CastsmithError as exc:
-            retry_after = getattr(exc, "retry_after", None)
-            return self._retry_or_fail(job, str(exc), exc.retryable, retry_after)
-        except Exception as exc:
-            log.exception("job handler crashed", extra={"job_id": job.id, "kind": job.kind})
-            message = f"unexpected error in the job handler ({type(exc).__name__}); see worker log"
-            return self._retry_or_fail(job, message, True, None)
-        if isinstance(result, WaitForChildren):
-            registration = self.registry.get(job.kind)
-            finalizer = registration is not None and registration.on_children_done is not None
-            return WaitingForChildren(attempt, finalizer=finalizer)
-        value: Any = result
-        if value is not None and not isinstance(value, dict):
-            value = {"value": value}
-        return Succeeded(attempt, value or {})
 
     def _cancel(self, job_id: int, reason: str) -> None:
         task = self._tasks.get(job_id)
@@ -280,6 +209,18 @@ class Worker:
         if ctx is not None:
             ctx.cancel_requested = reason == CANCEL
         task.cancel()
+
+    def _cancel_now(self, job_ids: Sequence[int]) -> None:
+        for job_id in job_ids:
+            if job_id in self._tasks:
+                self._cancel(job_id, CANCEL)
+
+    def _on_notify(self, channel: str, payload: str) -> None:
+        if channel != CANCEL_CHANNEL:
+            self.wake()
+            return
+        with contextlib.suppress(ValueError):
+            self._cancel_now([int(payload)])
 
     # --- helpers running beside the claim loop --------------------------------------
     async def _flush(self) -> None:
@@ -365,7 +306,3 @@ class Worker:
         self._closing = True
         self._flush_wanted.set()
         await flusher
-
-
-class _NoHandler(Exception):
-    """A job of a kind this worker has no handler for (a permanent failure)."""

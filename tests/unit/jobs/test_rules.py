@@ -87,16 +87,16 @@ def test_worker_schedules_retries_on_the_policy_with_injected_clock_and_random()
     )
     expected = random.Random(3)
     for attempt in (1, 2, 3):
-        outcome = worker._retry_or_fail(_job(attempt), "boom", True, None)
+        outcome = worker._attempts.retry_or_fail(_job(attempt), "boom", True, None)
         delay = expected.uniform(0, 2.0 ** (attempt - 1))
         assert isinstance(outcome, RetryAt)
         assert outcome.at == now + timedelta(seconds=delay)
     limited = RateLimited("slow down", retry_after=90)
-    outcome = worker._retry_or_fail(_job(1), str(limited), True, limited.retry_after)
+    outcome = worker._attempts.retry_or_fail(_job(1), str(limited), True, limited.retry_after)
     assert isinstance(outcome, RetryAt) and outcome.at == now + timedelta(seconds=90)
-    last = worker._retry_or_fail(_job(5), str(ProviderUnavailable("x")), True, None)
+    last = worker._attempts.retry_or_fail(_job(5), str(ProviderUnavailable("x")), True, None)
     assert isinstance(last, Failed)
-    permanent = worker._retry_or_fail(_job(1), "bad request", False, None)
+    permanent = worker._attempts.retry_or_fail(_job(1), "bad request", False, None)
     assert isinstance(permanent, Failed) and permanent.error == "bad request"
 
 
@@ -114,3 +114,19 @@ async def test_progress_survives_a_database_that_is_briefly_unreachable(
         await ctx.progress(50, "half way")
     assert "progress of job 1 not recorded" in caplog.text
     engine.dispose()
+
+
+def test_infrastructure_errors_back_off_for_minutes_and_may_outlast_the_job_limit() -> None:
+    policy = rules.RetryPolicy(base=2.0, cap=30.0, infra_base=30.0, infra_cap=600.0)
+    infra = rules.INFRASTRUCTURE
+    assert [policy.ceiling(n, infra) for n in range(1, 7)] == [30, 60, 120, 240, 480, 600]
+    rng = random.Random(11)
+    for attempt in range(1, 12):
+        delay = policy.delay(attempt, rng=rng, category=infra)
+        ceiling = policy.ceiling(attempt, infra)
+        assert ceiling / 2 <= delay <= ceiling
+    # The provider schedule is unchanged by the infrastructure one.
+    assert policy.ceiling(3) == 8.0
+    assert policy.allows(infra, True, 3, 3) and not policy.allows(rules.PROVIDER, True, 3, 3)
+    assert not policy.allows(infra, True, 10, 3)
+    assert not policy.allows(infra, False, 1, 3)
