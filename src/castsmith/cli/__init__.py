@@ -10,6 +10,7 @@ from castsmith.cli import (
     actors,
     cleanup,
     jobs,
+    lora,
     personas,
     posters,
     references,
@@ -56,6 +57,7 @@ actors.register(app)
 jobs.register(app)
 posters.register(app)
 training.register(app)
+lora.register(app)
 personas.register(app)
 references.register(app)
 users.register(app)

@@ -154,14 +154,17 @@ def export(
     ctx: typer.Context,
     actor: str = typer.Argument(..., help="Actor id or name."),
     out: Path = typer.Option(..., "--out", help="The zip file to write."),
+    fmt: str = typer.Option(
+        "zip", "--format", help="zip (the dataset), ai-toolkit or kohya (a ready-to-run folder)."
+    ),
 ) -> None:
     """Write the dataset (images + .txt captions with the trigger word) as a zip."""
 
-    from castsmith.pipelines.training import dataset
+    from castsmith.pipelines.lora.export import export_folder
 
     async def work(container: Container) -> int:
         actor_id = await resolve_actor_id(container, actor)
-        _, chunks = await dataset.export_zip(container, actor_id)
+        _, chunks = await export_folder(container, actor_id, fmt)
         tmp = out.with_name(out.name + ".part")
         written = 0
         with tmp.open("wb") as handle:
