@@ -200,9 +200,9 @@ def check_providers(
 
 async def _poster_needs(registry: ProviderRegistry, name: str) -> list[str]:
     """What the default poster workflow needs from a ComfyUI server and what it lacks."""
-    from castsmith.providers.comfyui import SPEED_UP_NODES, ComfyUIProvider
+    from castsmith.providers.comfyui import ComfyUIProvider
     from castsmith.providers.runpod import RunPodProvider
-    from castsmith.workflows.poster_frame import PosterParams, build_poster_workflow
+    from castsmith.workflows.poster_frame import TEACACHE_NODES, PosterParams, build_poster_workflow
 
     provider = registry.images.get(name.lower())
     if isinstance(provider, RunPodProvider):
@@ -217,7 +217,7 @@ async def _poster_needs(registry: ProviderRegistry, name: str) -> list[str]:
     lines += [f"missing: {f.missing()}" for f in checked.missing_files]
     lines += [
         f"missing: node {node_id} {class_type}"
-        + (" (optional: posters are drawn without it)" if class_type in SPEED_UP_NODES else "")
+        + (" (optional: posters are drawn without it)" if class_type in TEACACHE_NODES else "")
         for node_id, class_type in checked.missing_nodes
     ]
     if len(lines) == 1:

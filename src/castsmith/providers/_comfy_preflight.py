@@ -16,9 +16,6 @@ from typing import Any
 
 from castsmith.providers._comfy_errors import is_model_input, unknown_node
 
-#: Nodes that only speed sampling up: a workflow is valid without them.
-SPEED_UP_NODES = frozenset({"TeaCache", "TeaCacheForImgGen"})
-
 
 @dataclass(frozen=True)
 class ServerNodes:

@@ -32,7 +32,6 @@ from castsmith.providers._comfy import (
     workflow_capabilities,
 )
 from castsmith.providers._comfy_errors import describe_prompt_error
-from castsmith.providers._comfy_preflight import SPEED_UP_NODES as SPEED_UP_NODES
 from castsmith.providers._comfy_preflight import Preflight, ServerNodes, bypass, preflight
 from castsmith.providers._http import Boundary, secret_value
 from castsmith.providers._support import Poller, Stopwatch
@@ -94,11 +93,14 @@ class ComfyUIProvider(WorkflowImageProvider):
     ) -> ImageResult:
         """Upload inputs, queue the prompt, follow it to the end, fetch the images."""
         watch = Stopwatch()
+        cached = self._nodes is not None
         workflow, notes = await self._prepare(request)
+        renames: dict[str, str] = {}
         for image in request.images:
             stored = await self._upload(image)
             if stored != image.name:
-                workflow = _rename_input(workflow, image.name, stored)
+                renames[image.name] = stored
+        workflow = _rename_inputs(workflow, renames)
         watch.lap("upload")
         client_id = uuid.uuid4().hex
         deadline = time.monotonic() + self.max_wait
@@ -113,7 +115,20 @@ class ComfyUIProvider(WorkflowImageProvider):
         except (OSError, WebSocketException, TimeoutError) as exc:
             log.warning("comfyui websocket unavailable (%s); polling history", type(exc).__name__)
         try:
-            prompt_id = await self._queue(workflow, client_id)
+            try:
+                prompt_id = await self._queue(workflow, client_id)
+            except InvalidRequest:
+                # A rejected prompt costs nothing. If the node list was an old copy, the
+                # server may have changed: check again, and queue once more only if
+                # that changes the workflow (the refusal then names what is missing).
+                if not cached:
+                    raise
+                again, notes = await self._prepare(request)
+                again = _rename_inputs(again, renames)
+                if again == workflow:
+                    raise
+                workflow = again
+                prompt_id = await self._queue(workflow, client_id)
             await report(progress, 0.05, f"comfyui prompt {prompt_id} queued")
             if socket is not None:
                 await self._follow(socket, prompt_id, deadline, progress)
@@ -345,12 +360,17 @@ def _classify(response: httpx.Response, reason: str) -> ProviderError | None:
     return None
 
 
-def _rename_input(workflow: dict[str, Any], old: str, new: str) -> dict[str, Any]:
-    """Point nodes that load ``old`` at the name the server stored the upload under."""
+def _rename_inputs(workflow: dict[str, Any], renames: Mapping[str, str]) -> dict[str, Any]:
+    """Point nodes that load an uploaded name at the name the server stored it under."""
+    if not renames:
+        return workflow
     renamed: dict[str, Any] = {}
     for node_id, node in workflow.items():
         if isinstance(node, dict) and isinstance(node.get("inputs"), dict):
-            inputs = {k: (new if v == old else v) for k, v in node["inputs"].items()}
+            inputs = {
+                k: (renames.get(v, v) if isinstance(v, str) else v)
+                for k, v in node["inputs"].items()
+            }
             node = {**node, "inputs": inputs}
         renamed[node_id] = node
     return renamed

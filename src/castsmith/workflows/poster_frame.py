@@ -22,6 +22,11 @@ SAMPLERS = {"euler", "euler_ancestral", "heun", "dpmpp_2m", "dpmpp_2m_sde", "dpm
 SCHEDULERS = {"simple", "normal", "karras", "exponential", "sgm_uniform", "beta", "ddim_uniform"}
 
 
+#: The TeaCache nodes (current and pre-March-2025 names): a speed-up only, so a poster
+#: may be drawn without them when the server lacks them and the request did not ask.
+TEACACHE_NODES = frozenset({"TeaCache", "TeaCacheForImgGen"})
+
+
 @dataclass(frozen=True)
 class LoraSpec:
     """One LoRA in the stack; ``name`` is a file name on the ComfyUI server."""

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from castsmith.db.engine import make_session_factory
-from castsmith.db.writing import writing
 from castsmith.domain.errors import Conflict, InvalidRequest, NotFound
 from castsmith.domain.jobs import RetryPolicy
 from castsmith.jobs.registry import HandlerRegistry, JobContext
@@ -298,13 +297,13 @@ def test_spawn_in_commits_and_rolls_back_with_the_callers_transaction(
     class Abandon(Exception):
         pass
 
-    with pytest.raises(Abandon), writing(sessions) as session:
+    with pytest.raises(Abandon), sessions.begin() as session:
         queue.spawn_in(session, parent.id, [child])
         raise Abandon
     assert queue.children_summary(parent.id).children == []
     assert woken == []  # nothing committed, nobody woken
 
-    with writing(sessions) as session:
+    with sessions.begin() as session:
         made = queue.spawn_in(session, parent.id, [child])
         queue.spawn_in(session, parent.id, [JobSpec("diagnostic.sleep")])
         assert woken == []  # not before the commit
@@ -313,10 +312,10 @@ def test_spawn_in_commits_and_rolls_back_with_the_callers_transaction(
     assert children[0].id == made[0].id and len(children) == 2
     assert children[0].status == "queued" and children[0].owner_id == parent.owner_id
     # The key still finds the active child: a retried parent does not spawn it twice.
-    with writing(sessions) as session:
+    with sessions.begin() as session:
         again = queue.spawn_in(session, parent.id, [child])
     assert again[0].id == made[0].id
-    with pytest.raises(NotFound), writing(sessions) as session:
+    with pytest.raises(NotFound), sessions.begin() as session:
         queue.spawn_in(session, 999999, [child])
 
 
@@ -334,7 +333,7 @@ async def test_children_spawned_in_a_callers_transaction_run_without_waiting_for
         await asyncio.sleep(0.5)  # the worker has made its first, empty claim
 
         def spawn() -> int:
-            with writing(sessions) as session:
+            with sessions.begin() as session:
                 return queue.spawn_in(session, parent.id, [JobSpec("diagnostic.sleep")])[0].id
 
         child_id = await asyncio.to_thread(spawn)

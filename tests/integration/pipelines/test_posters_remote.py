@@ -174,7 +174,25 @@ async def test_comfyui_receives_the_actor_lora_and_description(
             }
             assert loras["other_style.safetensors"] == 0.5
             items = (await env.client.get(f"/api/actors/{actor_id}/poster-frames")).json()["items"]
-            assert items[0]["provider"] == "comfyui"
+            assert items[0]["provider"] == "comfyui" and items[0]["notes"] == []
+            # The same server without TeaCache: the poster is still drawn, and says why.
+            fake.node_classes.discard("TeaCache")
+            again = await env.client.post(
+                f"/api/actors/{actor_id}/regenerate-poster-frame?wait=30",
+                json={"style_lora": "other_style"},
+            )
+            assert again.status_code == 200, again.text
+            queued = list(fake.prompts.values())[-1]
+            assert "TeaCache" not in {n["class_type"] for n in queued.values()}
+            items = (await env.client.get(f"/api/actors/{actor_id}/poster-frames")).json()["items"]
+            newest = max(items, key=lambda item: item["version"])
+            assert newest["notes"] == ["TeaCache is not installed on the server; drawn without it"]
+            # Asked for explicitly, it is not silently dropped.
+            refused = await env.client.post(
+                f"/api/actors/{actor_id}/regenerate-poster-frame?wait=30",
+                json={"style_lora": "other_style", "teacache": "current"},
+            )
+            assert refused.status_code == 502 and "no node TeaCache" in refused.text
     finally:
         fake.stop()
 

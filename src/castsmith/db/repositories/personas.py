@@ -12,7 +12,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
-from castsmith.db.writing import writing as writing  # the persona pipelines import it here
 from castsmith.domain import access
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import NotFound, ValidationError

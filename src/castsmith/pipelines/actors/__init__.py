@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from castsmith.db.models import Actor, Asset
 from castsmith.db.repositories.actors import ActorFilters, ActorRepository
-from castsmith.db.writing import writing
 from castsmith.domain import access
 from castsmith.domain.actors import (
     PortraitSubject,
@@ -36,6 +35,7 @@ from castsmith.domain.errors import (
 from castsmith.domain.keys import base_image_key
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import to_jpeg
+from castsmith.net.fetch import fetch_url, policy_from_settings
 from castsmith.pipelines._assets import (
     AssetProvenance,
     free_key,
@@ -43,7 +43,6 @@ from castsmith.pipelines._assets import (
 )
 from castsmith.pipelines._services import Services, job_queue
 from castsmith.pipelines.actors.views import ActorView, load_views, to_json
-from castsmith.pipelines.fetch import fetch_url, policy_from_settings
 from castsmith.providers.base import ImageProvider, TextToImage
 from castsmith.providers.offline import OfflineImages
 
@@ -73,7 +72,7 @@ async def create_actor(services: Services, fields: dict[str, Any]) -> dict[str, 
 
     def write() -> int:
         # The name check reads before the insert writes: IMMEDIATE so SQLite queues it.
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             return ActorRepository(session).add(Actor(**values)).id
 
     return await _show(services, await asyncio.to_thread(write))
@@ -86,7 +85,7 @@ async def update_actor(services: Services, actor_id: int, fields: dict[str, Any]
         access.check_owner_change(values["owner_id"])
 
     def write() -> None:
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             repo = ActorRepository(session)
             actor = repo.get_for_update(actor_id)
             if "name" in values:

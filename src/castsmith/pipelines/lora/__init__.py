@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from castsmith.db.repositories.lora import LoraRepository
-from castsmith.db.writing import writing
 from castsmith.domain.errors import Conflict, ValidationError
 from castsmith.domain.lora import (
     CANCELED,
@@ -80,7 +79,7 @@ async def start_training(
         raise Conflict(f"LoRA v{running} of {actor.name!r} is still training; cancel it first")
 
     def create() -> int:
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             row = LoraRepository(session).create(
                 actor_id,
                 source=SOURCE_TRAINED,
@@ -109,12 +108,12 @@ async def start_training(
 
 
 def _delete(services: Services, training_id: int) -> None:
-    with writing(services.sessions) as session:
+    with services.sessions.begin() as session:
         session.delete(LoraRepository(session).get(training_id))
 
 
 def _set_job(services: Services, training_id: int, job_id: int) -> None:
-    with writing(services.sessions) as session:
+    with services.sessions.begin() as session:
         LoraRepository(session).set(training_id, job_id=job_id)
 
 
@@ -157,7 +156,7 @@ async def make_current(services: Services, training_id: int) -> dict[str, Any]:
     """Point the actor's LoRA at this version again (it must have weights)."""
 
     def change() -> None:
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             repo = LoraRepository(session)
             row = repo.get(training_id)
             if not row.weights_key:
@@ -200,7 +199,7 @@ async def pick_strength(services: Services, training_id: int, strength: object) 
     value = check_strength(strength)
 
     def change() -> None:
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             repo = LoraRepository(session)
             row = repo.get(training_id)
             repo.set(training_id, strength=value)

@@ -9,7 +9,6 @@ from castsmith.db.models import Actor
 from castsmith.db.models_lora import LoraTraining
 from castsmith.db.repositories.actors import ActorRepository
 from castsmith.db.repositories.lora import LoraRepository
-from castsmith.db.writing import writing
 from castsmith.domain.errors import ConfigurationError
 from castsmith.pipelines._services import Services
 from castsmith.providers.trainers.registry import TrainerRegistry
@@ -41,7 +40,7 @@ def load_actor(services: Services, actor_id: int) -> Actor:
 
 def update(services: Services, training_id: int, **values: Any) -> None:
     """Set fields of a training in their own transaction. Sync."""
-    with writing(services.sessions) as session:
+    with services.sessions.begin() as session:
         LoraRepository(session).set(training_id, **values)
 
 

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from faker.config import AVAILABLE_LOCALES
 
 from castsmith.db.models import PersonaTask
-from castsmith.db.repositories.personas import IMAGE_COLUMNS, PersonaRepository, writing
+from castsmith.db.repositories.personas import IMAGE_COLUMNS, PersonaRepository
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import ConfigurationError, Conflict
 from castsmith.pipelines._assets import asset_url
@@ -90,7 +90,7 @@ async def create_task(
     task_id = str(uuid.uuid4())
 
     def write() -> None:
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             PersonaRepository(session).create_task(task_id, request, owner_id)
 
     await asyncio.to_thread(write)
@@ -103,7 +103,7 @@ async def create_task(
 
 
 def _delete_task(services: Services, task_id: str) -> None:
-    with writing(services.sessions) as session:
+    with services.sessions.begin() as session:
         session.delete(PersonaRepository(session).get_task(task_id))
 
 
@@ -114,7 +114,7 @@ async def _start_job(services: Services, task_id: str) -> int:
     )
 
     def point() -> None:
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             PersonaRepository(session).get_task(task_id).job_id = job.id
 
     await asyncio.to_thread(point)
@@ -125,7 +125,7 @@ async def retry_failed(services: Services, task_id: str) -> dict[str, Any]:
     """Re-run only the failed personas of a finished task (all of it if data failed)."""
 
     def reset() -> None:
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             repo = PersonaRepository(session)
             task = repo.get_task(task_id, lock=True)
             if task.status not in (rules.COMPLETED_WITH_ERRORS, rules.FAILED):

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
 from castsmith.db.repositories.assets import AssetRepository
-from castsmith.db.repositories.personas import PersonaRepository, writing
+from castsmith.db.repositories.personas import PersonaRepository
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import CastsmithError, ImageError
 from castsmith.domain.keys import persona_base_key, persona_image_key
@@ -343,7 +343,7 @@ class PersonaImages:
         meta: dict[str, Any],
         also: AlsoRecord | None,
     ) -> int:
-        with writing(self.services.sessions) as session:
+        with self.services.sessions.begin() as session:
             repo = PersonaRepository(session)
             result = repo.get_result(repo.get_task(task_id), result_id)
             row = _asset(base, "persona_base", None, meta)
@@ -365,7 +365,7 @@ class PersonaImages:
         splits: list[_Image],
         meta: dict[str, Any],
     ) -> list[int]:
-        with writing(self.services.sessions) as session:
+        with self.services.sessions.begin() as session:
             repo = PersonaRepository(session)
             result = repo.get_result(repo.get_task(task_id), result_id)
             rows = [

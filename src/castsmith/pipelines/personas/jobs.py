@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, PersonaTask
-from castsmith.db.repositories.personas import PersonaRepository, writing
+from castsmith.db.repositories.personas import PersonaRepository
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import CastsmithError
 from castsmith.jobs.registry import HandlerRegistry, JobContext
@@ -35,7 +35,7 @@ async def run_task(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
     task_id = str(ctx.payload["task_id"])
 
     def load() -> PersonaTask:
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             repo = PersonaRepository(session)
             task = repo.get_task(task_id, lock=True)
             if task.status in (rules.PENDING, rules.GENERATING_DATA):
@@ -65,7 +65,7 @@ async def run_task(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
             raise
 
         def store() -> None:
-            with writing(services.sessions) as session:
+            with services.sessions.begin() as session:
                 repo = PersonaRepository(session)
                 locked = repo.get_task(task_id, lock=True)
                 repo.add_results(locked, personas)
@@ -76,7 +76,7 @@ async def run_task(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
 
 
 def _fail_data(services: Services, task_id: str, error: str) -> None:
-    with writing(services.sessions) as session:
+    with services.sessions.begin() as session:
         repo = PersonaRepository(session)
         task = repo.get_task(task_id, lock=True)
         repo.set_status(task, rules.FAILED)
@@ -100,7 +100,7 @@ async def _spawn_images(ctx: JobContext, task_id: str) -> dict[str, Any] | WaitF
     provider = image_provider(services).name
 
     def open_results() -> list[tuple[int, str, bool]]:
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             repo = PersonaRepository(session)
             task = repo.get_task(task_id, lock=True)
             repo.set_status(task, rules.GENERATING_IMAGES)
@@ -135,7 +135,7 @@ async def finish_task(ctx: JobContext, summary: ChildrenSummary | None) -> dict[
     child_errors = await asyncio.to_thread(_child_errors, ctx, summary)
 
     def settle() -> dict[str, Any]:
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             repo = PersonaRepository(session)
             task = repo.get_task(task_id, lock=True)
             status = repo.settle(task, child_errors)
@@ -259,7 +259,7 @@ async def run_grid(ctx: JobContext) -> dict[str, Any]:
 
 
 def _mark(services: Services, task_id: str, result_id: int, status: str, error: str | None) -> None:
-    with writing(services.sessions) as session:
+    with services.sessions.begin() as session:
         repo = PersonaRepository(session)
         repo.mark_result(repo.get_result(repo.get_task(task_id), result_id), status, error)
 

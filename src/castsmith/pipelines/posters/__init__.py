@@ -19,7 +19,6 @@ from typing import Any
 
 from castsmith.db.repositories.actors import ActorFilters, ActorRepository
 from castsmith.db.repositories.posters import PosterRepository
-from castsmith.db.writing import writing
 from castsmith.domain.errors import ConfigurationError, NotFound, ProviderError, ValidationError
 from castsmith.domain.keys import DEFAULT_LAYOUT, KeyLayout
 from castsmith.imaging.inspect import inspect_image
@@ -35,7 +34,7 @@ from castsmith.pipelines.posters.store import (
     version_view,
 )
 from castsmith.providers.base import ImageProvider, RunWorkflow
-from castsmith.workflows.poster_frame import build_poster_workflow
+from castsmith.workflows.poster_frame import TEACACHE_NODES, build_poster_workflow
 
 KIND_GENERATE = "poster.generate"
 KIND_BATCH = "poster.regenerate_batch"
@@ -96,7 +95,12 @@ async def generate_poster(
         await progress(10 + 65 * fraction, message or "generating")
 
     await progress(10, f"generating on {provider.name}")
-    result = await provider.run_workflow(RunWorkflow(workflow), provider_progress)
+    # TeaCache only speeds sampling up: unless the request asked for it, the provider may
+    # draw without it on a server that lacks it (and says so in the provenance).
+    optional = TEACACHE_NODES if overrides.teacache is None else frozenset()
+    result = await provider.run_workflow(
+        RunWorkflow(workflow, optional_nodes=optional), provider_progress
+    )
     if not result.images:
         raise ProviderError(f"{provider.name} finished without returning an image", provider.name)
     image = result.images[0]
@@ -117,7 +121,11 @@ async def generate_poster(
         seed=params.seed,
         provider_job_id=prov.provider_job_id,
         owner_id=ref.owner_id,
-        meta={"placeholder": prov.placeholder, "timings": dict(prov.timings)},
+        meta={
+            "placeholder": prov.placeholder,
+            "timings": dict(prov.timings),
+            **({"notes": list(prov.notes)} if prov.notes else {}),
+        },
     )
 
     async def converted() -> None:
@@ -252,7 +260,7 @@ async def make_current(services: Services, actor_id: int, version: int) -> dict[
     """Make an earlier (or later) version the actor's poster again; return it."""
 
     def change() -> Any:
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             PosterRepository(session).make_current(actor_id, version)
         with services.sessions() as session:
             return PosterRepository(session).get(actor_id, version)

@@ -32,7 +32,6 @@ from sqlalchemy.exc import IntegrityError
 from castsmith.db.models import Actor, Asset, AssetRendition, PosterFrameVersion
 from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.posters import PosterRecord, PosterRepository
-from castsmith.db.writing import writing
 from castsmith.domain.errors import CastsmithError, StorageError
 from castsmith.domain.keys import POSTER_SIZES, KeyLayout
 from castsmith.imaging.inspect import ImageInfo, hashes
@@ -135,7 +134,7 @@ async def _reserve(
     def try_insert(keys: PosterKeys) -> int | None:
         row = _source_row(keys.source, data, info, actor, keys.version, prov)
         try:
-            with writing(services.sessions) as session:
+            with services.sessions.begin() as session:
                 if AssetRepository(session).keys_taken(keys.all()):
                     return None
                 session.add(row)
@@ -216,7 +215,7 @@ def _record(
     job_id: int | None,
 ) -> None:
     """The one transaction that makes a reserved version real and current."""
-    with writing(services.sessions) as session:
+    with services.sessions.begin() as session:
         asset = AssetRepository(session).get(asset_id)
         asset.deleted_at = None
         for size in POSTER_SIZES:
@@ -249,7 +248,7 @@ async def _undo(services: Services, keys: PosterKeys, asset_id: int) -> None:
                 log.warning("could not remove %s after a failed poster save", key)
 
         def drop_row() -> None:
-            with writing(services.sessions) as session:
+            with services.sessions.begin() as session:
                 session.execute(delete(Asset).where(Asset.id == asset_id))
 
         try:
@@ -273,7 +272,7 @@ def drop_stale_reservations(sessions: Any, older_than: datetime) -> list[str]:
             ~select(PosterFrameVersion.id).where(PosterFrameVersion.asset_id == Asset.id).exists()
         )
     )
-    with writing(sessions) as session:
+    with sessions.begin() as session:
         rows = session.execute(stale).all()
         if rows:
             session.execute(delete(Asset).where(Asset.id.in_([row.id for row in rows])))
@@ -335,6 +334,8 @@ async def version_view(services: Services, record: PosterRecord) -> dict[str, An
         "provider": asset.provider,
         "model": asset.model,
         "placeholder": bool((asset.meta or {}).get("placeholder", False)),
+        # What the provider changed to draw it (e.g. TeaCache left out on its server).
+        "notes": list((asset.meta or {}).get("notes") or []),
         "params": row.params,
         "poster_frames": frames,
         "sizes": {

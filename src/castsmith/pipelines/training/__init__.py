@@ -19,8 +19,8 @@ from castsmith.db.repositories.training import TrainingRepository
 from castsmith.domain.errors import ValidationError
 from castsmith.domain.training_prompts import TrainingPrompt, builtin_library
 from castsmith.jobs.types import JobView
+from castsmith.net.fetch import fetch_url, policy_from_settings
 from castsmith.pipelines._services import job_queue
-from castsmith.pipelines.fetch import fetch_url, policy_from_settings
 from castsmith.pipelines.training.images import (
     ActorFacts,
     TrainingServices,

@@ -19,7 +19,6 @@ from typing import Any
 
 from castsmith.db.models import Asset, TrainingDataItem
 from castsmith.db.repositories.training import REJECTED, SYNCED, TrainingRepository
-from castsmith.db.writing import writing
 from castsmith.domain.training_prompts import builtin_library
 from castsmith.pipelines._assets import asset_url, public_pair
 from castsmith.pipelines.training.images import (
@@ -103,7 +102,7 @@ async def set_item_status(
 
     def write() -> tuple[TrainingDataItem, Asset]:
         load_actor(services, actor_id)
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             item = TrainingRepository(session).set_status(actor_id, item_id, status)
             asset = session.get(Asset, item.asset_id)
             assert asset is not None

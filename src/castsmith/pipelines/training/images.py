@@ -35,12 +35,11 @@ from castsmith.db.repositories.training import (
     Reservation,
     TrainingRepository,
 )
-from castsmith.db.writing import writing
 from castsmith.domain.errors import CastsmithError, ConfigurationError, Conflict, ValidationError
 from castsmith.domain.keys import training_image_key
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import to_jpeg
-from castsmith.pipelines.fetch import fetch_url, policy_from_settings
+from castsmith.net.fetch import fetch_url, policy_from_settings
 from castsmith.providers.base import ImageProvider, ImageToImage, InputImage, ProgressCallback
 from castsmith.storage.base import ObjectStore
 
@@ -195,7 +194,7 @@ def reserve_number(
     for _ in range(MAX_RESERVE_ATTEMPTS):
         n = floor + 1
         try:
-            with writing(services.sessions) as session:
+            with services.sessions.begin() as session:
                 repo = TrainingRepository(session)
                 if job_id is not None:
                     earlier = repo.pending_for_job(actor.id, job_id)
@@ -215,7 +214,7 @@ def reserve_number(
 
 def release(services: TrainingServices, reservation: Reservation) -> None:
     """Remove a reservation's rows. Sync."""
-    with writing(services.sessions) as session:
+    with services.sessions.begin() as session:
         TrainingRepository(session).release(reservation)
 
 
@@ -271,7 +270,7 @@ async def store_training_image(
         )
 
         def record() -> int:
-            with writing(services.sessions) as session:
+            with services.sessions.begin() as session:
                 return TrainingRepository(session).finalize(reservation, facts, provenance).id
 
         item_id = await asyncio.to_thread(record)

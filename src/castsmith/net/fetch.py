@@ -15,12 +15,13 @@ reason in plain words.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 
-from castsmith.config import Settings
 from castsmith.domain.errors import ValidationError
 from castsmith.net import guard
+from castsmith.net.guard import GuardPolicy
 
 MAX_REDIRECTS = guard.MAX_REDIRECTS
 USER_AGENT = "castsmith-fetch/1"
@@ -35,23 +36,19 @@ class Fetched:
     content_type: str | None
 
 
-@dataclass(frozen=True)
-class FetchPolicy:
-    """Limits of one download."""
+class FetchSettings(Protocol):
+    """The settings a download policy is made from (``castsmith.config.Settings`` has them)."""
 
-    max_bytes: int
-    timeout: float = 30.0
-    allow_hosts: frozenset[str] = frozenset()
-
-
-async def check_url(url: str, policy: FetchPolicy, field: str = "url") -> None:
-    """Refuse ``url`` unless it is http(s) and its host resolves only to public addresses."""
-    await guard.check_url(url, policy.allow_hosts, field)
+    @property
+    def max_upload_bytes(self) -> int: ...
+    @property
+    def fetch_timeout(self) -> float: ...
+    @property
+    def fetch_allow_hosts(self) -> str: ...
 
 
-async def fetch_url(url: str, policy: FetchPolicy, field: str = "url") -> Fetched:
+async def fetch_url(url: str, policy: GuardPolicy, field: str = "url") -> Fetched:
     """Download ``url`` under ``policy``; ``ValidationError`` naming ``field`` on refusal."""
-    limits = guard.GuardPolicy(policy.max_bytes, policy.timeout, policy.allow_hosts)
     async with httpx.AsyncClient(
         follow_redirects=False,
         timeout=httpx.Timeout(policy.timeout),
@@ -59,7 +56,7 @@ async def fetch_url(url: str, policy: FetchPolicy, field: str = "url") -> Fetche
         trust_env=False,
     ) as client:
         try:
-            response = await guard.guarded_get(client, url, limits, field=field)
+            response = await guard.guarded_get(client, url, policy, field=field)
         except httpx.TimeoutException:
             raise ValidationError(
                 f"{field}: the download did not finish within {policy.timeout:g} s", field
@@ -75,9 +72,9 @@ async def fetch_url(url: str, policy: FetchPolicy, field: str = "url") -> Fetche
     return Fetched(final, response.content, response.headers.get("content-type"))
 
 
-def policy_from_settings(settings: Settings) -> FetchPolicy:
+def policy_from_settings(settings: FetchSettings) -> GuardPolicy:
     """The download policy the settings describe (upload size limit, timeout, allow-list)."""
-    return FetchPolicy(
+    return GuardPolicy(
         max_bytes=settings.max_upload_bytes,
         timeout=settings.fetch_timeout,
         allow_hosts=guard.allow_list(settings.fetch_allow_hosts),
