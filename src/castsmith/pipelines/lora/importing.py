@@ -16,7 +16,6 @@ import httpx
 
 from castsmith.db.models import utcnow
 from castsmith.db.repositories.lora import LoraRepository
-from castsmith.db.writing import writing
 from castsmith.domain.errors import ValidationError
 from castsmith.domain.lora import SOURCE_IMPORTED, STORING, check_trigger_word
 from castsmith.net.guard import GuardPolicy, allow_list
@@ -64,7 +63,7 @@ async def import_file(
         raise ValidationError("strength must be between -20 and 20", "strength")
 
     def create() -> tuple[int, int]:
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             row = LoraRepository(session).create(
                 actor_id,
                 source=SOURCE_IMPORTED,
@@ -88,7 +87,7 @@ async def import_file(
 
 
 def _drop(services: Services, training_id: int) -> None:
-    with writing(services.sessions) as session:
+    with services.sessions.begin() as session:
         session.delete(LoraRepository(session).get(training_id))
 
 
