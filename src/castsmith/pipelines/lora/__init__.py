@@ -29,9 +29,8 @@ from castsmith.domain.lora import (
 from castsmith.jobs.types import JobView
 from castsmith.pipelines._services import Services, job_queue
 from castsmith.pipelines.lora.grid import grid_view
-from castsmith.pipelines.lora.jobs import TRAIN
 from castsmith.pipelines.lora.readiness import check_ready
-from castsmith.pipelines.lora.records import load, load_actor, trainer_registry, view
+from castsmith.pipelines.lora.records import TRAIN, load, load_actor, trainer_registry, view
 from castsmith.pipelines.lora.run import cancel_remote
 from castsmith.pipelines.lora.weights import weights_url
 

@@ -147,3 +147,19 @@ async def deliver(services: Services, provider: str, row: LoraTraining) -> Deliv
         url = url or services.urls.local_url(key)
         return Delivered(provider, name, url=url, place=quote_key(key))
     return Delivered(provider, name, place=key)
+
+
+async def deliver_current(
+    services: Services, actor_id: int, lora_name: str | None, provider: str
+) -> Delivered | None:
+    """Deliver the actor's current stored version when the poster is about to use it.
+
+    ``None`` when the LoRA the poster names is not one castsmith stores (a name typed
+    in by hand, a URL): that file is the user's to place.
+    """
+    if not lora_name:
+        return None
+    row = await asyncio.to_thread(current_version, services, actor_id)
+    if row is None or not row.weights_key or not row.weights_key.endswith("/" + lora_name):
+        return None
+    return await deliver(services, provider, row)

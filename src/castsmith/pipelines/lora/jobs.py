@@ -13,13 +13,11 @@ from castsmith.domain.errors import ValidationError
 from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.pipelines._services import job_queue
 from castsmith.pipelines.lora.grid import draw_grid, poster_provider
-from castsmith.pipelines.lora.records import load, update
+from castsmith.pipelines.lora.records import TEST_GRID, TRAIN, load, update
 from castsmith.pipelines.lora.run import run_training
 from castsmith.pipelines.posters import request_poster
 from castsmith.pipelines.posters.params import PosterOverrides
 
-TRAIN = "lora.train"
-TEST_GRID = "lora.test_grid"
 # Trainings are billed: a few attempts resume polling; they never submit twice.
 TRAIN_ATTEMPTS = 5
 

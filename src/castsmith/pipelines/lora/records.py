@@ -13,6 +13,9 @@ from castsmith.domain.errors import ConfigurationError
 from castsmith.pipelines._services import Services
 from castsmith.providers.trainers.registry import TrainerRegistry
 
+TRAIN = "lora.train"
+TEST_GRID = "lora.test_grid"
+
 
 def trainer_registry(services: Any) -> TrainerRegistry:
     """The container's trainers."""

@@ -26,6 +26,7 @@ from castsmith.imaging.renditions import make_renditions
 from castsmith.jobs.types import JobView
 from castsmith.pipelines._assets import AssetProvenance
 from castsmith.pipelines._services import Services, job_queue
+from castsmith.pipelines.lora.delivery import deliver_current
 from castsmith.pipelines.posters.params import PosterOverrides, params_record, poster_params
 from castsmith.pipelines.posters.store import (
     ActorRef,
@@ -90,6 +91,9 @@ async def generate_poster(
     ref = ActorRef.of(actor)
     workflow = build_poster_workflow(params)
     provider = poster_provider(services)
+    if params.character_lora is not None:
+        # A LoRA castsmith trained or imported is put where this provider loads it first.
+        await deliver_current(services, actor_id, params.character_lora.file_name, provider.name)
 
     async def provider_progress(fraction: float, message: str) -> None:
         await progress(10 + 65 * fraction, message or "generating")
