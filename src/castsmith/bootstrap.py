@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from castsmith.config import Settings
 from castsmith.db.engine import make_engine, make_session_factory
+from castsmith.jobs import diagnostic
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry
 from castsmith.providers.registry import ProviderRegistry, providers_from_settings
@@ -25,17 +26,15 @@ from castsmith.providers.trainers.registry import TrainerRegistry, trainers_from
 from castsmith.storage.base import ObjectStore
 from castsmith.storage.factory import store_from_settings, urls_from_settings
 from castsmith.storage.urls import UrlBuilder
+from castsmith.webhooks import delivery, scheduling
 from castsmith.workflows.text_to_image import text_to_image_workflow
 
 
 def default_registry() -> HandlerRegistry:
-    """The job kinds every process knows: the built-in diagnostics."""
-    from castsmith.jobs import webhooks
-    from castsmith.jobs.diagnostic import register_handlers
-
+    """The job kinds every process knows: the built-in diagnostics and webhook delivery."""
     registry = HandlerRegistry()
-    register_handlers(registry)
-    webhooks.register_handlers(registry)
+    diagnostic.register_handlers(registry)
+    delivery.register_handlers(registry)
     return registry
 
 
@@ -58,6 +57,8 @@ class Container:
 
     def __post_init__(self) -> None:
         self.queue = JobQueue.from_settings(self.engine, self.settings, self.registry)
+        # The engine knows no feature: job-end webhooks hook into it here.
+        scheduling.install(self.queue)
 
     @property
     def providers(self) -> ProviderRegistry:

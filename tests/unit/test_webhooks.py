@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
+from castsmith.api.webhook_requests import from_request, requested_webhook_url
 from castsmith.bootstrap import Container, build_container
 from castsmith.config import Settings
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
 from castsmith.domain.errors import ConfigurationError, ValidationError
 from castsmith.jobs.runner import make_worker
-from castsmith.jobs.types import JobView
-from castsmith.jobs.webhooks import WEBHOOK_KIND, requested_webhook_url
+from castsmith.jobs.types import JobSpec, JobView
 from castsmith.webhooks import (
     WebhookVerificationError,
     decode_secret,
@@ -32,6 +32,7 @@ from castsmith.webhooks import (
     signed_headers,
     verify,
 )
+from castsmith.webhooks.scheduling import WEBHOOK_KIND
 
 SECRET = "whsec_" + base64.b64encode(b"castsmith-test-webhook-key").decode()
 
@@ -191,14 +192,22 @@ def test_webhook_url_is_checked_at_enqueue_and_taken_from_the_request(tmp_path: 
     with pytest.raises(ValidationError) as caught:
         container.queue.enqueue("diagnostic.sleep", {"webhook_url": "file:///etc/passwd"})
     assert caught.value.field == "webhook_url"
+    with pytest.raises(ValidationError):
+        container.queue.enqueue_many([JobSpec("diagnostic.sleep", webhook_url="ftp://x/y")])
+    explicit = container.queue.enqueue_many(
+        [JobSpec("diagnostic.sleep", webhook_url="https://hooks.example.com/own")]
+    )[0]
+    assert explicit.webhook_url == "https://hooks.example.com/own"
+    container.queue.add_enqueue_hook(from_request)
     token = requested_webhook_url.set("https://hooks.example.com/x")
     try:
         parent = container.queue.enqueue("diagnostic.sleep", {})
         child = container.queue.enqueue("diagnostic.sleep", {}, parent_id=parent.id)
     finally:
         requested_webhook_url.reset(token)
-    assert parent.payload["webhook_url"] == "https://hooks.example.com/x"
-    assert "webhook_url" not in child.payload
+    assert parent.webhook_url == "https://hooks.example.com/x"
+    assert child.webhook_url is None
+    assert "webhook_url" not in parent.payload
     container.close()
 
 

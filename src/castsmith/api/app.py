@@ -22,9 +22,9 @@ from castsmith.api import (
     posters,
     references,
     training,
+    webhook_requests,
 )
 from castsmith.bootstrap import Container
-from castsmith.jobs.webhooks import requested_webhook_url
 from castsmith.logs import request_id_var
 
 log = logging.getLogger("castsmith.api")
@@ -71,20 +71,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
 
     auth.install(app, container)
 
-    @app.middleware("http")
-    async def webhook_requests(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # Any job-creating route accepts ?webhook_url= or a Webhook-URL header; the
-        # queue attaches it to the top-level jobs the request enqueues.
-        url = request.query_params.get("webhook_url") or request.headers.get("webhook-url")
-        if not url:
-            return await call_next(request)
-        token = requested_webhook_url.set(url)
-        try:
-            return await call_next(request)
-        finally:
-            requested_webhook_url.reset(token)
+    webhook_requests.install(app, container.queue)
 
     errors.install(app)
     app.include_router(health.router)

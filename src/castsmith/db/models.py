@@ -301,6 +301,8 @@ class Job(Timestamped, Base):
     # What a handler recorded before waiting on remote work (say, the remote job id),
     # so a later attempt resumes that work instead of starting (and paying) again.
     checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # Where to POST the job's end (the webhooks room reads it through the engine's hook).
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     progress_message: Mapped[str | None] = mapped_column(String(500))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

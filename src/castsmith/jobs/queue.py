@@ -36,6 +36,7 @@ from castsmith.jobs.sql import (
     in_write_tx,
     notify,
     system_clock,
+    take_ended,
 )
 from castsmith.jobs.types import (
     ChildrenSummary,
@@ -44,12 +45,13 @@ from castsmith.jobs.types import (
     JobView,
     RunView,
 )
-from castsmith.jobs.webhooks import with_webhook
 
 if TYPE_CHECKING:
     from castsmith.jobs.registry import HandlerRegistry
 
 T = TypeVar("T")
+EnqueueHook = Callable[[JobSpec], JobSpec]
+EndHook = Callable[[Connection, Sequence[dict[str, Any]]], None]
 ACTIVE_KEY_WHERE = text("status IN ('queued', 'running')")
 MAX_PAGE = 500
 
@@ -92,6 +94,8 @@ class JobQueue(UserActions, WorkerSide):
         self.registry = registry
         self._listeners: list[tuple[Callable[[], None], bool]] = []
         self._cancel_listeners: list[Callable[[list[int]], None]] = []
+        self._enqueue_hooks: list[EnqueueHook] = []
+        self._end_hooks: list[EndHook] = []
 
     @classmethod
     def from_settings(
@@ -118,8 +122,41 @@ class JobQueue(UserActions, WorkerSide):
         """Call ``callback(job_ids)`` after this process flags running jobs as cancelled."""
         self._cancel_listeners.append(callback)
 
+    def add_enqueue_hook(self, hook: EnqueueHook) -> None:
+        """Let ``hook(spec) -> spec`` check or complete every job spec before it is written.
+
+        Hooks run in the order added, for top-level jobs and children alike; one that
+        raises :class:`ValidationError` refuses the enqueue. Adding the same hook twice
+        is a no-op.
+        """
+        if hook not in self._enqueue_hooks:
+            self._enqueue_hooks.append(hook)
+
+    def on_job_end(self, hook: EndHook) -> None:
+        """Call ``hook(conn, events)`` for the jobs that ended in a transaction, inside it.
+
+        ``events`` are the terminal status events (``job_id``, ``kind``, ``status``,
+        ``created_at``, ...) about to be committed: whatever the hook writes on ``conn``
+        commits or rolls back with the ends themselves. Adding the same hook twice is a
+        no-op.
+        """
+        if hook not in self._end_hooks:
+            self._end_hooks.append(hook)
+
+    def _with_end_hooks(self, work: Callable[[Connection], T]) -> Callable[[Connection], T]:
+        def run(conn: Connection) -> T:
+            take_ended(conn)  # nothing left over from an earlier, failed try
+            result = work(conn)
+            ended = take_ended(conn)
+            for hook in self._end_hooks if ended else ():
+                hook(conn, ended)
+            take_ended(conn)  # what the hooks' own writes ended is not theirs to see
+            return result
+
+        return run
+
     def _write(self, work: Callable[[Connection], T], *, new_work: bool = False) -> T:
-        result = in_write_tx(self.engine, work)
+        result = in_write_tx(self.engine, self._with_end_hooks(work))
         if new_work:
             self._new_work_committed()
         else:
@@ -132,13 +169,16 @@ class JobQueue(UserActions, WorkerSide):
     def _row(self, spec: JobSpec, now: datetime) -> dict[str, Any]:
         if not spec.kind:
             raise ValidationError("a job needs a kind", field="kind")
+        for hook in self._enqueue_hooks:
+            spec = hook(spec)
         defaults = self.registry.get(spec.kind) if self.registry else None
         max_attempts = spec.max_attempts or (defaults.max_attempts if defaults else None)
         return {
             "kind": spec.kind,
             "queue": spec.queue or "default",
             "status": rules.QUEUED,
-            "payload": with_webhook(dict(spec.payload), spec.parent_id),
+            "payload": dict(spec.payload),
+            "webhook_url": spec.webhook_url,
             "error_log": [],
             "progress": 0.0,
             "attempts": 0,

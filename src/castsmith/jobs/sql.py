@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, Table, insert, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from castsmith.db.models import Job, JobEvent, JobRun, PeriodicRun
+from castsmith.domain.jobs import TERMINAL_STATUSES
 
 log = logging.getLogger("castsmith.jobs")
 
@@ -22,6 +23,8 @@ EVENTS: Table = JobEvent.__table__  # type: ignore[assignment]
 PERIODIC: Table = PeriodicRun.__table__  # type: ignore[assignment]
 
 JOBS_CHANNEL = "castsmith_jobs"
+TERMINAL = TERMINAL_STATUSES
+_ENDED = "castsmith.jobs.ended"
 EVENTS_CHANNEL = "castsmith_events"
 CANCEL_CHANNEL = "castsmith_cancel"
 
@@ -109,12 +112,21 @@ def event_row(
 
 
 def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Append events and wake event listeners at commit."""
+    """Append events and wake event listeners at commit.
+
+    Every terminal transition passes here, so the terminal ones are also kept (on the
+    connection, for this transaction) for the queue's end hooks: see :func:`take_ended`.
+    """
     if not rows:
         return
     conn.execute(insert(EVENTS), rows)
     notify(conn, EVENTS_CHANNEL)
-    # Every terminal transition passes here, so this is where webhooks get scheduled.
-    from castsmith.jobs.webhooks import schedule
+    ended = [row for row in rows if row["event"] == "status" and row["status"] in TERMINAL]
+    if ended:
+        conn.info.setdefault(_ENDED, []).extend(ended)
 
-    schedule(conn, rows)
+
+def take_ended(conn: Connection) -> list[dict[str, Any]]:
+    """The terminal events recorded on ``conn`` since the last call (and forget them)."""
+    ended: list[dict[str, Any]] = conn.info.pop(_ENDED, [])
+    return ended

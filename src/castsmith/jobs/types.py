@@ -30,6 +30,8 @@ class JobSpec:
     owner_id: int | None = None
     idempotency_key: str | None = None
     label: str | None = None
+    #: Where to POST the job's end (completed, failed, cancelled); see castsmith.webhooks.
+    webhook_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class JobView:
     started_at: datetime | None
     finished_at: datetime | None
     updated_at: datetime | None
+    webhook_url: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> JobView:
@@ -98,6 +101,7 @@ class JobView:
             started_at=aware(m["started_at"]),
             finished_at=aware(m["finished_at"]),
             updated_at=aware(m["updated_at"]),
+            webhook_url=m.get("webhook_url"),
         )
 
 

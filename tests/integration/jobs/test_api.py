@@ -138,3 +138,30 @@ async def test_rest_routes(server: tuple[str, Container]) -> None:
         assert "runs" in detail
         schema = (await client.get("/openapi.json")).json()
         assert "JobDetailOut" in schema["components"]["schemas"]
+
+
+async def test_a_requests_webhook_url_becomes_its_top_level_jobs_field(
+    server: tuple[str, Container],
+) -> None:
+    base, container = server
+    async with httpx.AsyncClient(base_url=base) as client:
+        by_query = await client.post(
+            "/api/jobs",
+            params={"webhook_url": "https://hooks.example.com/q"},
+            json={"kind": "diagnostic.sleep"},
+        )
+        by_header = await client.post(
+            "/api/jobs",
+            headers={"Webhook-URL": "https://hooks.example.com/h"},
+            json={"kind": "diagnostic.sleep"},
+        )
+        refused = await client.post(
+            "/api/jobs",
+            params={"webhook_url": "file:///etc/passwd"},
+            json={"kind": "diagnostic.sleep"},
+        )
+        plain = await client.post("/api/jobs", json={"kind": "diagnostic.sleep"})
+    assert by_query.status_code == by_header.status_code == plain.status_code == 201
+    assert refused.status_code == 422 and "webhook_url" in refused.text
+    urls = [container.queue.get(r.json()["id"]).webhook_url for r in (by_query, by_header, plain)]
+    assert urls == ["https://hooks.example.com/q", "https://hooks.example.com/h", None]
