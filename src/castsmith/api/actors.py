@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 
@@ -16,7 +16,7 @@ from castsmith.api.schemas.actors import (
     JobAccepted,
     Manifest,
 )
-from castsmith.api.schemas.common import MAX_ROW_ID, TEXT_MAX, RowId
+from castsmith.api.schemas.common import MAX_ROW_ID, STRICT_ID, TEXT_MAX, RowId
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.domain.errors import ValidationError
 from castsmith.pipelines import actors as use
@@ -47,7 +47,9 @@ async def list_actors(
     sex: str | None = None,
     has_lora: bool | None = None,
     has_poster: bool | None = None,
-    owner: int | None = Query(None, ge=1, le=MAX_ROW_ID, description="Owner user id."),
+    owner: Annotated[
+        int | None, Query(ge=1, le=MAX_ROW_ID, description="Owner user id."), STRICT_ID
+    ] = None,
     deleted: bool = Query(False, description="List soft-deleted actors instead."),
     cursor: str | None = Query(None, description="next_cursor of the previous page."),
     limit: int | None = Query(None, description="Page size, 1-200 (default 50)."),

@@ -16,6 +16,7 @@ from castsmith.domain.errors import (
     ConfigurationError,
     Conflict,
     ContentFiltered,
+    Forbidden,
     ImageError,
     InvalidRequest,
     NotFound,
@@ -25,6 +26,7 @@ from castsmith.domain.errors import (
 
 STATUS_BY_ERROR: list[tuple[type[CastsmithError], int]] = [
     (NotFound, 404),
+    (Forbidden, 403),
     (ValidationError, 422),
     (ImageError, 422),
     (Conflict, 409),

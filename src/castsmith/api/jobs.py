@@ -7,16 +7,24 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from castsmith.api.schemas.common import MAX_ROW_ID, RowId, UtcDateTime
+from castsmith.api.schemas.common import (
+    MAX_ROW_ID,
+    STRICT_ID,
+    RowId,
+    RowIdQuery,
+    UtcDateTime,
+    parse_row_id,
+)
 from castsmith.domain import access
-from castsmith.domain.errors import NotFound, ValidationError
-from castsmith.domain.jobs import is_terminal
+from castsmith.domain.errors import Forbidden, NotFound, ValidationError
+from castsmith.domain.jobs import IDEMPOTENCY_KEY_MAX, PRIORITY_MAX, PRIORITY_MIN, is_terminal
+from castsmith.jobs.diagnostic import SLEEP_KIND
 from castsmith.jobs.events import EventHub, follow
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.types import EventView, JobSpec, JobView, RunView
@@ -24,6 +32,11 @@ from castsmith.jobs.types import EventView, JobSpec, JobView, RunView
 router = APIRouter(prefix="/api", tags=["jobs"])
 
 KEEPALIVE_SECONDS = 15.0
+AfterId = Annotated[
+    int | None,
+    Query(ge=0, le=MAX_ROW_ID, description="Replay events after this id."),
+    STRICT_ID,
+]
 
 
 class JobOut(BaseModel):
@@ -95,17 +108,23 @@ class JobPage(BaseModel):
 
 
 class EnqueueIn(BaseModel):
-    """A job to enqueue (diagnostics; the kind must be registered)."""
+    """A job to enqueue: admins any registered kind, other users the diagnostic kind."""
 
     kind: str = Field(min_length=1, max_length=100)
     payload: dict[str, Any] = Field(default_factory=dict)
-    priority: int = 0
+    priority: int = Field(
+        default=0,
+        ge=PRIORITY_MIN,
+        le=PRIORITY_MAX,
+        strict=True,
+        description="Higher runs first; only an admin may set it.",
+    )
     run_after: datetime | None = None
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     timeout_seconds: float | None = Field(default=None, gt=0)
     provider: str | None = Field(default=None, max_length=40)
     queue: str = Field(default="default", min_length=1, max_length=50)
-    idempotency_key: str | None = Field(default=None, max_length=200)
+    idempotency_key: str | None = Field(default=None, max_length=IDEMPOTENCY_KEY_MAX)
 
 
 def _queue(request: Request) -> JobQueue:
@@ -134,7 +153,7 @@ async def list_jobs(
     request: Request,
     status: str | None = None,
     kind: str | None = None,
-    parent_id: int | None = Query(None, ge=1, le=MAX_ROW_ID),
+    parent_id: RowIdQuery = None,
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> JobPage:
@@ -152,10 +171,21 @@ async def list_jobs(
 
 @router.post("/jobs", response_model=JobDetailOut, status_code=201)
 async def enqueue_job(request: Request, body: EnqueueIn) -> JobDetailOut:
-    """Enqueue a job of a registered kind."""
+    """Enqueue a job of a registered kind (any kind for admins, else the diagnostic one).
+
+    Feature jobs are queued by their own routes, which check the caller may touch what
+    the job names; this route does not know what a payload names, so it leaves them to
+    admins.
+    """
     queue = _queue(request)
     if queue.registry is not None:
         queue.registry.require(body.kind)
+    caller = access.current()
+    is_admin = caller is not None and caller.is_admin
+    if not is_admin and body.kind != SLEEP_KIND:
+        raise Forbidden(f"only an admin may queue {body.kind!r} jobs here; use its own route")
+    if not is_admin and body.priority != 0:
+        raise ValidationError("priority: only an admin can set a job's priority", "priority")
     spec = JobSpec(**body.model_dump())
     views = await asyncio.to_thread(queue.enqueue_many, [spec])
     return await _detail(queue, views[0].id)
@@ -202,13 +232,17 @@ def sse_message(event: EventView) -> str:
 
 
 def _last_event_id(header: str | None, query: int | None) -> int | None:
-    raw: Any = query if query is not None else header
-    if raw is None or raw == "":
+    if query is not None:
+        return query
+    if header is None or header == "":
         return None
     try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValidationError("Last-Event-ID must be an event id", field="Last-Event-ID") from exc
+        value = parse_row_id(header)
+    except ValueError:
+        value = None
+    if not isinstance(value, int) or value > MAX_ROW_ID:
+        raise ValidationError("Last-Event-ID must be an event id", field="Last-Event-ID")
+    return value
 
 
 async def _stream(source: AsyncIterator[EventView | None]) -> AsyncIterator[str]:
@@ -230,7 +264,7 @@ async def job_events(
     request: Request,
     job_id: RowId,
     last_event_id: str | None = Header(None),
-    after: int | None = Query(None, description="Replay events after this id."),
+    after: AfterId = None,
 ) -> StreamingResponse:
     """Server-sent events of one job, in order, ending after its terminal status."""
     queue = _queue(request)
@@ -253,9 +287,9 @@ async def job_events(
 async def all_events(
     request: Request,
     kind: str | None = None,
-    parent_id: int | None = None,
+    parent_id: RowIdQuery = None,
     last_event_id: str | None = Header(None),
-    after: int | None = Query(None, description="Replay events after this id."),
+    after: AfterId = None,
 ) -> StreamingResponse:
     """Server-sent events of all jobs (optionally one kind or one parent's children).
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from castsmith.api.schemas.common import MAX_ROW_ID, NAME_MAX, RowIdField
+from castsmith.api.headers import attachment
+from castsmith.api.schemas.common import MAX_ROW_ID, NAME_MAX, STRICT_ID, RowIdField
 from castsmith.domain import access
 from castsmith.domain.errors import NotFound, ValidationError
 from castsmith.jobs.waiting import wait_for_job
@@ -78,6 +79,19 @@ class AttachBody(BaseModel):
     image_ids: list[Annotated[str, Field(max_length=NAME_MAX)]] = Field(
         min_length=1, max_length=100
     )
+
+
+class VideoJobIn(BaseModel):
+    """A video job to create; leave ``id`` out for a fresh random one."""
+
+    id: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
+
+
+class VideoJobOut(BaseModel):
+    """A video job: its id and owner."""
+
+    id: str
+    owner_id: int | None
 
 
 class JobAssetOut(BaseModel):
@@ -183,14 +197,34 @@ async def character_reference_file(
 async def list_character_references(
     request: Request,
     limit: int = Query(50, ge=1, le=200),
-    actor_id: int | None = Query(
-        None, ge=1, le=MAX_ROW_ID, description="Only the references made for this actor."
-    ),
+    actor_id: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_ROW_ID, description="Only the references made for this actor."),
+        STRICT_ID,
+    ] = None,
 ) -> dict[str, Any]:
     """Standalone references, newest first, each with a URL."""
     services = _services(request)
     rows = await refs.list_references(services, actor_id=actor_id, limit=limit)
     return {"items": await refs.describe(services, rows)}
+
+
+@router.post(
+    "/api/video-jobs",
+    response_model=VideoJobOut,
+    status_code=201,
+    responses={200: {"model": VideoJobOut, "description": "The caller's existing job."}},
+)
+async def create_video_job(body: VideoJobIn, request: Request, response: Response) -> Any:
+    """Create a video job owned by the caller before storing files or references in it.
+
+    Creating one of your own jobs again answers 200 with it; an id another user took
+    answers 409.
+    """
+    made = await video_jobs.create_video_job(_services(request), body.id)
+    if not made.created:
+        response.status_code = 200
+    return {"id": made.id, "owner_id": made.owner_id}
 
 
 @router.post("/api/video-jobs/{job_id}/character-references", response_model=ReferenceList)
@@ -245,5 +279,5 @@ async def download_job_assets(job_id: str, request: Request) -> Response:
     return Response(
         data,
         media_type="application/zip",
-        headers={"content-disposition": f'attachment; filename="{job_id}.zip"'},
+        headers={"content-disposition": attachment(f"{job_id}.zip")},
     )

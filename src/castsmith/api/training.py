@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from castsmith.api.headers import attachment
 from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, URL_MAX, RowId
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.types import JobView
@@ -184,7 +185,7 @@ async def export_training_data(actor_id: RowId, request: Request) -> StreamingRe
     return StreamingResponse(
         chunks,
         media_type="application/zip",
-        headers={"content-disposition": f'attachment; filename="{name}"'},
+        headers={"content-disposition": attachment(name)},
     )
 
 

@@ -35,10 +35,9 @@ class Owned:
 
 def _by_int(model: Any) -> Callable[[Session, str], tuple[bool, int | None]]:
     def owner(session: Session, raw: str) -> tuple[bool, int | None]:
-        try:
-            key = int(raw)
-        except ValueError:
-            return False, None  # FastAPI answers 422 for the malformed id
+        if not (raw.isascii() and raw.isdigit()):
+            return False, None  # the route's own validation answers 422 for it
+        key = int(raw)
         if not 1 <= key < 2**63:
             return False, None  # no row has it, and the driver would fail on it
         row = session.execute(select(model.owner_id).where(model.id == key)).first()

@@ -22,10 +22,12 @@ MAX_DESCRIPTION = 10_000
 MAX_LIST_LIMIT = 200
 DEFAULT_LIST_LIMIT = 50
 
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
-_TOKEN = re.compile(r"^[A-Za-z0-9_\- ]{1,40}$")
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]+\Z")
+_TOKEN = re.compile(r"^[A-Za-z0-9_\- ]{1,40}\Z")
 # The seeds' naming scheme: number, ethnicity, age, sex.
-_SEED_NAME = re.compile(r"^(?P<number>\d+)_(?P<ethnicity>[a-z]+)_(?P<age>\d{1,3})_(?P<sex>[a-z]+)$")
+_SEED_NAME = re.compile(
+    r"^(?P<number>\d+)_(?P<ethnicity>[a-z]+)_(?P<age>\d{1,3})_(?P<sex>[a-z]+)\Z"
+)
 
 
 def validate_actor_name(value: object, field: str = "name") -> str:

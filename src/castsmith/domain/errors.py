@@ -8,6 +8,7 @@ only ever see this tree::
     ├── ValidationError            bad input from a user; permanent (HTTP 422)
     │   └── InvalidName            an actor, id or file name that could escape a key prefix
     ├── NotFound                   an unknown id or missing object (HTTP 404)
+    ├── Forbidden                  the caller's role may not do this at all (HTTP 403)
     ├── Conflict                   the request clashes with current state (HTTP 409)
     ├── ConfigurationError         settings are missing or contradict each other
     ├── ImageError                 bytes that are not a usable image (HTTP 422)
@@ -58,6 +59,10 @@ class InvalidName(ValidationError):
 
 class NotFound(CastsmithError):
     """Something asked for by id or key does not exist."""
+
+
+class Forbidden(CastsmithError):
+    """The caller may not do this, whatever the data (e.g. an admin-only action)."""
 
 
 class Conflict(CastsmithError):

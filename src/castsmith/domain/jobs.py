@@ -32,6 +32,30 @@ ACTIVE_STATUSES = frozenset({QUEUED, RUNNING, WAITING})
 SUCCESS_STATUSES = frozenset({COMPLETED, COMPLETED_WITH_ERRORS})
 RETRYABLE_BY_USER = frozenset({FAILED, CANCELLED})
 
+# Higher runs first. Bounded so nobody jumps the whole queue by a huge number (and so
+# the value fits the 32-bit column); only admins and the operator set it at all.
+PRIORITY_MIN = -100
+PRIORITY_MAX = 100
+# Longest idempotency key a caller may give; the stored form adds its owner in front.
+IDEMPOTENCY_KEY_MAX = 160
+_OPERATOR_KEY = "op"
+
+
+def scoped_key(owner_id: int | None, key: str | None) -> str | None:
+    """The stored form of an idempotency key: the same key of two owners never meets."""
+    if not key:
+        return None
+    owner = _OPERATOR_KEY if owner_id is None else str(owner_id)
+    return f"@{owner}/{key}"
+
+
+def unscoped_key(stored: str | None) -> str | None:
+    """The key as its owner gave it (the inverse of :func:`scoped_key`)."""
+    if stored is None or not stored.startswith("@") or "/" not in stored:
+        return stored
+    return stored.partition("/")[2]
+
+
 RUN_RUNNING = "running"
 RUN_SUCCEEDED = "succeeded"
 RUN_FAILED = "failed"

@@ -65,7 +65,7 @@ _SAMPLES: dict[str, object] = {
     "job_id": "j1",
 }
 
-_EXT = re.compile(r"^[a-z0-9]{1,10}$")
+_EXT = re.compile(r"^[a-z0-9]{1,10}\Z")
 
 
 def _is_control(char: str) -> bool:

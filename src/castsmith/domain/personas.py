@@ -68,7 +68,7 @@ MAX_TEXT = 200
 MAX_BIO = 4000
 IMAGES_PER_PERSONA = 5
 
-_LOCALE = re.compile(r"^[a-z]{2,3}_[A-Z]{2}$")
+_LOCALE = re.compile(r"^[a-z]{2,3}_[A-Z]{2}\Z")
 _CONSTRAINT_TEXT_KEYS = ("occupation", "location", "ethnicity", "style", "nationality")
 
 

@@ -172,6 +172,13 @@ class JobQueue(UserActions, WorkerSide):
         for hook in self._enqueue_hooks:
             spec = hook(spec)
         defaults = self.registry.get(spec.kind) if self.registry else None
+        if not rules.PRIORITY_MIN <= spec.priority <= rules.PRIORITY_MAX:
+            raise ValidationError(
+                f"priority must be between {rules.PRIORITY_MIN} and {rules.PRIORITY_MAX}",
+                field="priority",
+            )
+        # A job queued while serving a request belongs to the caller unless told.
+        owner_id = spec.owner_id if spec.owner_id is not None else access.acting_user_id()
         max_attempts = spec.max_attempts or (defaults.max_attempts if defaults else None)
         return {
             "kind": spec.kind,
@@ -187,11 +194,11 @@ class JobQueue(UserActions, WorkerSide):
             "timeout_seconds": spec.timeout_seconds or (defaults.timeout if defaults else None),
             "provider": spec.provider or (defaults.provider if defaults else None),
             "run_after": spec.run_after or now,
-            "idempotency_key": spec.idempotency_key,
+            # Keys are per owner: another user's key never hands back this owner's job.
+            "idempotency_key": rules.scoped_key(owner_id, spec.idempotency_key),
             "cancel_requested": False,
             "parent_id": spec.parent_id,
-            # A job queued while serving a request belongs to the caller unless told.
-            "owner_id": spec.owner_id if spec.owner_id is not None else access.acting_user_id(),
+            "owner_id": owner_id,
             "label": spec.label,
             "stage": "run",
             "finalizer": False,

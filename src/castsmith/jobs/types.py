@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from castsmith.domain.jobs import unscoped_key
+
 
 def aware(value: datetime | None) -> datetime | None:
     """Treat naive datetimes (SQLite hands them back) as UTC."""
@@ -91,7 +93,7 @@ class JobView:
             worker_id=m["worker_id"],
             run_after=aware(m["run_after"]),
             lease_until=aware(m["lease_until"]),
-            idempotency_key=m["idempotency_key"],
+            idempotency_key=unscoped_key(m["idempotency_key"]),
             cancel_requested=bool(m["cancel_requested"]),
             parent_id=m["parent_id"],
             owner_id=m["owner_id"],

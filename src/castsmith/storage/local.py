@@ -28,7 +28,7 @@ from castsmith.storage.base import DEFAULT_CONTENT_TYPE, ObjectMeta
 from castsmith.storage.obstore_base import ObstoreBackedStore, meta_from
 
 META_DIR = ".castsmith-meta"
-_STAGING_NAME = re.compile(r"#\d+$")
+_STAGING_NAME = re.compile(r"#\d+\Z")
 
 mimetypes.add_type("image/webp", ".webp")
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from castsmith.api.schemas.common import RowId
 from castsmith.domain.actors import decode_cursor
 from castsmith.domain.errors import CastsmithError
 from castsmith.domain.jobs import ACTIVE_STATUSES
@@ -100,7 +101,7 @@ async def library(
 
 
 @router.get("/actors/{actor_id}", response_class=HTMLResponse)
-async def actor_page(request: Request, actor_id: int) -> HTMLResponse:
+async def actor_page(request: Request, actor_id: RowId) -> HTMLResponse:
     """One actor: base image, poster history, training data, LoRA settings, references."""
     services = _container(request)
     actor = await actor_use.get_actor(services, actor_id)

@@ -155,9 +155,33 @@ async def test_pages_of_other_users_data_are_404(sqlite_cast: Cast) -> None:
     assert "Eve" in (await http.get("/", headers=alice)).text
 
 
-async def test_video_jobs_belong_to_whoever_stored_into_them_first(cast: Cast) -> None:
+async def test_video_jobs_belong_to_their_creator_and_cannot_be_squatted(cast: Cast) -> None:
     http, alice, bob, root = cast.http, cast.auth("alice"), cast.auth("bob"), cast.auth("root")
     image_id = await _reference(cast, "alice")
+    # An ordinary user cannot start a video job by writing into an unknown id ...
+    squat = await http.put(
+        "/api/video-jobs/clip-1/assets/evil.txt",
+        files={"file": ("evil.txt", b"x", "text/plain")},
+        headers=bob,
+    )
+    assert squat.status_code == 404, squat.text
+    assert "POST /api/video-jobs" in squat.json()["detail"]
+    squat = await http.post(
+        "/api/video-jobs/clip-1/character-references", json={"image_ids": [image_id]}, headers=bob
+    )
+    assert squat.status_code == 404
+    # ... so the id is still free for Alice, who creates it and owns it.
+    made = await http.post("/api/video-jobs", json={"id": "clip-1"}, headers=alice)
+    assert made.status_code == 201, made.text
+    assert made.json() == {"id": "clip-1", "owner_id": cast.ids["alice"]}
+    again = await http.post("/api/video-jobs", json={"id": "clip-1"}, headers=alice)
+    assert again.status_code == 200
+    taken = await http.post("/api/video-jobs", json={"id": "clip-1"}, headers=bob)
+    assert taken.status_code == 409
+    fresh = await http.post("/api/video-jobs", json={}, headers=bob)
+    assert fresh.status_code == 201
+    assert fresh.json()["id"].startswith("vj-")
+    assert fresh.json()["owner_id"] == cast.ids["bob"]
     attached = await http.post(
         "/api/video-jobs/clip-1/character-references", json={"image_ids": [image_id]}, headers=alice
     )

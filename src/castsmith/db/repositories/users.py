@@ -15,7 +15,7 @@ from castsmith.domain.access import ADMIN, ROLES, USER
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
 
 TOUCH_INTERVAL = timedelta(seconds=60)
-USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,119}$")
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,119}\Z")
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -42,7 +42,7 @@ MANIFEST_KEY = f"{RESERVED}manifest"
 
 _TEXT_COLUMNS = {"sex": 20, "ethnicity": 80, "style": 80, "actor_type": 40}
 _LORA_COLUMNS = {"lora_model_url": 2048, "lora_name": 300, "lora_trigger_word": 200}
-_N = re.compile(r"_(\d+)\.[A-Za-z0-9]+$")
+_N = re.compile(r"_(\d+)\.[A-Za-z0-9]+\Z")
 
 
 def key_from_url(url: str, bucket: str = "") -> str | None:

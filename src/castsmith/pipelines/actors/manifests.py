@@ -30,7 +30,7 @@ from castsmith.pipelines.actors.interchange import (
     write_json,
 )
 
-_N = re.compile(r"_(\d+)\.[A-Za-z0-9]+$")
+_N = re.compile(r"_(\d+)\.[A-Za-z0-9]+\Z")
 
 
 def _find_actor(session: Session, character_id: str, entries: list[dict[str, Any]]) -> Actor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import secrets
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from castsmith.db.models import Asset, CharacterReference, VideoJob
-from castsmith.domain.access import acting_user_id, may_access
+from castsmith.domain.access import acting_user_id, current, may_access
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
 from castsmith.domain.keys import validate_key, validate_segment
 from castsmith.pipelines._assets import asset_url
@@ -27,13 +28,56 @@ def job_prefix(job_id: str) -> str:
     return f"videos/{validate_segment(job_id, 'job_id')}"
 
 
-async def open_video_job(services: Services, job_id: str, *, create: bool) -> None:
-    """Check the caller may use video job ``job_id``; with ``create``, claim it if new.
+@dataclass(frozen=True)
+class VideoJobInfo:
+    """A video job's id and owner, and whether this call created it."""
 
-    A video job belongs to whoever first stored something in it. Another user's job
-    answers as if it did not exist, so ids don't leak.
+    id: str
+    owner_id: int | None
+    created: bool
+
+
+def _may_create_by_writing() -> bool:
+    # Admins and the operator may start a video job by writing into it; an ordinary
+    # user creates it first, so nobody can claim an id another user is about to use.
+    caller = current()
+    return caller is None or caller.is_admin
+
+
+async def create_video_job(services: Services, job_id: str | None) -> VideoJobInfo:
+    """Create video job ``job_id`` (a fresh random id when ``None``) for the caller.
+
+    The caller's own existing job is returned as it is; another user's answers 409.
+    """
+    wanted = job_id if job_id is not None else f"vj-{secrets.token_hex(8)}"
+    job_prefix(wanted)
+
+    def work() -> VideoJobInfo:
+        with services.sessions.begin() as session:
+            row = session.get(VideoJob, wanted)
+            if row is None:
+                owner = acting_user_id()
+                session.add(VideoJob(id=wanted, owner_id=owner))
+                return VideoJobInfo(wanted, owner, created=True)
+            if not may_access(row.owner_id):
+                raise Conflict(f"the video job id '{wanted}' is taken; choose another")
+            return VideoJobInfo(wanted, row.owner_id, created=False)
+
+    try:
+        return await asyncio.to_thread(work)
+    except IntegrityError:
+        # Someone created the same id at the same moment: answer as for their row.
+        return await create_video_job(services, wanted)
+
+
+async def open_video_job(services: Services, job_id: str, *, create: bool) -> None:
+    """Check the caller may use video job ``job_id``; with ``create``, start it if new.
+
+    Another user's job answers as if it did not exist, so ids don't leak. Only admins
+    and the operator start a job by writing into it (see :func:`create_video_job`).
     """
     job_prefix(job_id)
+    create = create and _may_create_by_writing()
 
     def work() -> None:
         with services.sessions.begin() as session:
@@ -42,7 +86,9 @@ async def open_video_job(services: Services, job_id: str, *, create: bool) -> No
                 session.add(VideoJob(id=job_id, owner_id=acting_user_id()))
                 return
             if row is None or not may_access(row.owner_id):
-                raise NotFound(f"no video job with id '{job_id}'")
+                raise NotFound(
+                    f"no video job with id '{job_id}'; create it with POST /api/video-jobs"
+                )
 
     try:
         await asyncio.to_thread(work)

@@ -81,6 +81,8 @@
       return;
     }
     try {
+      // Create (or open) the video job first: it then belongs to the person attaching.
+      await cs.api("POST", "/api/video-jobs", { id: jobId });
       const answer = await cs.api("POST", "/api/video-jobs/" + encodeURIComponent(jobId) + "/character-references", { image_ids: ids });
       cs.toast("Attached " + answer.items.length + " reference(s) to video job " + jobId + ".", "success");
     } catch (error) {
