@@ -24,6 +24,8 @@ from castsmith.api import (
     training,
     webhook_requests,
 )
+from castsmith.api.headers import SecurityHeaders
+from castsmith.api.limits import BodyLimit
 from castsmith.bootstrap import Container
 from castsmith.logs import request_id_var
 
@@ -70,9 +72,13 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
         return response
 
     auth.install(app, container)
+    # Outermost: even the refusals of authentication carry the headers.
+    app.add_middleware(SecurityHeaders)
 
     webhook_requests.install(app, container.queue)
 
+    # Outermost of all: a body over the limit is refused before anything reads it.
+    app.add_middleware(BodyLimit, upload_bytes=container.settings.max_upload_bytes)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(files.router)

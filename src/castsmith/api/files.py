@@ -3,6 +3,8 @@
 Links come from :meth:`castsmith.storage.urls.UrlBuilder.local_url`. A link that has
 expired or was altered gets 403 with a JSON message; a missing object gets 404. Keys
 are validated before the store is touched, so ``..`` and friends never reach the disk.
+The type a file is served as comes from its bytes (see :mod:`castsmith.imaging.served`),
+and only images are shown inline: nothing a user stored can run on the app's origin.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from castsmith.api.headers import file_headers
 from castsmith.domain.errors import InvalidName, NotFound
 from castsmith.domain.keys import validate_key
-from castsmith.storage.base import DEFAULT_CONTENT_TYPE, ObjectStore
+from castsmith.imaging.served import served_type
+from castsmith.storage.base import ObjectStore
 from castsmith.storage.urls import UrlBuilder
 
 router = APIRouter(tags=["files"])
@@ -70,10 +74,9 @@ async def get_file(key: str, request: Request, expires: str = "", sig: str = "")
             yield chunk
 
     # No Content-Length: the file may be replaced between ``head`` and the read.
-    headers: dict[str, str] = {}
+    served = served_type(first, meta.content_type)
+    headers = file_headers(served, key.rsplit("/", 1)[-1])
     if meta.etag:
         headers["ETag"] = meta.etag
     headers["Cache-Control"] = meta.cache_control or "private, max-age=300"
-    return StreamingResponse(
-        body(), media_type=meta.content_type or DEFAULT_CONTENT_TYPE, headers=headers
-    )
+    return StreamingResponse(body(), media_type=served.content_type, headers=headers)

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from castsmith.api.headers import attachment
+from castsmith.api.headers import attachment, file_headers
 from castsmith.api.schemas.common import MAX_ROW_ID, NAME_MAX, STRICT_ID, RowIdField
 from castsmith.domain import access
 from castsmith.domain.errors import NotFound, ValidationError
+from castsmith.imaging.served import served_type
 from castsmith.jobs.waiting import wait_for_job
 from castsmith.pipelines import references as refs
 from castsmith.pipelines.references import video as video_jobs
@@ -183,14 +184,17 @@ async def get_character_reference(image_id: str, request: Request, redirect: boo
 async def character_reference_file(
     image_id: str, request: Request, expires: int = 0, sig: str = ""
 ) -> Response:
-    """The local fallback copy, behind a signed, expiring URL."""
+    """The local fallback copy, behind a signed, expiring URL (public, like ``/files/``)."""
     services = _services(request)
-    ref = await refs.find(services, image_id)
+    ref = await refs.find(services, image_id, signed=True)
     try:
         path = refs.verify_local_copy(services, ref, expires, sig)
     except ValidationError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=403)
-    return FileResponse(path, media_type=ref.content_type)
+    with path.open("rb") as handle:
+        served = served_type(handle.read(64), ref.content_type)
+    headers = file_headers(served, path.name)
+    return FileResponse(path, media_type=served.content_type, headers=headers)
 
 
 @router.get("/api/character-references", response_model=ReferenceList)
@@ -250,7 +254,8 @@ async def job_references(job_id: str, request: Request) -> dict[str, Any]:
 async def persist_job_asset(job_id: str, path: str, file: UploadFile, request: Request) -> Any:
     """Persist one file of a video job (never replacing an existing one)."""
     services = _services(request)
-    data = await file.read()
+    # The body limit already bounds the file; one byte more tells "too large" apart.
+    data = await file.read(services.settings.max_upload_bytes + 1)
     asset = await video_jobs.persist_asset(
         services, job_id, path, data, file.content_type or "application/octet-stream"
     )

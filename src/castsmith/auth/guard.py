@@ -18,6 +18,7 @@ from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from castsmith.auth import policy
 from castsmith.db.models import Actor, CharacterReference, Job, PersonaTask
 from castsmith.domain import access
 from castsmith.domain.errors import NotFound
@@ -88,6 +89,8 @@ async def ownership_guard(request: Request) -> None:
     if access.owner_scope() is None or caller is None or caller.via == access.ANONYMOUS.via:
         return
     path: str = request.scope["path"]
+    if policy.is_public(path):
+        return  # signed links: the signature is the authorization, whoever follows them
     wanted = [
         (owned, str(request.path_params[owned.param]))
         for owned in OWNED

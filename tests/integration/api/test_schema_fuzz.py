@@ -184,8 +184,8 @@ async def test_oversized_uploads_and_decompression_bombs_leave_nothing_behind(
             big = png((300, 300), noisy=True)  # about 270 kB of noise
             assert len(big) > 100_000
             answer = await client.put(url, files={"file": ("big.png", big, "image/png")})
-            assert answer.status_code in {413, 422}
-            assert answer.json()["field"] == "file"
+            # Refused by the body limit before the route reads it.
+            assert answer.status_code == 413
             assert "100000 bytes" in answer.json()["detail"]
 
             bomb = png((4000, 4000))  # 16 Mpx of one colour: a few kB on the wire

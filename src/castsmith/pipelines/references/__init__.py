@@ -182,9 +182,14 @@ def _base_query() -> Any:
     return select(CharacterReference, Asset).join(Asset, Asset.id == CharacterReference.asset_id)
 
 
-async def find(services: Services, image_id: str) -> ReferenceRow:
-    """The standalone reference ``image_id``; ``NotFound`` with a clear message."""
+async def find(services: Services, image_id: str, *, signed: bool = False) -> ReferenceRow:
+    """The standalone reference ``image_id``; ``NotFound`` with a clear message.
+
+    ``signed`` is for a signed link, whose signature is the authorization: the caller
+    may be anyone (even without a login), so the owner is not checked here.
+    """
     validate_segment(image_id, "image_id")
+    owned = [] if signed else _owned()
 
     def read() -> list[ReferenceRow]:
         with services.sessions() as session:
@@ -193,7 +198,7 @@ async def find(services: Services, image_id: str) -> ReferenceRow:
                 _base_query().where(
                     CharacterReference.id == image_id,
                     CharacterReference.video_job_id.is_(None),
-                    *_owned(),
+                    *owned,
                 ),
             )
 

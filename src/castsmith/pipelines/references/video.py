@@ -16,11 +16,10 @@ from castsmith.db.models import Asset, CharacterReference, VideoJob
 from castsmith.domain.access import acting_user_id, current, may_access
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
 from castsmith.domain.keys import validate_key, validate_segment
+from castsmith.imaging.served import served_type
 from castsmith.pipelines._assets import asset_url
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.references import KEYS, ReferenceRow, find, list_references
-
-MAX_ASSET_BYTES = 512 * 1024 * 1024
 
 
 def job_prefix(job_id: str) -> str:
@@ -115,12 +114,15 @@ async def persist_asset(
     await open_video_job(services, job_id, create=True)
     if not data:
         raise ValidationError("the uploaded file is empty", "file")
-    if len(data) > MAX_ASSET_BYTES:
-        raise ValidationError("the uploaded file is larger than 512 MB", "file")
+    limit = services.settings.max_upload_bytes
+    if len(data) > limit:
+        raise ValidationError(f"file: the upload is larger than {limit} bytes", "file")
     key = f"{job_prefix(job_id)}/{relative}"
     if await services.store.exists(key):
         raise Conflict(f"video job '{job_id}' already has a file at '{relative}'")
-    await services.store.put(key, data, content_type=content_type or "application/octet-stream")
+    # Stored with the type its bytes show, not the one the uploader claimed.
+    stored_type = served_type(data[:64], content_type).content_type
+    await services.store.put(key, data, content_type=stored_type)
     return JobAsset(relative, key, len(data), await asset_url(services, key))
 
 
