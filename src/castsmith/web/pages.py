@@ -6,16 +6,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import BeforeValidator
 
-from castsmith.api.schemas.common import RowId
 from castsmith.domain.actors import decode_cursor
 from castsmith.domain.errors import CastsmithError
+from castsmith.domain.ids import MAX_ROW_ID, parse_row_id
 from castsmith.domain.jobs import ACTIVE_STATUSES
 from castsmith.pipelines import actors as actor_use
 from castsmith.web.library import PAGE_SIZE, LibraryQuery, placeholder_flags, previous_cursor
@@ -24,6 +26,8 @@ from castsmith.web.live import job_tree, latest_event, running_training
 log = logging.getLogger("castsmith.web")
 
 router = APIRouter(include_in_schema=False)
+# As strict as the API's ids: ``/actors/8.0`` is a 422, not actor 8.
+ActorId = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID), BeforeValidator(parse_row_id)]
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
@@ -101,7 +105,7 @@ async def library(
 
 
 @router.get("/actors/{actor_id}", response_class=HTMLResponse)
-async def actor_page(request: Request, actor_id: RowId) -> HTMLResponse:
+async def actor_page(request: Request, actor_id: ActorId) -> HTMLResponse:
     """One actor: base image, poster history, training data, LoRA settings, references."""
     services = _container(request)
     actor = await actor_use.get_actor(services, actor_id)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, BeforeValidator, Field
 
-# Ids are 64-bit integers in both databases; a bigger number cannot name a row, and
-# passing it on would make the database driver fail instead of answering 404.
-MAX_ROW_ID = 2**63 - 1
+from castsmith.domain.ids import MAX_ROW_ID as MAX_ROW_ID
+from castsmith.domain.ids import parse_row_id as parse_row_id
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -21,25 +19,6 @@ def _as_utc(value: datetime) -> datetime:
 
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 """A timestamp shown as RFC 3339 with its zone (naive values are UTC)."""
-
-_DIGITS = re.compile(r"[0-9]{1,19}")
-ID_RULE = "must be a whole number written in digits, like 42"
-
-
-def parse_row_id(value: object) -> object:
-    """Accept an id only as digits (path, query) or a JSON integer (body).
-
-    Pydantic's lax mode reads ``"8.0"``, ``8.0`` and ``" 8"`` as 8; an id has one
-    spelling, so anything else is refused here and answers 422.
-    """
-    if isinstance(value, str):
-        if _DIGITS.fullmatch(value) is None:
-            raise ValueError(ID_RULE)
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(ID_RULE)
-    return value
-
 
 _STRICT = BeforeValidator(parse_row_id)
 
