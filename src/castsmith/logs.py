@@ -6,6 +6,7 @@ import contextvars
 import json
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -36,9 +37,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
-    """Route castsmith's and uvicorn's logs to stderr in one format."""
+class _Redacting(logging.Filter):
+    """Rewrites each record's message through ``redact`` (e.g. to mask credentials)."""
+
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        return True
+
+
+def configure_logging(
+    level: str = "INFO", json_lines: bool = True, redact: Callable[[str], str] | None = None
+) -> None:
+    """Route castsmith's and uvicorn's logs to stderr in one format.
+
+    ``redact`` rewrites every message before it is written (the CLI masks credentials
+    in URLs with it: httpx logs each request's URL, user info included).
+    """
     handler = logging.StreamHandler(sys.stderr)
+    if redact is not None:
+        handler.addFilter(_Redacting(redact))
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:

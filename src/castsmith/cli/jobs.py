@@ -34,12 +34,13 @@ def worker(
     queues: str | None = typer.Option(None, "--queues", help="Comma-separated queue names."),
 ) -> None:
     """Run a worker until SIGTERM/SIGINT (running jobs get a grace period)."""
+    from castsmith.domain.redact import mask_credentials
     from castsmith.jobs.runner import make_worker, run_worker_process
     from castsmith.logs import configure_logging
 
     container = _container(ctx)
     settings = container.settings
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, redact=mask_credentials)
     names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     instance = make_worker(
         container.queue,

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from castsmith.cli.common import cli_flags, fail, print_json, settings_from_context
 from castsmith.config import Settings, config_file_path, load_settings
+from castsmith.domain.redact import mask_credentials
 
 config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
 
@@ -26,10 +27,11 @@ def serve(
     from castsmith.api.app import create_app
     from castsmith.bootstrap import build_container
     from castsmith.db.migrate import current_revision, upgrade
+    from castsmith.domain.redact import mask_credentials
     from castsmith.logs import configure_logging
 
     settings = load_settings(**cli_flags(ctx), host=host, port=port)
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, redact=mask_credentials)
     container = build_container(settings)
     if container.engine.dialect.name == "sqlite" and current_revision(container.engine) is None:
         upgrade(container.engine)
@@ -83,7 +85,9 @@ def _display(value: object) -> object:
         return "**********" if value.get_secret_value() else ""
     if value is None:
         return ""
-    return str(value) if not isinstance(value, bool | int | float) else value
+    if isinstance(value, bool | int | float):
+        return value
+    return mask_credentials(str(value))
 
 
 @config_app.command("show")

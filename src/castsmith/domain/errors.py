@@ -31,6 +31,8 @@ only ever see this tree::
 
 from __future__ import annotations
 
+from castsmith.domain.redact import mask_credentials
+
 
 class CastsmithError(Exception):
     """Base of every error castsmith raises on purpose."""
@@ -38,6 +40,8 @@ class CastsmithError(Exception):
     retryable: bool = False
 
     def __init__(self, message: str) -> None:
+        # Messages reach users, logs and job rows: a URL's password never goes along.
+        message = mask_credentials(message)
         super().__init__(message)
         self.message = message
 

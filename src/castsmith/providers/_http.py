@@ -186,7 +186,7 @@ class Boundary:
             ) from None
         except httpx.ConnectError:
             raise self.unavailable(
-                f"could not connect to {self.provider} at {urlsplit(url).netloc}"
+                f"could not connect to {self.provider} at {_host_port(url)}"
             ) from None
         except httpx.TransportError as exc:
             raise self.unavailable(
@@ -294,3 +294,8 @@ def extract_json(text: str) -> Any:
         except ValueError:
             continue
     raise ValueError("no JSON object found")
+
+
+def _host_port(url: str) -> str:
+    """Where ``url`` points, without the user info a netloc would carry."""
+    return urlsplit(url).netloc.rpartition("@")[2]
