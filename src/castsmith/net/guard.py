@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -28,6 +29,15 @@ from castsmith.domain.errors import ValidationError
 MAX_REDIRECTS = 5
 
 
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to, through the system's resolver."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
 @dataclass(frozen=True)
 class GuardPolicy:
     """Limits of one guarded download."""
@@ -35,6 +45,8 @@ class GuardPolicy:
     max_bytes: int
     timeout: float = 30.0
     allow_hosts: frozenset[str] = frozenset()
+    resolve: Resolver = system_resolver
+    """How host names are looked up (tests give a fixed answer; nothing is dialed)."""
 
 
 def allow_list(*sources: str | Iterable[str]) -> frozenset[str]:
@@ -55,11 +67,29 @@ def allow_list(*sources: str | Iterable[str]) -> frozenset[str]:
     return frozenset(hosts)
 
 
-def is_public(address: str) -> bool:
-    """True when ``address`` is a globally routable unicast IP address."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: NAT64 (well-known and
+# local-use) and the deprecated IPv4-compatible form. 6to4 and Teredo have their own.
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_V4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for (mapped, 6to4, Teredo, NAT64)."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if any(ip in network for network in _NAT64) or (
+        ip in _V4_COMPATIBLE and int(ip) > 1  # not :: nor ::1, which are their own thing
+    ):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def _routable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not (
         ip.is_private
         or ip.is_loopback
@@ -71,8 +101,35 @@ def is_public(address: str) -> bool:
     )
 
 
-async def check_url(url: str, allow_hosts: frozenset[str], field: str = "url") -> None:
-    """Refuse ``url`` unless it is http(s) and its host resolves only to public addresses."""
+def is_public(address: str) -> bool:
+    """True when ``address`` is a globally routable unicast IP address.
+
+    An IPv6 address that wraps an IPv4 one (``::ffff:127.0.0.1``, 6to4
+    ``2002:7f00:1::``, Teredo, NAT64 ``64:ff9b::7f00:1``) is judged by what it wraps
+    as well: packets sent to it end up at that IPv4 address.
+    """
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = embedded_ipv4(ip)
+        if inner:
+            return all(_routable(v4) for v4 in inner) and (
+                ip.ipv4_mapped is not None or _routable(ip)
+            )
+    return _routable(ip)
+
+
+async def check_url(
+    url: str,
+    allow_hosts: frozenset[str],
+    field: str = "url",
+    *,
+    resolve: Resolver = system_resolver,
+) -> list[str]:
+    """Refuse ``url`` unless it is http(s) and its host resolves only to public addresses.
+
+    Returns the checked addresses (none for an allow-listed host), so the caller can
+    connect to one of them rather than resolve the name a second time.
+    """
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"}:
         raise ValidationError(f"{field} must be an http or https URL: {url!r}", field)
@@ -80,18 +137,18 @@ async def check_url(url: str, allow_hosts: frozenset[str], field: str = "url") -
     if not host:
         raise ValidationError(f"{field} has no host name: {url!r}", field)
     if host in allow_hosts:
-        return
+        return []
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise ValidationError(f"{field} has an invalid port: {url!r}", field) from None
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = [_literal(host)] if _is_literal(host) else await resolve(host, port)
+        addresses = list(dict.fromkeys(addresses))
     except (socket.gaierror, UnicodeError) as exc:
         raise ValidationError(
             f"{field}: the host {host!r} could not be resolved ({exc})", field
         ) from None
-    addresses = {str(info[4][0]) for info in infos}
     blocked = sorted(address for address in addresses if not is_public(address))
     if blocked or not addresses:
         raise ValidationError(
@@ -99,6 +156,52 @@ async def check_url(url: str, allow_hosts: frozenset[str], field: str = "url") -
             f"({', '.join(blocked) or 'none'}); only public addresses may be fetched",
             field,
         )
+    return addresses
+
+
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _literal(host: str) -> str:
+    return str(ipaddress.ip_address(host.split("%", 1)[0]))
+
+
+def pinned_request(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    addresses: list[str],
+    *,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30.0,
+    **options: Any,
+) -> httpx.Request:
+    """A request for ``url`` that connects to the checked ``addresses[0]``.
+
+    The name is not resolved again (a second lookup could answer with another
+    address: DNS rebinding). The ``Host`` header and, for https, the TLS server name
+    stay the URL's own host, so virtual hosting and certificate checks still work.
+    With no addresses (an allow-listed host) the URL is used as it is.
+    """
+    if not addresses:
+        return client.build_request(method, url, headers=headers, timeout=timeout, **options)
+    parts = httpx.URL(url)
+    address = addresses[0].split("%", 1)[0]
+    request = client.build_request(
+        method,
+        parts.copy_with(host=address),
+        headers={**(headers or {}), "Host": parts.netloc.decode("ascii").rpartition("@")[2]},
+        timeout=timeout,
+        **options,
+    )
+    if parts.scheme == "https":
+        request.extensions["sni_hostname"] = parts.host
+    return request
 
 
 async def guarded_get(
@@ -133,8 +236,10 @@ async def _follow(
 ) -> httpx.Response:
     current = url
     for _ in range(MAX_REDIRECTS + 1):
-        await check_url(current, policy.allow_hosts, field)
-        request = client.build_request("GET", current, headers=headers, timeout=policy.timeout)
+        addresses = await check_url(current, policy.allow_hosts, field, resolve=policy.resolve)
+        request = pinned_request(
+            client, "GET", current, addresses, headers=headers, timeout=policy.timeout
+        )
         response = await client.send(request, stream=True, follow_redirects=False)
         try:
             if response.is_redirect:
