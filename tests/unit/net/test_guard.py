@@ -92,6 +92,6 @@ async def test_each_redirect_hop_is_pinned_to_its_own_checked_address() -> None:
     resolve = table({"first.example": ["93.184.216.34"], "second.example": ["2002:7f00:1::"]})
     policy = GuardPolicy(max_bytes=1000, resolve=resolve)
     async with httpx.AsyncClient(transport=httpx.MockTransport(transport)) as client:
-        with pytest.raises(ValidationError, match="second.example"):
+        with pytest.raises(ValidationError, match=r"second\.example"):
             await guarded_get(client, "http://first.example/a.png", policy)
     assert [r.url.host for r in seen] == ["93.184.216.34"]
