@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -25,7 +26,7 @@ from castsmith.api import (
     webhook_requests,
 )
 from castsmith.api.headers import SecurityHeaders
-from castsmith.api.limits import BodyLimit
+from castsmith.api.limits import Allowance, BodyLimit
 from castsmith.bootstrap import Container
 from castsmith.logs import request_id_var
 
@@ -78,7 +79,18 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     webhook_requests.install(app, container.queue)
 
     # Outermost of all: a body over the limit is refused before anything reads it.
-    app.add_middleware(BodyLimit, upload_bytes=container.settings.max_upload_bytes)
+    app.add_middleware(
+        BodyLimit,
+        upload_bytes=container.settings.max_upload_bytes,
+        # LoRA weights are far bigger than images; that one route streams them to disk.
+        allowances=[
+            Allowance(
+                re.compile(r"/api/actors/[^/]+/lora"),
+                container.settings.lora_max_weights_bytes,
+                "CASTSMITH_LORA_MAX_WEIGHTS_BYTES",
+            )
+        ],
+    )
     errors.install(app)
     app.include_router(health.router)
     app.include_router(files.router)
