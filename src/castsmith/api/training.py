@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import pydantic
-from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,13 +23,16 @@ from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, URL_MAX, RowId
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job
+from castsmith.pipelines._checks import request_checks
 from castsmith.pipelines.training import (
     GenerateOptions,
     dataset,
     enqueue_generate_all,
     enqueue_generate_one,
 )
+from castsmith.pipelines.training.curation import readiness_report
 from castsmith.pipelines.training.images import TrainingServices
+from castsmith.pipelines.training.upload import upload_training_images
 
 router = APIRouter(tags=["training data"])
 M = TypeVar("M", bound=BaseModel)
@@ -49,6 +52,7 @@ class GenerateAllBody(BaseModel):
     actor_sex: str | None = Field(None, max_length=NAME_MAX)
     provider: str | None = Field(None, max_length=NAME_MAX)
     seed: int | None = None
+    auto_triage: bool | None = None
 
     def options(self) -> GenerateOptions:
         """The generation options the body carries."""
@@ -58,6 +62,7 @@ class GenerateAllBody(BaseModel):
             actor_type=self.actor_type.lower() if self.actor_type else None,
             actor_sex=self.actor_sex.lower() if self.actor_sex else None,
             seed=self.seed,
+            auto_triage=self.auto_triage,
         )
 
 
@@ -156,6 +161,61 @@ async def generate_single(
 async def list_training_data(actor_id: RowId, request: Request) -> dict[str, Any]:
     """The actor's training images in the manifest shape, with statistics."""
     return await dataset.training_data(_services(request), actor_id)
+
+
+TRIAGE = Query(
+    None,
+    description="Reject images whose verdict is reject-suggested at once "
+    "(default: the curation_auto_triage setting).",
+)
+
+
+@router.post("/api/actors/{actor_id}/training-data/upload", status_code=status.HTTP_201_CREATED)
+async def upload_training_data(
+    actor_id: RowId,
+    request: Request,
+    files: list[UploadFile] = File(...),
+    auto_triage: bool | None = TRIAGE,
+) -> dict[str, Any]:
+    """Add your own photographs to the dataset (validated like base images, numbered and
+    recorded like generated ones, provenance ``uploaded``); their check is queued."""
+    services = _services(request)
+    limit = services.settings.max_upload_bytes
+    read: list[tuple[str, bytes]] = []
+    for upload in files:
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise ValidationError(
+                f"files: {upload.filename or 'a file'} is larger than {limit} bytes", "files"
+            )
+        read.append((upload.filename or f"file {len(read) + 1}", data))
+    return await upload_training_images(services, actor_id, read, auto_triage=auto_triage)
+
+
+@router.get("/api/actors/{actor_id}/training-data/report")
+async def training_data_report(actor_id: RowId, request: Request) -> dict[str, Any]:
+    """The readiness report: usable images, identity spread, duplicates, blurred, and
+    what to do before a LoRA training."""
+    report = await readiness_report(_services(request), actor_id)
+    return {"actor_id": actor_id, **report.as_dict()}
+
+
+@router.post("/api/actors/{actor_id}/training-data/check", status_code=status.HTTP_202_ACCEPTED)
+async def check_training_data(
+    actor_id: RowId,
+    request: Request,
+    response: Response,
+    wait: float | None = WAIT,
+    again: bool = Query(False, description="Measure every image again, not only new ones."),
+    auto_triage: bool | None = TRIAGE,
+) -> dict[str, Any]:
+    """Run the curation checks of the actor's base and training images (a job)."""
+    services = _services(request)
+    await readiness_report(services, actor_id)  # NotFound for an unknown actor
+    job = await request_checks(services, actor_id=actor_id, triage=auto_triage, again=again)
+    if job is None:
+        raise ValidationError("the check could not be queued; try again", "check")
+    return await _answer(request, response, actor_id, job, wait)
 
 
 @router.delete("/api/actors/{actor_id}/training-data/{item_id}")

@@ -52,8 +52,14 @@ class Analysis:
         ]
 
 
-def analyse(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Analysis:
-    """Decode ``data`` and measure it. Raises ``ImageError`` for bytes that are no image."""
+def analyse(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, find_faces_too: bool = True
+) -> Analysis:
+    """Decode ``data`` and measure it. Raises ``ImageError`` for bytes that are no image.
+
+    Without ``find_faces_too`` the face detector is not run (placeholder art, whose
+    drawn faces are no one's identity).
+    """
     # Decoding a large JPEG at 1/2..1/8 scale is several times faster; the working image
     # is small anyway.
     decoded, fmt = open_image(data, max_pixels=max_pixels, draft_box=(WORKING_SIDE, WORKING_SIDE))
@@ -61,7 +67,7 @@ def analyse(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Analysis:
     if decoded.getexif().get(0x0112) in _QUARTER_TURNS:
         width, height = height, width
     work = working_image(normalise(decoded))
-    faces = find_faces(np.asarray(work, dtype=np.uint8))
+    faces = find_faces(np.asarray(work, dtype=np.uint8)) if find_faces_too else []
     return Analysis(
         width=width,
         height=height,

@@ -41,6 +41,7 @@ from castsmith.pipelines._assets import (
     free_key,
     store_asset,
 )
+from castsmith.pipelines._checks import request_checks
 from castsmith.pipelines._services import Services, job_queue
 from castsmith.pipelines.actors.views import ActorView, load_views, to_json
 from castsmith.providers.base import ImageProvider, TextToImage
@@ -212,6 +213,8 @@ async def set_base_image(
         provenance=provenance,
         with_row=point_actor,
     )
+    # The base image is the actor's reference identity: its check re-judges the dataset.
+    await request_checks(services, actor_id=actor_id)
     return await _show(services, actor_id)
 
 

@@ -29,6 +29,7 @@ from castsmith.pipelines.actors.interchange import (
     read_json,
     write_json,
 )
+from castsmith.pipelines.training.curation import checks_by_filename
 
 _N = re.compile(r"_(\d+)\.[A-Za-z0-9]+\Z")
 
@@ -244,7 +245,11 @@ async def actor_manifest(services: Services, actor_id: int) -> dict[str, Any]:
             actor = ActorRepository(session).get(actor_id)
             return export_manifest(session, actor, urls)
 
-    return await asyncio.to_thread(read)
+    manifest = await asyncio.to_thread(read)
+    checks = await checks_by_filename(services, actor_id)
+    for entry in manifest["training_data"]:
+        entry["checks"] = checks.get(entry["filename"])
+    return manifest
 
 
 async def export_manifests_dir(services: Services, folder: Path) -> list[Path]:

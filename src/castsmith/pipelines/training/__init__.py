@@ -42,6 +42,7 @@ class GenerateOptions:
     actor_type: str | None = None
     actor_sex: str | None = None
     seed: int | None = None
+    auto_triage: bool | None = None
 
     def payload(self) -> dict[str, Any]:
         """The non-empty options, for a job payload."""

@@ -19,8 +19,11 @@ from typing import Any
 
 from castsmith.db.models import Asset, TrainingDataItem
 from castsmith.db.repositories.training import REJECTED, SYNCED, TrainingRepository
+from castsmith.domain.curation import Verdict
 from castsmith.domain.training_prompts import builtin_library
 from castsmith.pipelines._assets import asset_url, public_pair
+from castsmith.pipelines._checks import request_checks
+from castsmith.pipelines.training.curation import item_checks
 from castsmith.pipelines.training.images import (
     ActorFacts,
     TrainingServices,
@@ -82,6 +85,12 @@ async def training_data(services: TrainingServices, actor_id: int) -> dict[str, 
 
     actor, rows, stats = await asyncio.to_thread(read)
     entries = [await _entry(services, item, asset) for item, asset in rows]
+    checks = await item_checks(services, actor_id)
+    for entry in entries:
+        entry["checks"] = checks.get(entry["id"])
+    if any(c["verdict"] == Verdict.PENDING for c in checks.values()):
+        # A check lost to a crash or a race is asked for again; the key keeps it single.
+        await request_checks(services, actor_id=actor_id)
     return {
         "character_id": actor.id,
         "actor_name": actor.name,

@@ -7,6 +7,7 @@ from typing import Any
 
 from castsmith.jobs.registry import HandlerRegistry, HandlerResult, JobContext
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
+from castsmith.pipelines._checks import KIND_CHECK, request_checks
 from castsmith.pipelines.training import (
     KIND_ALL,
     KIND_ONE,
@@ -16,6 +17,8 @@ from castsmith.pipelines.training import (
     pending_prompts,
     prompts_for,
 )
+from castsmith.pipelines.training.checks import check_assets
+from castsmith.pipelines.training.curation import readiness_report, triage
 from castsmith.pipelines.training.images import (
     TrainingRequest,
     clear_stale_reservations,
@@ -47,7 +50,35 @@ async def handle_generate_one(ctx: JobContext) -> HandlerResult:
         ),
         None if ctx.parent_id is not None else progress,
     )
+    actor_id = int(payload["actor_id"])
+    await request_checks(ctx.services, actor_id=actor_id, triage=options.auto_triage)
     return image.as_dict()
+
+
+async def handle_check(ctx: JobContext) -> HandlerResult:
+    """Measure the images that need it (an actor's base and training images, or the
+    assets named); triage the actor's dataset when asked; report on it."""
+    payload = ctx.payload
+    actor_id = payload.get("actor_id")
+    services = ctx.services
+
+    async def progress(done: int, total: int) -> None:
+        await ctx.progress(90 * done / max(total, 1), f"{done} of {total} images checked")
+
+    checked = await check_assets(
+        services,
+        actor_id=int(actor_id) if actor_id is not None else None,
+        asset_ids=[int(i) for i in payload.get("asset_ids", [])],
+        again=bool(payload.get("again")),
+        progress=progress,
+    )
+    result: dict[str, Any] = {"checked": checked}
+    if actor_id is not None:
+        wanted = payload.get("triage")
+        if wanted if wanted is not None else services.settings.curation_auto_triage:
+            result["triaged"] = await triage(services, int(actor_id))
+        result["report"] = (await readiness_report(services, int(actor_id))).as_dict()
+    return result
 
 
 async def handle_generate_all(ctx: JobContext) -> HandlerResult:
@@ -106,3 +137,4 @@ def register_handlers(registry: HandlerRegistry) -> None:
     # A provider that never answers must not hold a capped slot for ever.
     registry.register(KIND_ONE, handle_generate_one, timeout=ONE_IMAGE_TIMEOUT)
     registry.register(KIND_ALL, handle_generate_all, on_children_done=finish_generate_all)
+    registry.register(KIND_CHECK, handle_check)
