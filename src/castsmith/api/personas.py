@@ -84,6 +84,15 @@ class PersonaImageOut(BaseModel):
     size_bytes: int
 
 
+class PersonaChecks(BaseModel):
+    """A persona's split images against its base selfie (``pending`` until checked)."""
+
+    flagged: bool
+    verdict: str
+    reasons: list[str]
+    distances: list[float | None]
+
+
 class PersonaResultOut(BaseModel):
     """One persona: its data, status, error and images."""
 
@@ -104,12 +113,16 @@ class PersonaResultOut(BaseModel):
     image_3_url: str | None
     image_4_url: str | None
     images: list[PersonaImageOut]
+    checks: PersonaChecks | None = None
 
 
 class PersonaTaskDetail(PersonaTaskOut):
     """A task with its personas."""
 
     results: list[PersonaResultOut]
+    flagged: list[int] = Field(
+        default_factory=list, description="Personas whose images do not match their selfie."
+    )
 
 
 class PersonaTaskList(BaseModel):
@@ -161,3 +174,14 @@ async def get_task(task_id: str, request: Request) -> dict[str, Any]:
 async def retry_failed(task_id: str, request: Request) -> dict[str, Any]:
     """Re-run only the failed personas; 409 unless the task ended with failures."""
     return await use.retry_failed(_services(request), task_id)
+
+
+@router.post(
+    "/{task_id}/personas/{result_id}/regenerate",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PersonaTaskOut,
+)
+async def regenerate_persona(task_id: str, result_id: int, request: Request) -> dict[str, Any]:
+    """Make one persona's images again (say, one flagged as not matching its selfie);
+    409 while the task runs, 404 for a persona of another task."""
+    return await use.regenerate_persona(_services(request), task_id, result_id)

@@ -180,4 +180,7 @@ def export(
 
 def register(app: typer.Typer) -> None:
     """Add ``castsmith training`` to the root command."""
+    from castsmith.cli import curation
+
+    curation.register(training_app)
     app.add_typer(training_app, name="training")

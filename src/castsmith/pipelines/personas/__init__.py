@@ -27,9 +27,10 @@ from faker.config import AVAILABLE_LOCALES
 from castsmith.db.models import PersonaTask
 from castsmith.db.repositories.personas import IMAGE_COLUMNS, PersonaRepository
 from castsmith.domain import personas as rules
-from castsmith.domain.errors import ConfigurationError, Conflict
+from castsmith.domain.errors import ConfigurationError, Conflict, NotFound
 from castsmith.pipelines._assets import asset_url
 from castsmith.pipelines._services import Services as AssetServices
+from castsmith.pipelines.personas.checks import persona_checks
 from castsmith.providers.base import ImageProvider, TextProvider
 
 KIND_TASK = "persona.task"
@@ -148,6 +149,27 @@ async def retry_failed(services: Services, task_id: str) -> dict[str, Any]:
     return await get_task(services, task_id, with_results=False)
 
 
+async def regenerate_persona(services: Services, task_id: str, result_id: int) -> dict[str, Any]:
+    """Make one persona's images again (a flagged one, say), keeping its data and the
+    other personas; the task runs again for that persona alone."""
+
+    def reset() -> None:
+        with writing(services.sessions) as session:
+            repo = PersonaRepository(session)
+            task = repo.get_task(task_id, lock=True)
+            if task.status not in (rules.COMPLETED, rules.COMPLETED_WITH_ERRORS, rules.FAILED):
+                raise Conflict(f"persona task {task_id} is {task.status}; wait until it ends")
+            result = next((r for r in repo.results(task) if r.id == result_id), None)
+            if result is None:
+                raise NotFound(f"persona {result_id} is not part of task {task_id}")
+            repo.mark_result(result, rules.RESULT_PENDING)
+            repo.set_status(task, rules.GENERATING_IMAGES)
+
+    await asyncio.to_thread(reset)
+    await _start_job(services, task_id)
+    return await get_task(services, task_id, with_results=False)
+
+
 async def get_task(
     services: Services, task_id: str, *, with_results: bool = True
 ) -> dict[str, Any]:
@@ -166,6 +188,17 @@ async def get_task(
     body = task_json(task, counts)
     if with_results:
         body["results"] = [await _result_json(services, r, assets) for r in results]
+
+        def judged() -> dict[int, dict[str, Any]]:
+            with services.sessions() as session:
+                return persona_checks(session, results, services.settings)
+
+        verdicts = await asyncio.to_thread(judged)
+        for entry in body["results"]:
+            entry["checks"] = verdicts.get(entry["result_id"])
+        body["flagged"] = [
+            r["result_id"] for r in body["results"] if (r["checks"] or {}).get("flagged")
+        ]
     return body
 
 

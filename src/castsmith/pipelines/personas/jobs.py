@@ -17,6 +17,7 @@ from castsmith.domain import personas as rules
 from castsmith.domain.errors import CastsmithError
 from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
+from castsmith.pipelines._checks import request_checks
 from castsmith.pipelines.personas import (
     KIND_BASE,
     KIND_GRID,
@@ -255,6 +256,8 @@ async def run_grid(ctx: JobContext) -> dict[str, Any]:
     except Exception as exc:
         await _failed(ctx, maker, exc)
         raise
+    # Each split image is checked against the persona's base selfie.
+    await request_checks(ctx.services, asset_ids=[*asset_ids, base.id] if base else asset_ids)
     return {"result_id": result_id, "status": rules.RESULT_COMPLETED, "asset_ids": asset_ids}
 
 

@@ -15,6 +15,7 @@ from castsmith.db.models import Asset, CharacterReference
 from castsmith.domain.errors import CastsmithError
 from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.pipelines._assets import AssetProvenance, store_asset
+from castsmith.pipelines._checks import request_checks
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.references import (
     EXTENSIONS,
@@ -58,6 +59,7 @@ async def generate(
         await ctx.progress(70, "storing the images")
     stored: list[dict[str, Any]] = []
     keys: list[str] = []
+    asset_ids: list[int] = []
     try:
         for image in result.images[: request.num_images]:
             image_id = str(uuid.uuid4())
@@ -96,9 +98,12 @@ async def generate(
             if services.store.backend != "local":
                 await asyncio.to_thread(_write_cache, cache_path(services, key), image.data)
             stored.append({"id": image_id, "path": key, "content_type": asset.content_type})
+            asset_ids.append(asset.id)
     except BaseException:
         await _remove(services, keys)
         raise
+    # Faces, sharpness and the rest are recorded for references too.
+    await request_checks(services, asset_ids=asset_ids)
     return stored
 
 

@@ -1,0 +1,149 @@
+"""Curation checks: one 1024x1024 photograph on one core, and a 200-image dataset.
+
+Run: ``.venv/bin/python benchmarks/curation.py`` (``--runs N`` timing runs per photo,
+``--images N`` for the dataset size). Needs the test photographs (``make dev-deps``).
+
+1. Per photograph, in this process (one core): decode, scale to the working size, HOG
+   detection, 5-point landmarks and the 128-d descriptor, sharpness, exposure and the
+   perceptual hash together (``imaging.curation.analyse``). Goal: median <= 150 ms.
+2. A dataset of N (200) uploaded photographs on SQLite + a local folder: the check job's
+   work (``check_assets``, two worker processes) and the readiness report. Goal: <= 30 s.
+Peak memory: this process and the largest check process (``ru_maxrss``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this folder comes first on sys.path, where sibling benchmarks (such
+# as queue.py) would shadow standard-library modules.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import io  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+from PIL import Image, ImageEnhance  # noqa: E402
+from tests.photos import photo  # noqa: E402
+
+from castsmith.bootstrap import build_container  # noqa: E402
+from castsmith.config import Settings  # noqa: E402
+from castsmith.db.engine import make_engine  # noqa: E402
+from castsmith.db.migrate import upgrade  # noqa: E402
+from castsmith.imaging.curation import analyse, find_faces, preload, working_image  # noqa: E402
+from castsmith.pipelines.actors import set_base_image  # noqa: E402
+from castsmith.pipelines.training.checks import check_assets, shutdown_pools  # noqa: E402
+from castsmith.pipelines.training.curation import readiness_report  # noqa: E402
+from castsmith.pipelines.training.upload import upload_training_images  # noqa: E402
+
+PHOTOS = ("obama", "obama2", "obama3", "biden", "astronaut")
+PER_PHOTO_GOAL_MS = 150.0
+DATASET_GOAL_S = 30.0
+
+
+def square_1024(name: str, variant: int = 0) -> bytes:
+    """The photograph cropped to a square around its upper part, at 1024x1024, as JPEG;
+    ``variant`` shifts the crop and the brightness a little."""
+    image = photo(name).convert("RGB")
+    side = min(image.width, image.height)
+    shift = (variant * 7) % max(1, (image.height - side) // 2 + 1)
+    left = (image.width - side) // 2
+    square = image.crop((left, shift, left + side, shift + side)).resize((1024, 1024))
+    if variant:
+        square = ImageEnhance.Brightness(square).enhance(0.9 + (variant % 5) * 0.05)
+    out = io.BytesIO()
+    square.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def per_photo(runs: int) -> None:
+    preload()
+    totals: list[float] = []
+    detect: list[float] = []
+    described: list[float] = []
+    for name in PHOTOS:
+        data = square_1024(name)
+        analyse(data)  # warm the caches
+        work = np.asarray(working_image(Image.open(io.BytesIO(data))), dtype=np.uint8)
+        for _ in range(runs):
+            start = time.perf_counter()
+            analyse(data)
+            totals.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            find_faces(work, describe=False)
+            detect.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            find_faces(work, describe=True)
+            described.append(time.perf_counter() - start)
+    med = statistics.median(totals) * 1000
+    print(f"per 1024x1024 photograph, one core ({len(PHOTOS)} photographs x {runs} runs):")
+    print(
+        f"  all checks: median {med:.0f} ms, p90 {np.percentile(totals, 90) * 1000:.0f} ms "
+        f"(goal <= {PER_PHOTO_GOAL_MS:.0f} ms: {'met' if med <= PER_PHOTO_GOAL_MS else 'NOT met'})"
+    )
+    descriptor = statistics.median(described) - statistics.median(detect)
+    print(
+        f"  of which detection {statistics.median(detect) * 1000:.0f} ms, landmarks + "
+        f"descriptor {descriptor * 1000:.0f} ms"
+    )
+
+
+async def dataset(images: int, processes: int) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="castsmith-bench-curation-"))
+    settings = Settings(data_dir=folder, curation_processes=processes, max_upload_bytes=50_000_000)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+    container = build_container(settings)
+    try:
+        with container.sessions.begin() as session:
+            from castsmith.db.models import Actor
+
+            actor = Actor(name="0099_bench_50_male", actor_type="person", sex="male")
+            session.add(actor)
+            session.flush()
+            actor_id = actor.id
+        await set_base_image(container, actor_id, square_1024("obama"))
+        files = [(f"{n}.jpg", square_1024(PHOTOS[n % len(PHOTOS)], n)) for n in range(images)]
+        await upload_training_images(container, actor_id, files)
+        start = time.perf_counter()
+        checked = await check_assets(container, actor_id=actor_id)
+        report = await readiness_report(container, actor_id)
+        took = time.perf_counter() - start
+    finally:
+        shutdown_pools()
+        container.close()
+    print(f"dataset of {images} photographs (+ base), {processes} check processes:")
+    print(
+        f"  checks and report: {took:.1f} s for {checked} images "
+        f"(goal <= {DATASET_GOAL_S:.0f} s: {'met' if took <= DATASET_GOAL_S else 'NOT met'}); "
+        f"report: {report.usable} usable, {report.reject_suggested} to reject"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--images", type=int, default=200)
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args()
+    print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    per_photo(args.runs)
+    asyncio.run(dataset(args.images, args.processes))
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory: this process {me:.0f} MB, largest check process {children:.0f} MB")
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
