@@ -154,7 +154,7 @@ async def regenerate_persona(services: Services, task_id: str, result_id: int) -
     other personas; the task runs again for that persona alone."""
 
     def reset() -> None:
-        with writing(services.sessions) as session:
+        with services.sessions.begin() as session:
             repo = PersonaRepository(session)
             task = repo.get_task(task_id, lock=True)
             if task.status not in (rules.COMPLETED, rules.COMPLETED_WITH_ERRORS, rules.FAILED):
