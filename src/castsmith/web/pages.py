@@ -119,9 +119,11 @@ async def actor_page(request: Request, actor_id: ActorId) -> HTMLResponse:
     training = await _optional(_training(services, actor_id), None)
     references = await _optional(_references(services, actor_id=actor_id), [])
     live = await asyncio.to_thread(running_training, services.queue, actor_id)
+    lora_panel = await _optional(lora_panel_data(services, actor_id), None)
     return _page(
         request,
         "actor.html",
+        lora_panel=lora_panel,
         nav="library",
         actor=actor,
         posters=posters,
@@ -144,6 +146,32 @@ async def _training(services: Any, actor_id: int) -> dict[str, Any]:
     from castsmith.pipelines.training import dataset as training_dataset
 
     return await training_dataset.training_data(services, actor_id)
+
+
+async def lora_panel_data(services: Any, actor_id: int) -> dict[str, Any]:
+    """The "Train LoRA" panel: versions, trainers, dataset size and readiness, the grid."""
+    from castsmith.pipelines import lora
+    from castsmith.pipelines.lora.readiness import readiness
+    from castsmith.pipelines.lora.records import trainer_registry
+
+    registry = trainer_registry(services)
+    default = registry.get()
+    ready = await asyncio.to_thread(readiness, services, actor_id, default)
+    versions = await lora.versions(services, actor_id)
+    shown = next((v for v in versions if v["is_current"]), versions[0] if versions else None)
+    grid = await lora.test_grid(services, shown["id"]) if shown else None
+    ended = ("succeeded", "failed", "canceled")
+    running = next((v for v in versions if v["status"] not in ended), None)
+    return {
+        "versions": versions,
+        "trainers": registry.names(),
+        "default": default.name,
+        "images": ready.images,
+        "needed": ready.needed,
+        "ready": ready.ready,
+        "grid": grid,
+        "running": running,
+    }
 
 
 async def _optional(coro: Any, default: Any) -> Any:
