@@ -57,6 +57,7 @@ class FakeComfyUI(FakeServer):
         self.uploads: dict[str, bytes] = {}
         self.prompts: dict[str, dict[str, Any]] = {}
         self.interrupted: list[str] = []
+        self.deleted: list[str] = []
         self.sockets: dict[str, WebSocket] = {}
         self._interrupt = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -232,6 +233,14 @@ class FakeComfyUI(FakeServer):
         return Response(status_code=200)
 
     async def _queue(self, request: Request) -> Response:
+        unfinished = [p for p in self.prompts if p not in self.history and p not in self.deleted]
+        if request.method == "GET":
+            # The first unfinished prompt runs; the others wait (one GPU).
+            entries = [[n, p, self.prompts[p], {}, []] for n, p in enumerate(unfinished)]
+            return JSONResponse({"queue_running": entries[:1], "queue_pending": entries[1:]})
+        body = await request.body()
+        delete = json.loads(body).get("delete", []) if body else []
+        self.deleted += [p for p in delete if p in unfinished[1:]]
         return Response(status_code=200)
 
     async def _stats(self, request: Request) -> Response:
@@ -245,7 +254,7 @@ class FakeComfyUI(FakeServer):
             Route("/view", self._view, methods=["GET"]),
             Route("/upload/image", self._upload, methods=["POST"]),
             Route("/interrupt", self._interrupt_route, methods=["POST"]),
-            Route("/queue", self._queue, methods=["POST"]),
+            Route("/queue", self._queue, methods=["GET", "POST"]),
             Route("/system_stats", self._stats, methods=["GET"]),
             Route("/object_info", self._object_info, methods=["GET"]),
         ]

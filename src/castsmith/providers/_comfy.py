@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import httpx
+
+from castsmith.domain.errors import InvalidRequest, ProviderError
+from castsmith.providers._comfy_errors import describe_prompt_error
 from castsmith.providers.base import (
     Capabilities,
     ImageProvider,
@@ -77,3 +81,39 @@ class WorkflowImageProvider(ImageProvider):
         if self.workflow_builder is None:
             return await super().text_to_image(request, progress)
         return await self.run_workflow(RunWorkflow(self.workflow_builder(request)), progress)
+
+
+def classify_prompt_error(response: httpx.Response, reason: str) -> ProviderError | None:
+    """A 400 from ``POST /prompt`` lists failing nodes; say which, in plain words."""
+    if response.status_code == 400 and response.request.url.path.endswith("/prompt"):
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return InvalidRequest(
+            f"comfyui rejected the workflow: {describe_prompt_error(body)}", "comfyui"
+        )
+    return None
+
+
+def rename_inputs(workflow: dict[str, Any], renames: Mapping[str, str]) -> dict[str, Any]:
+    """Point nodes that load an uploaded name at the name the server stored it under."""
+    if not renames:
+        return workflow
+    renamed: dict[str, Any] = {}
+    for node_id, node in workflow.items():
+        if isinstance(node, dict) and isinstance(node.get("inputs"), dict):
+            inputs = {
+                k: (renames.get(v, v) if isinstance(v, str) else v)
+                for k, v in node["inputs"].items()
+            }
+            node = {**node, "inputs": inputs}
+        renamed[node_id] = node
+    return renamed
+
+
+def queue_prompt_ids(entries: Any) -> set[str]:
+    """Prompt ids in a ``/queue`` list (each entry ``[number, prompt_id, prompt, ...]``)."""
+    if not isinstance(entries, list):
+        return set()
+    return {str(e[1]) for e in entries if isinstance(e, list) and len(e) > 1}

@@ -143,3 +143,21 @@ def bypass(workflow: Mapping[str, Any], node_ids: Iterable[str]) -> dict[str, An
                 inputs[name] = source[str(value[0])]
         kept[node_id] = {**node, "inputs": inputs}
     return kept
+
+
+def fit_to_server(
+    workflow: dict[str, Any], checked: Preflight, optional: Iterable[str]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """``workflow`` with the ``optional`` nodes the server lacks taken out, and a note.
+
+    Raises ``ValueError`` naming every missing model file and required node.
+    """
+    refusal = checked.refusal(optional)
+    if refusal is not None:
+        raise ValueError(refusal)
+    dropped = checked.droppable(optional)
+    if not dropped:
+        return workflow, ()
+    names = ", ".join(sorted({class_type for _, class_type in dropped}))
+    note = f"{names} is not installed on the server; drawn without it"
+    return bypass(workflow, [node_id for node_id, _ in dropped]), (note,)

@@ -90,6 +90,24 @@ class RunWorkflow:
 
 
 @dataclass(frozen=True)
+class RemoteCall:
+    """How a caller makes a paid remote job run once, across crashes and retries.
+
+    A provider that submits work and then waits for it calls ``on_submitted(remote_id)``
+    right after the submission, before waiting, so the caller can record the id. Given
+    ``resume_id``, it submits nothing: it follows that remote job (status, then result).
+    """
+
+    resume_id: str | None = None
+    on_submitted: Callable[[str], Awaitable[None]] | None = None
+
+    async def submitted(self, remote_id: str) -> None:
+        """Tell the caller the remote id (no-op without a callback)."""
+        if self.on_submitted is not None:
+            await self.on_submitted(remote_id)
+
+
+@dataclass(frozen=True)
 class GeneratedImage:
     """One output image."""
 
@@ -190,9 +208,13 @@ class ImageProvider(ABC):
         )
 
     async def run_workflow(
-        self, request: RunWorkflow, progress: ProgressCallback | None = None
+        self,
+        request: RunWorkflow,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
-        """Run a ComfyUI workflow."""
+        """Run a ComfyUI workflow (``remote``: record the job id, or resume one)."""
         raise unsupported(self.name, "run ComfyUI workflows", WORKFLOW_HINT)
 
     async def cancel(self, provider_job_id: str) -> None:  # noqa: B027 - optional hook

@@ -27,12 +27,20 @@ from castsmith.net.guard import GuardPolicy
 from castsmith.providers._comfy import (
     WorkflowBuilder,
     WorkflowImageProvider,
+    classify_prompt_error,
     graph_seed,
     output_images,
+    queue_prompt_ids,
+    rename_inputs,
     workflow_capabilities,
 )
 from castsmith.providers._comfy_errors import describe_prompt_error
-from castsmith.providers._comfy_preflight import Preflight, ServerNodes, bypass, preflight
+from castsmith.providers._comfy_preflight import (
+    Preflight,
+    ServerNodes,
+    fit_to_server,
+    preflight,
+)
 from castsmith.providers._http import Boundary, secret_value
 from castsmith.providers._support import Poller, Stopwatch
 from castsmith.providers.base import (
@@ -41,6 +49,7 @@ from castsmith.providers.base import (
     InputImage,
     ProgressCallback,
     Provenance,
+    RemoteCall,
     RunWorkflow,
     report,
 )
@@ -78,7 +87,12 @@ class ComfyUIProvider(WorkflowImageProvider):
         key = secret_value(api_key)
         self._headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._http = Boundary(
-            self.name, http, timeout, secrets=[key], classify=_classify, guard=download_guard
+            self.name,
+            http,
+            timeout,
+            secrets=[key],
+            classify=classify_prompt_error,
+            guard=download_guard,
         )
         self.capabilities = workflow_capabilities(workflow_builder)
         self._nodes: ServerNodes | None = None
@@ -89,9 +103,19 @@ class ComfyUIProvider(WorkflowImageProvider):
         return urlunsplit((scheme, parts.netloc, f"{parts.path}/ws", f"clientId={client_id}", ""))
 
     async def run_workflow(
-        self, request: RunWorkflow, progress: ProgressCallback | None = None
+        self,
+        request: RunWorkflow,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
-        """Upload inputs, queue the prompt, follow it to the end, fetch the images."""
+        """Upload inputs, queue the prompt, follow it to the end, fetch the images.
+
+        With ``remote.resume_id`` nothing is queued: that prompt's history is followed.
+        """
+        call = remote or RemoteCall()
+        if call.resume_id:
+            return await self._resume(request, call.resume_id, progress)
         watch = Stopwatch()
         cached = self._nodes is not None
         workflow, notes = await self._prepare(request)
@@ -100,7 +124,7 @@ class ComfyUIProvider(WorkflowImageProvider):
             stored = await self._upload(image)
             if stored != image.name:
                 renames[image.name] = stored
-        workflow = _rename_inputs(workflow, renames)
+        workflow = rename_inputs(workflow, renames)
         watch.lap("upload")
         client_id = uuid.uuid4().hex
         deadline = time.monotonic() + self.max_wait
@@ -124,11 +148,12 @@ class ComfyUIProvider(WorkflowImageProvider):
                 if not cached:
                     raise
                 again, notes = await self._prepare(request)
-                again = _rename_inputs(again, renames)
+                again = rename_inputs(again, renames)
                 if again == workflow:
                     raise
                 workflow = again
                 prompt_id = await self._queue(workflow, client_id)
+            await call.submitted(prompt_id)
             await report(progress, 0.05, f"comfyui prompt {prompt_id} queued")
             if socket is not None:
                 await self._follow(socket, prompt_id, deadline, progress)
@@ -137,6 +162,27 @@ class ComfyUIProvider(WorkflowImageProvider):
                 await socket.close()
         entry = await self._history(prompt_id, deadline)
         watch.lap("generate")
+        return await self._result(prompt_id, entry, workflow, watch, notes, progress)
+
+    async def _resume(
+        self, request: RunWorkflow, prompt_id: str, progress: ProgressCallback | None
+    ) -> ImageResult:
+        """Follow a prompt queued by an earlier attempt to its end (history polling)."""
+        watch = Stopwatch()
+        await report(progress, 0.05, f"comfyui prompt {prompt_id} resumed")
+        entry = await self._history(prompt_id, time.monotonic() + self.max_wait)
+        watch.lap("generate")
+        return await self._result(prompt_id, entry, dict(request.workflow), watch, (), progress)
+
+    async def _result(
+        self,
+        prompt_id: str,
+        entry: Mapping[str, Any],
+        workflow: Mapping[str, Any],
+        watch: Stopwatch,
+        notes: tuple[str, ...],
+        progress: ProgressCallback | None,
+    ) -> ImageResult:
         images = [await self._view(ref) for ref in output_images(entry.get("outputs"))]
         if not images:
             raise self._http.invalid(
@@ -180,22 +226,15 @@ class ComfyUIProvider(WorkflowImageProvider):
         return None if nodes is None else preflight(workflow, nodes)
 
     async def _prepare(self, request: RunWorkflow) -> tuple[dict[str, Any], tuple[str, ...]]:
-        """The workflow as it will be queued: refused with every missing file and node,
-        or with optional nodes the server lacks taken out (and a note saying so)."""
+        """The workflow as it will be queued, and notes on what was changed to run it."""
         workflow = dict(request.workflow)
         checked = await self.preflight(workflow)
         if checked is None:
             return workflow, ()
-        refusal = checked.refusal(request.optional_nodes)
-        if refusal is not None:
-            raise self._http.invalid(f"comfyui cannot run the workflow: {refusal}")
-        dropped = checked.droppable(request.optional_nodes)
-        if not dropped:
-            return workflow, ()
-        names = sorted({class_type for _, class_type in dropped})
-        note = f"{', '.join(names)} is not installed on the server; drawn without it"
-        log.info("comfyui: %s", note)
-        return bypass(workflow, [node_id for node_id, _ in dropped]), (note,)
+        try:
+            return fit_to_server(workflow, checked, request.optional_nodes)
+        except ValueError as exc:
+            raise self._http.invalid(f"comfyui cannot run the workflow: {exc}") from None
 
     async def _upload(self, image: InputImage) -> str:
         response = await self._http.request(
@@ -325,16 +364,29 @@ class ComfyUIProvider(WorkflowImageProvider):
         return GeneratedImage(data, content_type)
 
     async def cancel(self, provider_job_id: str) -> None:
-        """Interrupt the prompt if it runs, and drop it from the queue if it waits."""
-        await self._http.request(
-            "POST",
-            f"{self.base}/interrupt",
-            json={"prompt_id": provider_job_id},
-            headers=self._headers,
-        )
-        await self._http.request(
-            "POST", f"{self.base}/queue", json={"delete": [provider_job_id]}, headers=self._headers
-        )
+        """Stop that prompt: interrupt it when it is the one running, else unqueue it.
+
+        ``/interrupt`` stops whatever runs now, so it is sent only when ``/queue`` shows
+        this prompt running; a waiting prompt is deleted from the queue instead.
+        """
+        response = await self._http.request("GET", f"{self.base}/queue", headers=self._headers)
+        body = self._http.json(response)
+        running = queue_prompt_ids(body.get("queue_running") if isinstance(body, dict) else None)
+        pending = queue_prompt_ids(body.get("queue_pending") if isinstance(body, dict) else None)
+        if provider_job_id in running:
+            await self._http.request(
+                "POST",
+                f"{self.base}/interrupt",
+                json={"prompt_id": provider_job_id},
+                headers=self._headers,
+            )
+        elif provider_job_id in pending:
+            await self._http.request(
+                "POST",
+                f"{self.base}/queue",
+                json={"delete": [provider_job_id]},
+                headers=self._headers,
+            )
 
     async def check(self) -> str:
         """``/system_stats`` answers once the server is up."""
@@ -345,32 +397,3 @@ class ComfyUIProvider(WorkflowImageProvider):
         system = body.get("system", {}) if isinstance(body, dict) else {}
         version = system.get("comfyui_version", "unknown") if isinstance(system, dict) else "?"
         return f"server reachable (ComfyUI {version})"
-
-
-def _classify(response: httpx.Response, reason: str) -> ProviderError | None:
-    """A 400 from ``POST /prompt`` lists failing nodes; say which, in plain words."""
-    if response.status_code == 400 and response.request.url.path.endswith("/prompt"):
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        return InvalidRequest(
-            f"comfyui rejected the workflow: {describe_prompt_error(body)}", "comfyui"
-        )
-    return None
-
-
-def _rename_inputs(workflow: dict[str, Any], renames: Mapping[str, str]) -> dict[str, Any]:
-    """Point nodes that load an uploaded name at the name the server stored it under."""
-    if not renames:
-        return workflow
-    renamed: dict[str, Any] = {}
-    for node_id, node in workflow.items():
-        if isinstance(node, dict) and isinstance(node.get("inputs"), dict):
-            inputs = {
-                k: (renames.get(v, v) if isinstance(v, str) else v)
-                for k, v in node["inputs"].items()
-            }
-            node = {**node, "inputs": inputs}
-        renamed[node_id] = node
-    return renamed

@@ -40,6 +40,7 @@ from castsmith.providers.base import (
     ImageResult,
     ProgressCallback,
     Provenance,
+    RemoteCall,
     RunWorkflow,
     report,
 )
@@ -105,10 +106,44 @@ class RunPodProvider(WorkflowImageProvider):
         self.capabilities = workflow_capabilities(workflow_builder)
 
     async def run_workflow(
-        self, request: RunWorkflow, progress: ProgressCallback | None = None
+        self,
+        request: RunWorkflow,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
-        """Submit the workflow, wait for the job, decode or download its images."""
+        """Submit the workflow (or resume ``remote.resume_id``), wait, fetch its images."""
         watch = Stopwatch()
+        call = remote or RemoteCall()
+        if call.resume_id:
+            # Already paid for: follow that job, never submit it again.
+            job: dict[str, Any] = {"id": call.resume_id, "status": "IN_QUEUE"}
+            await report(progress, 0.05, f"runpod job {call.resume_id} resumed")
+        else:
+            job = await self._submit(request)
+            await call.submitted(str(job.get("id", "")))
+            await report(progress, 0.05, f"runpod job {job.get('id', '')} submitted")
+        job_id = str(job.get("id", ""))
+        job = await self._wait(job, progress)
+        watch.lap("generate")
+        images = await self._images(job)
+        watch.lap("download")
+        return ImageResult(
+            images=tuple(images),
+            provenance=Provenance(
+                provider=self.name,
+                model=self.model,
+                seed=graph_seed(request.workflow),
+                provider_job_id=job_id,
+                timings={
+                    **watch.total(),
+                    "queue": float(job.get("delayTime") or 0) / 1000,
+                    "execution": float(job.get("executionTime") or 0) / 1000,
+                },
+            ),
+        )
+
+    async def _submit(self, request: RunWorkflow) -> dict[str, Any]:
         payload: dict[str, Any] = {"workflow": dict(request.workflow)}
         if request.images:
             payload["images"] = [
@@ -133,27 +168,7 @@ class RunPodProvider(WorkflowImageProvider):
                 f"runpod endpoint not found at {self.base} (check the endpoint id)"
             ),
         )
-        job = self._job(response)
-        job_id = str(job.get("id", ""))
-        await report(progress, 0.05, f"runpod job {job_id} submitted")
-        job = await self._wait(job, progress)
-        watch.lap("generate")
-        images = await self._images(job)
-        watch.lap("download")
-        return ImageResult(
-            images=tuple(images),
-            provenance=Provenance(
-                provider=self.name,
-                model=self.model,
-                seed=graph_seed(request.workflow),
-                provider_job_id=job_id,
-                timings={
-                    **watch.total(),
-                    "queue": float(job.get("delayTime") or 0) / 1000,
-                    "execution": float(job.get("executionTime") or 0) / 1000,
-                },
-            ),
-        )
+        return self._job(response)
 
     def _check_size(self, size: int) -> None:
         limit = self.payload_limits[self.mode]

@@ -13,7 +13,7 @@ from castsmith.domain.errors import (
     ProviderError,
     ProviderUnavailable,
 )
-from castsmith.providers.base import InputImage, RunWorkflow
+from castsmith.providers.base import InputImage, RemoteCall, RunWorkflow
 from castsmith.providers.comfyui import ComfyUIProvider
 from tests.fakes import FakeComfyUI
 from tests.integration.providers.workflows import flux_graph
@@ -117,7 +117,47 @@ async def test_cancel_interrupts_a_running_prompt(
     await provider.cancel(next(iter(comfy_fake.prompts)))
     with pytest.raises(ProviderError, match="interrupted"):
         await task
-    assert comfy_fake.calls_to("/interrupt") and comfy_fake.calls_to("/queue")
+    assert comfy_fake.calls_to("/interrupt") and not comfy_fake.calls_to("/queue", "POST")
+
+
+async def test_cancel_of_a_waiting_prompt_unqueues_it_and_leaves_the_running_one(
+    http: httpx.AsyncClient, comfy_fake: FakeComfyUI
+) -> None:
+    comfy_fake.hang = True
+    provider = client(http, comfy_fake)
+    first = asyncio.create_task(provider.run_workflow(RunWorkflow(flux_graph())))
+    second = asyncio.create_task(provider.run_workflow(RunWorkflow(flux_graph(seed=9))))
+    while len(comfy_fake.prompts) < 2:
+        await asyncio.sleep(0.01)
+    running, waiting = list(comfy_fake.prompts)
+    await provider.cancel(waiting)
+    assert comfy_fake.deleted == [waiting] and comfy_fake.interrupted == []
+    assert comfy_fake.calls_to("/interrupt") == []
+    await provider.cancel(running)
+    assert comfy_fake.interrupted == [running]
+    first.cancel()
+    second.cancel()
+    await asyncio.gather(first, second, return_exceptions=True)
+
+
+async def test_a_resumed_prompt_is_followed_not_queued_again(
+    http: httpx.AsyncClient, comfy_fake: FakeComfyUI
+) -> None:
+    seen: list[str] = []
+
+    async def submitted(prompt_id: str) -> None:
+        seen.append(prompt_id)
+
+    provider = client(http, comfy_fake)
+    first = await provider.run_workflow(
+        RunWorkflow(flux_graph()), remote=RemoteCall(on_submitted=submitted)
+    )
+    assert seen == [first.provenance.provider_job_id]
+    again = await client(http, comfy_fake).run_workflow(
+        RunWorkflow(flux_graph()), remote=RemoteCall(resume_id=seen[0])
+    )
+    assert again.images[0].data == first.images[0].data
+    assert len(comfy_fake.calls_to("/prompt", "POST")) == 1
 
 
 async def test_slow_prompt_hits_the_overall_deadline(

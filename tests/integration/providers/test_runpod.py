@@ -13,7 +13,7 @@ from castsmith.domain.errors import (
     ProviderError,
     ProviderUnavailable,
 )
-from castsmith.providers.base import InputImage, RunWorkflow, TextToImage
+from castsmith.providers.base import InputImage, RemoteCall, RunWorkflow, TextToImage
 from castsmith.providers.runpod import RunPodProvider
 from tests.fakes import FakeRunPod
 from tests.integration.providers.workflows import flux_graph
@@ -188,3 +188,25 @@ async def test_text_to_image_needs_a_workflow_builder(
 def test_endpoint_id_gives_the_production_url() -> None:
     provider = RunPodProvider(httpx.AsyncClient(), api_key="k", endpoint_id="abc123")
     assert provider.base == "https://api.runpod.ai/v2/abc123"
+
+
+async def test_the_remote_id_is_recorded_before_waiting_and_a_resume_submits_nothing(
+    http: httpx.AsyncClient, runpod_fake: FakeRunPod
+) -> None:
+    runpod_fake.polls_before_done = 3
+    polls_at_record: list[int] = []
+
+    async def submitted(job_id: str) -> None:
+        polls_at_record.append(len(runpod_fake.calls_to("/v2/ep-test/status/")))
+
+    first = await client(http, runpod_fake).run_workflow(
+        RunWorkflow(flux_graph()), remote=RemoteCall(on_submitted=submitted)
+    )
+    assert polls_at_record == [0]  # recorded before the first status poll
+    job_id = first.provenance.provider_job_id
+    assert job_id
+    again = await client(http, runpod_fake).run_workflow(
+        RunWorkflow(flux_graph()), remote=RemoteCall(resume_id=job_id)
+    )
+    assert again.provenance.provider_job_id == job_id and again.images
+    assert len(runpod_fake.calls_to("/v2/ep-test/run")) == 1

@@ -19,12 +19,19 @@ from typing import Any
 
 from castsmith.db.repositories.actors import ActorFilters, ActorRepository
 from castsmith.db.repositories.posters import PosterRepository
-from castsmith.domain.errors import ConfigurationError, NotFound, ProviderError, ValidationError
+from castsmith.domain.errors import (
+    ConfigurationError,
+    NotFound,
+    OutputExpired,
+    ProviderError,
+    ValidationError,
+)
 from castsmith.domain.keys import DEFAULT_LAYOUT, KeyLayout
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import make_renditions
 from castsmith.jobs.types import JobView
 from castsmith.pipelines._assets import AssetProvenance
+from castsmith.pipelines._remote import RemoteWork
 from castsmith.pipelines._services import Services, job_queue
 from castsmith.pipelines.lora.delivery import deliver_current
 from castsmith.pipelines.posters.params import PosterOverrides, params_record, poster_params
@@ -79,8 +86,12 @@ async def generate_poster(
     *,
     job_id: int | None = None,
     progress: Progress = _no_progress,
+    remote: RemoteWork | None = None,
 ) -> dict[str, Any]:
     """Draw, convert and save one poster version; return the job result.
+
+    ``remote`` (from the job handler) records the provider's job id before waiting and
+    resumes it on a later attempt, so one poster is paid for once.
 
     The result is the seeds' response plus a ``poster`` entry with the version,
     seed and provider.
@@ -102,9 +113,16 @@ async def generate_poster(
     # TeaCache only speeds sampling up: unless the request asked for it, the provider may
     # draw without it on a server that lacks it (and says so in the provenance).
     optional = TEACACHE_NODES if overrides.teacache is None else frozenset()
-    result = await provider.run_workflow(
-        RunWorkflow(workflow, optional_nodes=optional), provider_progress
-    )
+    try:
+        result = await provider.run_workflow(
+            RunWorkflow(workflow, optional_nodes=optional),
+            provider_progress,
+            remote=remote.call(provider) if remote is not None else None,
+        )
+    except OutputExpired as exc:
+        if remote is not None:
+            await remote.forget(exc)
+        raise
     if not result.images:
         raise ProviderError(f"{provider.name} finished without returning an image", provider.name)
     image = result.images[0]

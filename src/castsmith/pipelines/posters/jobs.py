@@ -6,6 +6,7 @@ from typing import Any
 
 from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
+from castsmith.pipelines._remote import RemoteWork
 from castsmith.pipelines.posters import KIND_BATCH, KIND_GENERATE, generate_poster
 from castsmith.pipelines.posters.params import PosterOverrides
 
@@ -17,7 +18,12 @@ async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
         await ctx.progress(percent, message)
 
     return await generate_poster(
-        ctx.services, int(ctx.payload["actor_id"]), overrides, job_id=ctx.job_id, progress=report
+        ctx.services,
+        int(ctx.payload["actor_id"]),
+        overrides,
+        job_id=ctx.job_id,
+        progress=report,
+        remote=RemoteWork(ctx),
     )
 
 

@@ -19,6 +19,7 @@ from castsmith.providers.base import (
     ImageToImage,
     ProgressCallback,
     Provenance,
+    RemoteCall,
     RunWorkflow,
     TextToImage,
     report,
@@ -109,7 +110,11 @@ class OfflineImages(ImageProvider):
         return await self._run(make, request.count, seed, progress)
 
     async def run_workflow(
-        self, request: RunWorkflow, progress: ProgressCallback | None = None
+        self,
+        request: RunWorkflow,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
         """Read the prompt, size, batch and seed out of the graph and draw portraits."""
         prompt, width, height, batch, seed = read_graph(request.workflow)
