@@ -68,6 +68,7 @@ def square_1024(name: str, variant: int = 0) -> bytes:
 def per_photo(runs: int) -> None:
     preload()
     totals: list[float] = []
+    cpu: list[float] = []
     detect: list[float] = []
     described: list[float] = []
     for name in PHOTOS:
@@ -75,9 +76,10 @@ def per_photo(runs: int) -> None:
         analyse(data)  # warm the caches
         work = np.asarray(working_image(Image.open(io.BytesIO(data))), dtype=np.uint8)
         for _ in range(runs):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             analyse(data)
             totals.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
             start = time.perf_counter()
             find_faces(work, describe=False)
             detect.append(time.perf_counter() - start)
@@ -90,6 +92,9 @@ def per_photo(runs: int) -> None:
         f"  all checks: median {med:.0f} ms, p90 {np.percentile(totals, 90) * 1000:.0f} ms "
         f"(goal <= {PER_PHOTO_GOAL_MS:.0f} ms: {'met' if med <= PER_PHOTO_GOAL_MS else 'NOT met'})"
     )
+    # CPU time is what the photograph costs the core; wall time adds waiting for it on
+    # a busy machine.
+    print(f"  CPU time: median {statistics.median(cpu) * 1000:.0f} ms")
     descriptor = statistics.median(described) - statistics.median(detect)
     print(
         f"  of which detection {statistics.median(detect) * 1000:.0f} ms, landmarks + "
