@@ -134,6 +134,7 @@ class WorkerError:
 
     message: str
     permanent: bool
+    missing_node: str | None = None  # the node class the server lacks, if that is why
 
 
 def describe_worker_error(text: str, details: Any = None) -> WorkerError:
@@ -147,7 +148,7 @@ def describe_worker_error(text: str, details: Any = None) -> WorkerError:
     if (unknown := _UNKNOWN_NODE.search(flat)) and "execute" in flat.lower():
         body = _literal_json(flat.partition(_RAW)[2])
         message = describe_prompt_error(body) if body else unknown_node(unknown.group(1))
-        return WorkerError(message, True)
+        return WorkerError(message, True, unknown.group(1).rstrip("."))
     lowered = flat.lower()
     if "not reachable" in lowered:
         return WorkerError(f"the worker's ComfyUI did not answer ({flat})", False)

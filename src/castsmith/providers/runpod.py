@@ -33,6 +33,7 @@ from castsmith.providers._comfy import (
     workflow_capabilities,
 )
 from castsmith.providers._comfy_errors import describe_worker_error
+from castsmith.providers._comfy_preflight import bypass
 from castsmith.providers._http import Boundary, secret_value
 from castsmith.providers._support import Poller, Stopwatch
 from castsmith.providers.base import (
@@ -104,6 +105,7 @@ class RunPodProvider(WorkflowImageProvider):
         self._headers = {"Authorization": f"Bearer {key}"}
         self._http = Boundary(self.name, http, timeout, secrets=[key], guard=download_guard)
         self.capabilities = workflow_capabilities(workflow_builder)
+        self._absent_nodes: set[str] = set()
 
     async def run_workflow(
         self,
@@ -115,16 +117,24 @@ class RunPodProvider(WorkflowImageProvider):
         """Submit the workflow (or resume ``remote.resume_id``), wait, fetch its images."""
         watch = Stopwatch()
         call = remote or RemoteCall()
+        notes: tuple[str, ...] = ()
         if call.resume_id:
             # Already paid for: follow that job, never submit it again.
             job: dict[str, Any] = {"id": call.resume_id, "status": "IN_QUEUE"}
             await report(progress, 0.05, f"runpod job {call.resume_id} resumed")
+            job = await self._wait(job, progress)
         else:
-            job = await self._submit(request)
-            await call.submitted(str(job.get("id", "")))
-            await report(progress, 0.05, f"runpod job {job.get('id', '')} submitted")
+            workflow, notes = self._without_absent(request)
+            job = await self._run_once(request, workflow, call, progress)
+            lacking = self._lacking_optional(job, request)
+            if lacking:
+                # The worker refused at validation (nothing ran): remember the node is
+                # absent there and send the workflow once more without it.
+                self._absent_nodes.add(lacking)
+                workflow, notes = self._without_absent(request)
+                job = await self._run_once(request, workflow, call, progress)
+        job = self._raise_for_terminal(job)
         job_id = str(job.get("id", ""))
-        job = await self._wait(job, progress)
         watch.lap("generate")
         images = await self._images(job)
         watch.lap("download")
@@ -140,11 +150,43 @@ class RunPodProvider(WorkflowImageProvider):
                     "queue": float(job.get("delayTime") or 0) / 1000,
                     "execution": float(job.get("executionTime") or 0) / 1000,
                 },
+                notes=notes,
             ),
         )
 
-    async def _submit(self, request: RunWorkflow) -> dict[str, Any]:
-        payload: dict[str, Any] = {"workflow": dict(request.workflow)}
+    def _without_absent(self, request: RunWorkflow) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The workflow less the optional nodes this endpoint is known to lack."""
+        workflow = dict(request.workflow)
+        drop = self._absent_nodes & request.optional_nodes
+        ids = [
+            k for k, n in workflow.items() if isinstance(n, dict) and n.get("class_type") in drop
+        ]
+        if not ids:
+            return workflow, ()
+        note = f"{', '.join(sorted(drop))} is not installed on the worker; drawn without it"
+        return bypass(workflow, ids), (note,)
+
+    def _lacking_optional(self, job: dict[str, Any], request: RunWorkflow) -> str | None:
+        if job.get("status") != "FAILED":
+            return None
+        missing = describe_worker_error(str(job.get("error") or "")).missing_node
+        known = missing in request.optional_nodes and missing not in self._absent_nodes
+        return missing if known else None
+
+    async def _run_once(
+        self,
+        request: RunWorkflow,
+        workflow: dict[str, Any],
+        call: RemoteCall,
+        progress: ProgressCallback | None,
+    ) -> dict[str, Any]:
+        job = await self._submit(request, workflow)
+        await call.submitted(str(job.get("id", "")))
+        await report(progress, 0.05, f"runpod job {job.get('id', '')} submitted")
+        return await self._wait(job, progress)
+
+    async def _submit(self, request: RunWorkflow, workflow: dict[str, Any]) -> dict[str, Any]:
+        payload: dict[str, Any] = {"workflow": workflow}
         if request.images:
             payload["images"] = [
                 {"name": img.name, "image": base64.b64encode(img.data).decode()}
@@ -214,7 +256,7 @@ class RunPodProvider(WorkflowImageProvider):
                 ),
             )
             job = self._job(response)
-        return self._raise_for_terminal(job)
+        return job
 
     def _raise_for_terminal(self, job: dict[str, Any]) -> dict[str, Any]:
         status = job.get("status")

@@ -201,3 +201,21 @@ async def test_a_request_above_the_payload_limit_is_refused_before_sending(
         RunWorkflow(poster(), (small,))
     )
     assert result.images
+
+
+async def test_worker_without_teacache_draws_the_poster_without_it(
+    http: httpx.AsyncClient, runpod_fake: FakeRunPod
+) -> None:
+    runpod_fake.node_classes.discard("TeaCache")
+    provider = runpod(http, runpod_fake)
+    result = await provider.run_workflow(RunWorkflow(poster(), optional_nodes=TEACACHE))
+    assert result.images
+    assert result.provenance.notes == ("TeaCache is not installed on the worker; drawn without it",)
+    runs = runpod_fake.calls_to(f"/v2/{runpod_fake.endpoint_id}/run")
+    assert len(runs) == 2  # refused at validation, then sent once more without it
+    resent = runs[1].json()["input"]["workflow"]
+    assert "TeaCache" not in {n["class_type"] for n in resent.values()}
+    # The endpoint is known to lack it now: the next poster goes without it at once.
+    again = await provider.run_workflow(RunWorkflow(poster(), optional_nodes=TEACACHE))
+    assert again.provenance.notes == result.provenance.notes
+    assert len(runpod_fake.calls_to(f"/v2/{runpod_fake.endpoint_id}/run")) == 3
