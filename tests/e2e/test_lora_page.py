@@ -25,8 +25,8 @@ def test_train_a_lora_from_the_actor_page(browser: Any, page: Any, live_app: Liv
     expect(panel).to_contain_text("ready for the offline trainer")
     expect(panel).to_contain_text("Placeholder trainer")
 
-    panel.get_by_label("Trigger word").fill("zq301lat")
-    panel.get_by_label("Steps", exact=True).fill("300")
+    panel.get_by_label("Trigger token").fill("zq301lat")
+    panel.get_by_label("Training steps").fill("300")
     panel.get_by_role("button", name="Train LoRA").click()
     expect(page.locator("#lora-progress")).to_be_visible()
     expect(page.locator("#lora-cancel")).to_be_visible()
