@@ -141,7 +141,6 @@ async def measure_assets(
 ) -> int:
     """Measure ``items`` in the pool and store each result as it arrives; how many."""
     settings = services.settings
-    pool = check_pool(settings.curation_processes)
     loop = asyncio.get_running_loop()
     # Two in flight per process keeps every process busy while bytes are read.
     gate = asyncio.Semaphore(2 * pool_size(settings.curation_processes))
@@ -152,9 +151,20 @@ async def measure_assets(
         async with gate:
             data = await services.store.get(item.key)
             try:
-                result: Analysis | str = await loop.run_in_executor(
-                    pool, _analyse, data, settings.max_image_pixels, not item.placeholder
-                )
+                if item.placeholder:
+                    # No face search on placeholder art: a few milliseconds, so a thread
+                    # serves it and the offline flows never start the check processes.
+                    result: Analysis | str = await asyncio.to_thread(
+                        _analyse, data, settings.max_image_pixels, False
+                    )
+                else:
+                    result = await loop.run_in_executor(
+                        check_pool(settings.curation_processes),
+                        _analyse,
+                        data,
+                        settings.max_image_pixels,
+                        True,
+                    )
             except ImageError as exc:
                 result = f"the image could not be checked: {exc}"
         await asyncio.to_thread(_store, services, item, result)
