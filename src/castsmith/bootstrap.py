@@ -10,7 +10,6 @@ import asyncio
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 from sqlalchemy import Engine
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from castsmith.config import Settings
 from castsmith.db.engine import make_engine, make_session_factory
+from castsmith.domain.keys import KeyLayout
 from castsmith.jobs import diagnostic
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry
@@ -40,23 +40,31 @@ def default_registry() -> HandlerRegistry:
 
 @dataclass
 class Container:
-    """Everything a castsmith process needs, built once from settings."""
+    """Everything a castsmith process needs, built once from settings.
+
+    API, web pages, CLI and workers all receive this one object; the pipelines see it
+    through :class:`castsmith.pipelines._services.Services`.
+    """
 
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    queue: JobQueue
     store: ObjectStore
     urls: UrlBuilder
-    extras: dict[str, Any] = field(default_factory=dict)
-    registry: HandlerRegistry = field(default_factory=default_registry)
-    queue: JobQueue = field(init=False)
-    providers_override: ProviderRegistry | None = None
+    keys: KeyLayout
+    signing_secret: bytes
+    registry: HandlerRegistry
     trainers_override: TrainerRegistry | None = None
-    _providers_by_loop: dict[int, ProviderRegistry] = field(default_factory=dict, repr=False)
-    _trainers_by_loop: dict[int, TrainerRegistry] = field(default_factory=dict, repr=False)
+    """Trainers to use instead of the configured ones (benchmarks plug fakes in here)."""
+    _clients: dict[int, tuple[httpx.AsyncClient, ProviderRegistry]] = field(
+        default_factory=dict, repr=False
+    )
+    _trainers: dict[int, tuple[httpx.AsyncClient, TrainerRegistry]] = field(
+        default_factory=dict, repr=False
+    )
 
     def __post_init__(self) -> None:
-        self.queue = JobQueue.from_settings(self.engine, self.settings, self.registry)
         # The engine knows no feature: job-end webhooks hook into it here.
         scheduling.install(self.queue)
 
@@ -65,40 +73,50 @@ class Container:
         """The configured providers, sharing one HTTP connection pool per event loop.
 
         An ``httpx.AsyncClient`` belongs to the loop it first ran on, and the CLI runs
-        several loops one after another, so each loop gets its own client.
+        several loops one after another, so each loop gets its own client;
+        :meth:`aclose` closes the one of the running loop.
         """
-        if self.providers_override is not None:
-            return self.providers_override
-        try:
-            loop_id = id(asyncio.get_running_loop())
-        except RuntimeError:
-            loop_id = 0
-        registry = self._providers_by_loop.get(loop_id)
-        if registry is None:
+        loop_id = _loop_id()
+        found = self._clients.get(loop_id)
+        if found is None:
             http = httpx.AsyncClient(timeout=self.settings.provider_timeout, follow_redirects=False)
-            registry = build_providers(self.settings, http)
-            self._providers_by_loop[loop_id] = registry
-        return registry
+            found = (http, build_providers(self.settings, http))
+            self._clients[loop_id] = found
+        return found[1]
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients the running event loop's providers and trainers use."""
+        loop_id = _loop_id()
+        for clients in (self._clients, self._trainers):
+            found = clients.pop(loop_id, None)
+            if found is not None:
+                await found[0].aclose()
 
     @property
     def trainers(self) -> TrainerRegistry:
         """The configured LoRA trainers, one HTTP connection pool per event loop."""
         if self.trainers_override is not None:
             return self.trainers_override
-        try:
-            loop_id = id(asyncio.get_running_loop())
-        except RuntimeError:
-            loop_id = 0
-        registry = self._trainers_by_loop.get(loop_id)
+        loop_id = _loop_id()
+        registry = self._trainers.get(loop_id)
         if registry is None:
             http = httpx.AsyncClient(timeout=self.settings.provider_timeout, follow_redirects=False)
-            registry = trainers_from_settings(self.settings, http)
-            self._trainers_by_loop[loop_id] = registry
-        return registry
+            registry = (http, trainers_from_settings(self.settings, http))
+            self._trainers[loop_id] = registry
+        return registry[1]
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release database connections (and forget HTTP clients of loops gone by)."""
+        self._clients.clear()
+        self._trainers.clear()
         self.engine.dispose()
+
+
+def _loop_id() -> int:
+    try:
+        return id(asyncio.get_running_loop())
+    except RuntimeError:
+        return 0
 
 
 def build_providers(settings: Settings, http: httpx.AsyncClient) -> ProviderRegistry:
@@ -128,6 +146,11 @@ def signing_secret(settings: Settings) -> bytes:
     return path.read_text().strip().encode()
 
 
+def key_layout(settings: Settings) -> KeyLayout:
+    """The object key layout: the defaults with the configured templates in their place."""
+    return KeyLayout(settings.key_layouts)
+
+
 def build_container(settings: Settings) -> Container:
     """Build the container for one process."""
     from castsmith.pipelines import register_all
@@ -135,11 +158,15 @@ def build_container(settings: Settings) -> Container:
     engine = make_engine(settings.database_url)
     registry = default_registry()
     register_all(registry)
+    secret = signing_secret(settings)
     return Container(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
+        queue=JobQueue.from_settings(engine, settings, registry),
         store=store_from_settings(settings),
-        urls=urls_from_settings(settings, signing_secret(settings)),
+        urls=urls_from_settings(settings, secret),
+        keys=key_layout(settings),
+        signing_secret=secret,
         registry=registry,
     )

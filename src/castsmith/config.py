@@ -163,6 +163,12 @@ class Settings(TrainerSettings):
         default=None,
         validation_alias=AliasChoices("CASTSMITH_STORAGE_ROOT", "storage_root"),
     )
+    key_layouts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Object key templates that replace the defaults, by layout name "
+        '(JSON in the environment: {"base_image": "bases/{actor_name}.jpg"}).',
+        validation_alias=_alias("key_layouts"),
+    )
     s3_bucket: str = Field(
         default="",
         validation_alias=AliasChoices(

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 
+from castsmith.api.deps import container_of
 from castsmith.api.schemas.actors import (
     ActorCreate,
     ActorList,
@@ -20,21 +21,15 @@ from castsmith.api.schemas.common import MAX_ROW_ID, STRICT_ID, TEXT_MAX, RowId
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.domain.errors import ValidationError
 from castsmith.pipelines import actors as use
-from castsmith.pipelines._services import Services
 from castsmith.pipelines.actors.manifests import actor_manifest
 
 router = APIRouter(prefix="/api/actors", tags=["actors"])
 
 
-def _services(request: Request) -> Services:
-    container: Services = request.app.state.container
-    return container
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ActorOut)
 async def create_actor(body: ActorCreate, request: Request) -> dict[str, Any]:
     """Create an actor; 422 names the bad field, 409 when the name is taken."""
-    return await use.create_actor(_services(request), body.fields())
+    return await use.create_actor(container_of(request), body.fields())
 
 
 @router.get("", response_model=ActorList)
@@ -64,19 +59,19 @@ async def list_actors(
         owner_id=owner,
         deleted=deleted,
     )
-    return await use.list_actors(_services(request), filters, cursor=cursor, limit=limit)
+    return await use.list_actors(container_of(request), filters, cursor=cursor, limit=limit)
 
 
 @router.get("/{actor_id}", response_model=ActorOut)
 async def get_actor(actor_id: RowId, request: Request) -> dict[str, Any]:
     """One actor; 404 when unknown or deleted."""
-    return await use.get_actor(_services(request), actor_id)
+    return await use.get_actor(container_of(request), actor_id)
 
 
 @router.patch("/{actor_id}", response_model=ActorOut)
 async def patch_actor(actor_id: RowId, body: ActorPatch, request: Request) -> dict[str, Any]:
     """Change the fields sent; others stay as they are."""
-    return await use.update_actor(_services(request), actor_id, body.fields())
+    return await use.update_actor(container_of(request), actor_id, body.fields())
 
 
 @router.delete("/{actor_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -87,16 +82,16 @@ async def delete_actor(
 ) -> Response:
     """Soft-delete (restorable), or with ``?purge=true`` remove rows and objects."""
     if purge:
-        await use.purge_actor(_services(request), actor_id)
+        await use.purge_actor(container_of(request), actor_id)
     else:
-        await use.delete_actor(_services(request), actor_id)
+        await use.delete_actor(container_of(request), actor_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{actor_id}/restore", response_model=ActorOut)
 async def restore_actor(actor_id: RowId, request: Request) -> dict[str, Any]:
     """Bring back a soft-deleted actor."""
-    return await use.restore_actor(_services(request), actor_id)
+    return await use.restore_actor(container_of(request), actor_id)
 
 
 @router.put("/{actor_id}/base-image", response_model=ActorOut)
@@ -104,7 +99,7 @@ async def upload_base_image(
     actor_id: RowId, request: Request, file: UploadFile = File(...)
 ) -> dict[str, Any]:
     """Upload the base image (any JPEG/PNG/WebP/GIF; stored as JPEG)."""
-    services = _services(request)
+    services = container_of(request)
     limit = services.settings.max_upload_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
@@ -115,7 +110,7 @@ async def upload_base_image(
 @router.post("/{actor_id}/base-image/from-url", response_model=ActorOut)
 async def base_image_from_url(actor_id: RowId, body: FromUrl, request: Request) -> dict[str, Any]:
     """Download the base image from a public http(s) URL."""
-    return await use.base_image_from_url(_services(request), actor_id, body.url)
+    return await use.base_image_from_url(container_of(request), actor_id, body.url)
 
 
 @router.post(
@@ -129,11 +124,11 @@ async def generate_base_image(
     """Queue an ``actor.base_image`` job; follow it at ``/api/jobs/{job_id}``."""
     body = body or GenerateBaseImage()
     return await use.enqueue_base_image(
-        _services(request), actor_id, prompt=body.prompt, seed=body.seed
+        container_of(request), actor_id, prompt=body.prompt, seed=body.seed
     )
 
 
 @router.get("/{actor_id}/manifest", response_model=Manifest)
 async def get_manifest(actor_id: RowId, request: Request) -> dict[str, Any]:
     """The actor's training-data manifest, in the per-actor manifest file shape."""
-    return await actor_manifest(_services(request), actor_id)
+    return await actor_manifest(container_of(request), actor_id)

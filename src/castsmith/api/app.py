@@ -42,8 +42,11 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with jobs.app_worker(app, container, run_worker):
-            yield
+        try:
+            async with jobs.app_worker(app, container, run_worker):
+                yield
+        finally:
+            await container.aclose()
 
     app = FastAPI(
         title="castsmith",

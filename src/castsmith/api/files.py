@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from castsmith.api.deps import container_of
 from castsmith.api.headers import file_headers
 from castsmith.domain.errors import InvalidName, NotFound
 from castsmith.domain.keys import validate_key
@@ -33,7 +34,7 @@ def _refuse(message: str) -> JSONResponse:
 @router.get("/files/{key:path}", response_model=None)
 async def get_file(key: str, request: Request, expires: str = "", sig: str = "") -> Response:
     """Stream the object at ``key`` when ``expires`` and ``sig`` verify."""
-    container = request.app.state.container
+    container = container_of(request)
     store: ObjectStore = container.store
     urls: UrlBuilder = container.urls
     try:

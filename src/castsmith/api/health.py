@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from castsmith.api.deps import container_of
 from castsmith.bootstrap import Container
 from castsmith.checks import check_database, check_storage
 
@@ -14,7 +15,7 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", summary="Health of the database and the object store")
 async def healthz(request: Request) -> JSONResponse:
     """200 with ``status: ok`` when every check passes, else 503 naming what failed."""
-    container: Container = request.app.state.container
+    container: Container = container_of(request)
     database = await check_database(container)
     storage = await check_storage(container, write=False)
     checks = {"database": database.as_dict(), "storage": storage.as_dict()}

@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from castsmith.api.deps import container_of
 from castsmith.api.schemas.common import (
     MAX_ROW_ID,
     STRICT_ID,
@@ -128,7 +129,7 @@ class EnqueueIn(BaseModel):
 
 
 def _queue(request: Request) -> JobQueue:
-    queue: JobQueue = request.app.state.container.queue
+    queue: JobQueue = container_of(request).queue
     return queue
 
 

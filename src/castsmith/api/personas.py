@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from castsmith.api.deps import container_of
 from castsmith.domain import access
 from castsmith.pipelines import personas as use
 
@@ -132,16 +133,11 @@ class PersonaTaskList(BaseModel):
     next_cursor: str | None
 
 
-def _services(request: Request) -> use.Services:
-    container: use.Services = request.app.state.container
-    return container
-
-
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=PersonaTaskOut)
 async def create_task(body: PersonaTaskCreate, request: Request) -> dict[str, Any]:
     """Start a task; it runs as a job (``job_id``). 422 names a bad field."""
     return await use.create_task(
-        _services(request),
+        container_of(request),
         count=body.count,
         locale=body.locale,
         constraints=body.constraints,
@@ -158,14 +154,14 @@ async def list_tasks(
 ) -> dict[str, Any]:
     """Tasks newest first: ``{items, next_cursor}``."""
     return await use.list_tasks(
-        _services(request), status=status_filter, cursor=cursor, limit=limit
+        container_of(request), status=status_filter, cursor=cursor, limit=limit
     )
 
 
 @router.get("/{task_id}", response_model=PersonaTaskDetail)
 async def get_task(task_id: str, request: Request) -> dict[str, Any]:
     """A task with every persona, its status, error and five image URLs; 404 if unknown."""
-    return await use.get_task(_services(request), task_id)
+    return await use.get_task(container_of(request), task_id)
 
 
 @router.post(
@@ -173,7 +169,7 @@ async def get_task(task_id: str, request: Request) -> dict[str, Any]:
 )
 async def retry_failed(task_id: str, request: Request) -> dict[str, Any]:
     """Re-run only the failed personas; 409 unless the task ended with failures."""
-    return await use.retry_failed(_services(request), task_id)
+    return await use.retry_failed(container_of(request), task_id)
 
 
 @router.post(
@@ -184,4 +180,4 @@ async def retry_failed(task_id: str, request: Request) -> dict[str, Any]:
 async def regenerate_persona(task_id: str, result_id: int, request: Request) -> dict[str, Any]:
     """Make one persona's images again (say, one flagged as not matching its selfie);
     409 while the task runs, 404 for a persona of another task."""
-    return await use.regenerate_persona(_services(request), task_id, result_id)
+    return await use.regenerate_persona(container_of(request), task_id, result_id)

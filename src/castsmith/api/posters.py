@@ -14,12 +14,12 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from castsmith.api.deps import container_of
 from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, RowId, RowIdField
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job
 from castsmith.pipelines import posters as use
-from castsmith.pipelines._services import job_queue
 from castsmith.pipelines.posters.params import PosterOverrides
 
 router = APIRouter(tags=["posters"])
@@ -148,13 +148,13 @@ async def regenerate_poster_frame(
 ) -> Any:
     """Queue a new poster version for the actor (202), or wait for it with ``?wait``."""
     body = body or RegenerateBody()
-    services = request.app.state.container
+    services = container_of(request)
     overrides = PosterOverrides.model_validate(body.model_dump(exclude={"actor_name"}))
     job = await use.request_poster(services, actor_id, overrides, actor_name=body.actor_name)
     accepted = _accepted(job, actor_id, response)
     if wait is None:
         return accepted
-    done = await wait_for_job(job_queue(services), job.id, wait)
+    done = await wait_for_job(services.queue, job.id, wait)
     if done is None:
         return JSONResponse(
             {"detail": f"the poster job {job.id} is still running", **accepted},
@@ -177,7 +177,7 @@ async def regenerate_poster_frame(
 @router.get("/api/actors/{actor_id}/poster-frames", response_model=PosterHistory)
 async def poster_history(actor_id: RowId, request: Request) -> dict[str, Any]:
     """The actor's poster versions, newest first, with URLs, parameters and provenance."""
-    items = await use.history(request.app.state.container, actor_id)
+    items = await use.history(container_of(request), actor_id)
     return {"actor_id": actor_id, "items": items}
 
 
@@ -187,7 +187,7 @@ async def poster_history(actor_id: RowId, request: Request) -> dict[str, Any]:
 )
 async def make_current(actor_id: RowId, version: RowId, request: Request) -> dict[str, Any]:
     """Make an earlier version the actor's poster again (404 for an unknown version)."""
-    return await use.make_current(request.app.state.container, actor_id, version)
+    return await use.make_current(container_of(request), actor_id, version)
 
 
 @router.post(
@@ -210,6 +210,6 @@ async def regenerate_many(body: BatchBody, request: Request, response: Response)
             owner_id=given.owner,
         )
     job = await use.request_batch(
-        request.app.state.container, overrides, actor_ids=body.actor_ids, filters=filters
+        container_of(request), overrides, actor_ids=body.actor_ids, filters=filters
     )
     return _accepted(job, None, response)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from castsmith.api.deps import container_of
 from castsmith.api.headers import attachment, file_headers
 from castsmith.api.schemas.common import MAX_ROW_ID, NAME_MAX, STRICT_ID, RowIdField
 from castsmith.domain import access
@@ -107,10 +108,6 @@ class JobAssetList(BaseModel):
     items: list[JobAssetOut]
 
 
-def _services(request: Request) -> Any:
-    return request.app.state.container
-
-
 @router.post(
     "/api/mv/generate_character_reference",
     response_model=GenerateReferenceResponse,
@@ -122,7 +119,7 @@ async def generate_character_reference(
     wait: float = Query(DEFAULT_WAIT, ge=0, le=600, description="Seconds to wait for the images."),
 ) -> Any:
     """Generate 1 to 4 reference images from a description (the seed's route)."""
-    services = _services(request)
+    services = container_of(request)
     spec = refs.ReferenceRequest(
         description=body.character_description,
         num_images=body.num_images,
@@ -166,7 +163,7 @@ async def generate_character_reference(
 )
 async def get_character_reference(image_id: str, request: Request, redirect: bool = False) -> Any:
     """The reference's URL (presigned on S3), or a 302 to it with ``?redirect=true``."""
-    services = _services(request)
+    services = container_of(request)
     ref = await refs.find(services, image_id)
     served = await refs.serve_url(services, ref)
     if redirect:
@@ -185,7 +182,7 @@ async def character_reference_file(
     image_id: str, request: Request, expires: int = 0, sig: str = ""
 ) -> Response:
     """The local fallback copy, behind a signed, expiring URL (public, like ``/files/``)."""
-    services = _services(request)
+    services = container_of(request)
     ref = await refs.find(services, image_id, signed=True)
     try:
         path = refs.verify_local_copy(services, ref, expires, sig)
@@ -208,7 +205,7 @@ async def list_character_references(
     ] = None,
 ) -> dict[str, Any]:
     """Standalone references, newest first, each with a URL."""
-    services = _services(request)
+    services = container_of(request)
     rows = await refs.list_references(services, actor_id=actor_id, limit=limit)
     return {"items": await refs.describe(services, rows)}
 
@@ -225,7 +222,7 @@ async def create_video_job(body: VideoJobIn, request: Request, response: Respons
     Creating one of your own jobs again answers 200 with it; an id another user took
     answers 409.
     """
-    made = await video_jobs.create_video_job(_services(request), body.id)
+    made = await video_jobs.create_video_job(container_of(request), body.id)
     if not made.created:
         response.status_code = 200
     return {"id": made.id, "owner_id": made.owner_id}
@@ -234,7 +231,7 @@ async def create_video_job(body: VideoJobIn, request: Request, response: Respons
 @router.post("/api/video-jobs/{job_id}/character-references", response_model=ReferenceList)
 async def attach_references(job_id: str, body: AttachBody, request: Request) -> dict[str, Any]:
     """Copy references into the video job's folder (idempotent per image)."""
-    services = _services(request)
+    services = container_of(request)
     rows = await video_jobs.attach_to_video_job(services, job_id, body.image_ids)
     return {"items": await refs.describe(services, rows)}
 
@@ -242,7 +239,7 @@ async def attach_references(job_id: str, body: AttachBody, request: Request) -> 
 @router.get("/api/video-jobs/{job_id}/character-references", response_model=ReferenceList)
 async def job_references(job_id: str, request: Request) -> dict[str, Any]:
     """A video job's references with presigned URLs, in bulk."""
-    services = _services(request)
+    services = container_of(request)
     await video_jobs.open_video_job(services, job_id, create=False)
     rows = await refs.list_references(services, video_job_id=job_id, limit=1000)
     return {"items": await refs.describe(services, rows)}
@@ -253,7 +250,7 @@ async def job_references(job_id: str, request: Request) -> dict[str, Any]:
 )
 async def persist_job_asset(job_id: str, path: str, file: UploadFile, request: Request) -> Any:
     """Persist one file of a video job (never replacing an existing one)."""
-    services = _services(request)
+    services = container_of(request)
     # The body limit already bounds the file; one byte more tells "too large" apart.
     data = await file.read(services.settings.max_upload_bytes + 1)
     asset = await video_jobs.persist_asset(
@@ -265,7 +262,7 @@ async def persist_job_asset(job_id: str, path: str, file: UploadFile, request: R
 @router.get("/api/video-jobs/{job_id}/assets", response_model=JobAssetList)
 async def list_job_assets(job_id: str, request: Request) -> dict[str, Any]:
     """Every file of a video job with a URL."""
-    items = await video_jobs.list_assets(_services(request), job_id)
+    items = await video_jobs.list_assets(container_of(request), job_id)
     return {"job_id": job_id, "items": [item.__dict__ for item in items]}
 
 
@@ -276,7 +273,7 @@ async def list_job_assets(job_id: str, request: Request) -> dict[str, Any]:
 )
 async def download_job_assets(job_id: str, request: Request) -> Response:
     """All of a video job's files as one zip."""
-    services = _services(request)
+    services = container_of(request)
     items = await video_jobs.list_assets(services, job_id)
     if not items:
         raise NotFound(f"video job '{job_id}' has no stored files")

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile,
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from castsmith.api.deps import container_of
 from castsmith.api.headers import attachment
 from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, URL_MAX, RowId
 from castsmith.domain.errors import ValidationError
@@ -31,7 +32,6 @@ from castsmith.pipelines.training import (
     enqueue_generate_one,
 )
 from castsmith.pipelines.training.curation import readiness_report
-from castsmith.pipelines.training.images import TrainingServices
 from castsmith.pipelines.training.upload import upload_training_images
 
 router = APIRouter(tags=["training data"])
@@ -73,11 +73,6 @@ class GenerateSingleBody(GenerateAllBody):
     prompt_id: str | None = Field(None, max_length=NAME_MAX)
 
 
-def _services(request: Request) -> TrainingServices:
-    services: TrainingServices = request.app.state.container
-    return services
-
-
 def _parse(model: type[M], raw: Any) -> M:
     """Validate a body; the error names the first offending field."""
     try:
@@ -100,7 +95,7 @@ async def _answer(
     request: Request, response: Response, actor_id: int, job: JobView, wait: float | None
 ) -> dict[str, Any]:
     if wait:
-        queue = request.app.state.container.queue
+        queue = container_of(request).queue
         done = await wait_for_job(queue, job.id, min(wait, MAX_WAIT_SECONDS), max_poll=0.05)
         if done is not None:
             job = done
@@ -134,7 +129,7 @@ async def generate_all_prompts(
 ) -> dict[str, Any]:
     """Queue one training image per library prompt that has none yet (a parent job)."""
     parsed = _parse(GenerateAllBody, body)
-    job = await enqueue_generate_all(_services(request), actor_id, parsed.options())
+    job = await enqueue_generate_all(container_of(request), actor_id, parsed.options())
     return await _answer(request, response, actor_id, job, wait)
 
 
@@ -152,7 +147,7 @@ async def generate_single(
     """Queue one training image with a custom prompt."""
     parsed = _parse(GenerateSingleBody, body)
     job = await enqueue_generate_one(
-        _services(request), actor_id, parsed.prompt, parsed.options(), prompt_id=parsed.prompt_id
+        container_of(request), actor_id, parsed.prompt, parsed.options(), prompt_id=parsed.prompt_id
     )
     return await _answer(request, response, actor_id, job, wait)
 
@@ -160,7 +155,7 @@ async def generate_single(
 @router.get("/api/actors/{actor_id}/training-data")
 async def list_training_data(actor_id: RowId, request: Request) -> dict[str, Any]:
     """The actor's training images in the manifest shape, with statistics."""
-    return await dataset.training_data(_services(request), actor_id)
+    return await dataset.training_data(container_of(request), actor_id)
 
 
 TRIAGE = Query(
@@ -179,7 +174,7 @@ async def upload_training_data(
 ) -> dict[str, Any]:
     """Add your own photographs to the dataset (validated like base images, numbered and
     recorded like generated ones, provenance ``uploaded``); their check is queued."""
-    services = _services(request)
+    services = container_of(request)
     limit = services.settings.max_upload_bytes
     read: list[tuple[str, bytes]] = []
     for upload in files:
@@ -196,7 +191,7 @@ async def upload_training_data(
 async def training_data_report(actor_id: RowId, request: Request) -> dict[str, Any]:
     """The readiness report: usable images, identity spread, duplicates, blurred, and
     what to do before a LoRA training."""
-    report = await readiness_report(_services(request), actor_id)
+    report = await readiness_report(container_of(request), actor_id)
     return {"actor_id": actor_id, **report.as_dict()}
 
 
@@ -210,7 +205,7 @@ async def check_training_data(
     auto_triage: bool | None = TRIAGE,
 ) -> dict[str, Any]:
     """Run the curation checks of the actor's base and training images (a job)."""
-    services = _services(request)
+    services = container_of(request)
     await readiness_report(services, actor_id)  # NotFound for an unknown actor
     job = await request_checks(services, actor_id=actor_id, triage=auto_triage, again=again)
     if job is None:
@@ -223,7 +218,7 @@ async def reject_training_image(
     actor_id: RowId, item_id: RowId, request: Request
 ) -> dict[str, Any]:
     """Reject an image: it leaves the dataset and the export; the file is kept."""
-    return await dataset.reject_item(_services(request), actor_id, item_id)
+    return await dataset.reject_item(container_of(request), actor_id, item_id)
 
 
 @router.post("/api/actors/{actor_id}/training-data/{item_id}/restore")
@@ -231,7 +226,7 @@ async def restore_training_image(
     actor_id: RowId, item_id: RowId, request: Request
 ) -> dict[str, Any]:
     """Bring a rejected image back into the dataset."""
-    return await dataset.restore_item(_services(request), actor_id, item_id)
+    return await dataset.restore_item(container_of(request), actor_id, item_id)
 
 
 @router.get(
@@ -241,7 +236,7 @@ async def restore_training_image(
 )
 async def export_training_data(actor_id: RowId, request: Request) -> StreamingResponse:
     """A zip of the non-rejected images with same-name ``.txt`` captions, streamed."""
-    name, chunks = await dataset.export_zip(_services(request), actor_id)
+    name, chunks = await dataset.export_zip(container_of(request), actor_id)
     return StreamingResponse(
         chunks,
         media_type="application/zip",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -24,6 +24,9 @@ from castsmith.db.repositories.users import UserRepository
 from castsmith.domain import access
 from castsmith.domain.access import Principal
 
+if TYPE_CHECKING:
+    from castsmith.bootstrap import Container
+
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # A form carrying only fields (no file) is small; bigger bodies must send the header.
 MAX_FORM_SCAN_BYTES = 1024 * 1024
@@ -32,10 +35,10 @@ MAX_FORM_SCAN_BYTES = 1024 * 1024
 class AuthMiddleware:
     """Authenticate, then run the app as the caller (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, container: Any) -> None:
+    def __init__(self, app: ASGIApp, container: Container) -> None:
         self.app = app
         self.container = container
-        self.secret: bytes = container.extras.get("signing_secret") or _secret(container)
+        self.secret: bytes = container.signing_secret
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,14 +96,6 @@ class AuthMiddleware:
                     principal = Principal(found.id, found.username, found.role, via="session")
                     return principal, session
         return None, None
-
-
-def _secret(container: Any) -> bytes:
-    from castsmith.bootstrap import signing_secret
-
-    secret = signing_secret(container.settings)
-    container.extras["signing_secret"] = secret
-    return secret
 
 
 async def _refuse_anonymous(scope: Scope, path: str, send: Send) -> None:

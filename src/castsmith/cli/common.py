@@ -64,8 +64,15 @@ def run_in_container(ctx: typer.Context, work: Callable[[Container], Coroutine[A
     from castsmith.bootstrap import build_container
 
     container = build_container(settings_from_context(ctx))
+
+    async def run() -> T:
+        try:
+            return await work(container)
+        finally:
+            await container.aclose()
+
     try:
-        return asyncio.run(work(container))
+        return asyncio.run(run())
     except CastsmithError as exc:
         field = getattr(exc, "field", None)
         fail(f"{field}: {exc}" if field and not str(exc).startswith(field) else str(exc))

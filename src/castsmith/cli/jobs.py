@@ -51,7 +51,7 @@ def worker(
         queues=names,
     )
     try:
-        run_worker_process(instance)
+        run_worker_process(instance, on_exit=container.aclose)
     finally:
         container.close()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from castsmith.config import Settings
@@ -51,11 +51,20 @@ def make_worker(
     )
 
 
-def run_worker_process(worker: Worker) -> None:
-    """Run ``worker`` until SIGTERM/SIGINT, then shut it down gracefully."""
+def run_worker_process(
+    worker: Worker, on_exit: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Run ``worker`` until SIGTERM/SIGINT, then shut it down gracefully.
+
+    ``on_exit`` runs last on the worker's event loop (e.g. closing HTTP clients).
+    """
 
     async def main() -> None:
         worker.install_signal_handlers()
-        await worker.run()
+        try:
+            await worker.run()
+        finally:
+            if on_exit is not None:
+                await on_exit()
 
     asyncio.run(main())

@@ -14,7 +14,6 @@ from typing import Any, Final
 
 from castsmith.domain.errors import CastsmithError
 from castsmith.jobs.types import JobView
-from castsmith.pipelines._services import job_queue
 
 KIND_CHECK: Final = "curation.check"
 
@@ -59,7 +58,7 @@ async def request_checks(
     payload = check_payload(actor_id=actor_id, asset_ids=asset_ids, triage=triage, again=again)
     try:
         view: JobView = await asyncio.to_thread(
-            job_queue(services).enqueue, KIND_CHECK, payload, idempotency_key=check_key(payload)
+            services.queue.enqueue, KIND_CHECK, payload, idempotency_key=check_key(payload)
         )
     except CastsmithError:
         log.warning("could not enqueue the curation check for %s", payload, exc_info=True)

@@ -1,33 +1,42 @@
-"""What the pipelines need from the application container, and its job queue."""
+"""What the pipelines need from the application container.
+
+``bootstrap.Container`` is the one object that has all of this; the pipelines name it
+through this protocol because the job engine (which hands it to handlers) and the
+pipelines sit below ``bootstrap``.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from castsmith.config import Settings
-from castsmith.domain.errors import ConfigurationError
+from castsmith.domain.keys import KeyLayout
 from castsmith.jobs.queue import JobQueue
+from castsmith.providers.registry import ProviderRegistry
+from castsmith.providers.trainers.registry import TrainerRegistry
 from castsmith.storage.base import ObjectStore
 from castsmith.storage.urls import UrlBuilder
 
 
 class Services(Protocol):
-    """What the pipelines need from the application container."""
+    """The container as the pipelines use it."""
 
     settings: Settings
     sessions: sessionmaker[Session]
+    queue: JobQueue
     store: ObjectStore
     urls: UrlBuilder
+    keys: KeyLayout
+    signing_secret: bytes
 
+    @property
+    def providers(self) -> ProviderRegistry:
+        """The configured providers (``for_role(role)`` picks one)."""
+        ...
 
-def job_queue(services: Any) -> JobQueue:
-    """The container's job queue (or one built from its engine and settings)."""
-    queue = getattr(services, "queue", None)
-    if isinstance(queue, JobQueue):
-        return queue
-    engine = getattr(services, "engine", None)
-    if engine is None:
-        raise ConfigurationError("no job queue is configured")
-    return JobQueue.from_settings(engine, services.settings)
+    @property
+    def trainers(self) -> TrainerRegistry:
+        """The configured LoRA trainers."""
+        ...

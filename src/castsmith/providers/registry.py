@@ -9,6 +9,7 @@ comfyui; text openai, flowise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, overload
 
 import httpx
 
@@ -29,6 +30,9 @@ IMAGE_ORDER = ("openai", "google", "replicate")
 POSTER_ORDER = ("runpod", "comfyui")
 TEXT_ORDER = ("openai", "flowise")
 KNOWN = ("offline", "runpod", "comfyui", "replicate", "openai", "google", "flowise")
+
+ImageRole = Literal["image", "poster", "reference"]
+"""What an image is made for: base images and training data, posters, references."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +76,38 @@ class ProviderRegistry:
         image_choice: str = "auto",
         poster_choice: str = "auto",
         text_choice: str = "auto",
+        reference_choice: str = "auto",
     ) -> None:
         self.images = images
         self.texts = texts
         self.image_choice = image_choice.lower()
         self.poster_choice = poster_choice.lower()
         self.text_choice = text_choice.lower()
+        self.reference_choice = reference_choice.lower()
+
+    @overload
+    def for_role(self, role: ImageRole, name: str | None = None) -> ImageProvider: ...
+
+    @overload
+    def for_role(self, role: Literal["text"], name: str | None = None) -> TextProvider: ...
+
+    def for_role(
+        self, role: ImageRole | Literal["text"], name: str | None = None
+    ) -> ImageProvider | TextProvider:
+        """The provider that does ``role``: the one called ``name``, else the configured one.
+
+        This is the one place that decides which provider a feature uses; ``name`` is a
+        request's explicit choice and wins over the settings.
+        """
+        if role == "text":
+            return self.text(name) if name else self.default_text()
+        if name:
+            return self.image(name)
+        if role == "poster":
+            return self.default_poster()
+        if role == "reference":
+            return self.default_reference()
+        return self.default_image()
 
     def configured(self) -> list[str]:
         """Names of every usable provider, offline first."""
@@ -117,6 +147,15 @@ class ProviderRegistry:
     def default_poster(self) -> ImageProvider:
         """For poster frames, which run a ComfyUI workflow (CASTSMITH_POSTER_PROVIDER)."""
         return self._pick_image(self.poster_choice, POSTER_ORDER)
+
+    def default_reference(self) -> ImageProvider:
+        """For character references: Google's Imagen when configured (the seeds' choice),
+        else the default image provider (CASTSMITH_REFERENCE_PROVIDER)."""
+        if self.reference_choice != "auto":
+            return self.image(self.reference_choice)
+        if "google" in self.images:
+            return self.images["google"]
+        return self.default_image()
 
     def default_text(self) -> TextProvider:
         """For persona data and image prompts (CASTSMITH_TEXT_PROVIDER)."""
@@ -298,4 +337,5 @@ def providers_from_settings(
         image_choice=settings.image_provider,
         poster_choice=settings.poster_provider,
         text_choice=settings.text_provider,
+        reference_choice=settings.reference_provider,
     )

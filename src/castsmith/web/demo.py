@@ -16,6 +16,7 @@ from castsmith.domain.errors import Conflict
 from castsmith.pipelines import actors as actor_use
 from castsmith.pipelines import posters
 from castsmith.pipelines.posters.params import PosterOverrides
+from castsmith.web.pages import container_of
 
 router = APIRouter(tags=["demo"])
 
@@ -66,7 +67,7 @@ class DemoCast(BaseModel):
 @router.post("/api/demo-cast", status_code=status.HTTP_202_ACCEPTED, response_model=DemoCast)
 async def create_demo_cast(request: Request) -> dict[str, Any]:
     """Create the demo actors and queue their base images and posters."""
-    services = request.app.state.container
+    services = container_of(request)
     created: list[dict[str, Any]] = []
     skipped: list[str] = []
     job_ids: list[int] = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from castsmith.auth import sessions
 from castsmith.auth.passwords import dummy_verify, verify_password
 from castsmith.db.repositories.users import UserRepository
+from castsmith.web.pages import container_of
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -33,14 +33,7 @@ def safe_next(target: str | None) -> str:
 
 
 def _secret(request: Request) -> bytes:
-    container: Any = request.app.state.container
-    secret = container.extras.get("signing_secret")
-    if secret is None:
-        from castsmith.bootstrap import signing_secret
-
-        secret = signing_secret(container.settings)
-        container.extras["signing_secret"] = secret
-    return bytes(secret)
+    return container_of(request).signing_secret
 
 
 def _form(request: Request, next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
@@ -66,7 +59,7 @@ async def login(
     next: str = Form("/"),
 ) -> Response:
     """Check the password; on success set the session cookie and go to ``next``."""
-    container: Any = request.app.state.container
+    container = container_of(request)
 
     def check() -> int | None:
         with container.sessions() as session:

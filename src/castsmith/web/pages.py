@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BeforeValidator
 
+from castsmith.bootstrap import Container
 from castsmith.domain.actors import decode_cursor
 from castsmith.domain.errors import CastsmithError
 from castsmith.domain.ids import MAX_ROW_ID, parse_row_id
@@ -51,8 +52,10 @@ JOB_VIEWS = {
 }
 
 
-def _container(request: Request) -> Any:
-    return request.app.state.container
+def container_of(request: Request) -> Container:
+    """The container the app was created with."""
+    container: Container = request.app.state.container
+    return container
 
 
 def _page(request: Request, template: str, **context: Any) -> HTMLResponse:
@@ -70,7 +73,7 @@ async def library(
     cursor: str | None = None,
 ) -> HTMLResponse:
     """The Actor Library: a page of cards, searchable and filtered, keyset-paginated."""
-    services = _container(request)
+    services = container_of(request)
     query = LibraryQuery(q, actor_type, sex, has_lora, has_poster)
     filters = query.filters()
     page = await actor_use.list_actors(services, filters, cursor=cursor, limit=PAGE_SIZE)
@@ -107,7 +110,7 @@ async def library(
 @router.get("/actors/{actor_id}", response_class=HTMLResponse)
 async def actor_page(request: Request, actor_id: ActorId) -> HTMLResponse:
     """One actor: base image, poster history, training data, LoRA settings, references."""
-    services = _container(request)
+    services = container_of(request)
     actor = await actor_use.get_actor(services, actor_id)
 
     def flags() -> dict[str, bool]:
@@ -136,13 +139,13 @@ async def actor_page(request: Request, actor_id: ActorId) -> HTMLResponse:
     )
 
 
-async def _poster_history(services: Any, actor_id: int) -> list[dict[str, Any]]:
+async def _poster_history(services: Container, actor_id: int) -> list[dict[str, Any]]:
     from castsmith.pipelines import posters
 
     return await posters.history(services, actor_id)
 
 
-async def _training(services: Any, actor_id: int) -> dict[str, Any]:
+async def _training(services: Container, actor_id: int) -> dict[str, Any]:
     from castsmith.pipelines.training import dataset as training_dataset
 
     return await training_dataset.training_data(services, actor_id)
@@ -187,11 +190,11 @@ async def _optional(coro: Any, default: Any) -> Any:
 @router.get("/personas", response_class=HTMLResponse)
 async def personas_page(request: Request) -> HTMLResponse:
     """Persona tasks: the form and the tasks with live status."""
-    tasks = await _optional(_persona_tasks(_container(request)), {"items": []})
+    tasks = await _optional(_persona_tasks(container_of(request)), {"items": []})
     return _page(request, "personas.html", nav="personas", tasks=tasks["items"])
 
 
-async def _persona_tasks(services: Any) -> dict[str, Any]:
+async def _persona_tasks(services: Container) -> dict[str, Any]:
     from castsmith.pipelines import personas
 
     return await personas.list_tasks(services, limit=50)
@@ -202,7 +205,7 @@ async def persona_task_page(request: Request, task_id: str) -> HTMLResponse:
     """One persona task: every persona's data and images, the error log, retry."""
     from castsmith.pipelines import personas
 
-    services = _container(request)
+    services = container_of(request)
     task = await personas.get_task(services, task_id)
     tree = await asyncio.to_thread(job_tree, services.queue, task.get("job_id"))
     return _page(request, "persona_task.html", nav="personas", task=task, live=tree)
@@ -211,7 +214,7 @@ async def persona_task_page(request: Request, task_id: str) -> HTMLResponse:
 @router.get("/references", response_class=HTMLResponse)
 async def references_page(request: Request) -> HTMLResponse:
     """Character references: generate, gallery, copy a link, attach to a video job."""
-    items = await _optional(_references(_container(request)), [])
+    items = await _optional(_references(container_of(request)), [])
     return _page(
         request,
         "references.html",
@@ -222,7 +225,7 @@ async def references_page(request: Request) -> HTMLResponse:
     )
 
 
-async def _references(services: Any, actor_id: int | None = None) -> list[dict[str, Any]]:
+async def _references(services: Container, actor_id: int | None = None) -> list[dict[str, Any]]:
     from castsmith.pipelines import references
 
     rows = await references.list_references(services, actor_id=actor_id, limit=60)
@@ -241,7 +244,7 @@ async def _references(services: Any, actor_id: int | None = None) -> list[dict[s
 @router.get("/jobs", response_class=HTMLResponse)
 async def jobs_page(request: Request, view: str = "active") -> HTMLResponse:
     """Queued, running and failed jobs with live progress, cancel and retry."""
-    queue = _container(request).queue
+    queue = container_of(request).queue
     statuses = JOB_VIEWS.get(view, JOB_VIEWS["active"])
 
     def read() -> tuple[int, list[Any]]:

@@ -42,10 +42,9 @@ from castsmith.pipelines._assets import (
     store_asset,
 )
 from castsmith.pipelines._checks import request_checks
-from castsmith.pipelines._services import Services, job_queue
+from castsmith.pipelines._services import Services
 from castsmith.pipelines.actors.views import ActorView, load_views, to_json
 from castsmith.providers.base import ImageProvider, TextToImage
-from castsmith.providers.offline import OfflineImages
 
 log = logging.getLogger("castsmith.pipelines.actors")
 
@@ -241,15 +240,6 @@ async def base_image_from_url(services: Services, actor_id: int, url: str) -> di
 KIND_BASE_IMAGE = "actor.base_image"
 
 
-def image_provider(services: Services) -> ImageProvider:
-    """The default image provider of the application (offline when none is set up)."""
-    providers = getattr(services, "providers", None)
-    if providers is not None:
-        provider: ImageProvider = providers.default_image()
-        return provider
-    return OfflineImages()
-
-
 async def enqueue_base_image(
     services: Services, actor_id: int, *, prompt: str | None = None, seed: int | None = None
 ) -> dict[str, Any]:
@@ -262,7 +252,7 @@ async def enqueue_base_image(
     await asyncio.to_thread(check)
     if prompt is not None and len(prompt) > 4000:
         raise ValidationError("prompt is longer than 4000 characters", "prompt")
-    queue = job_queue(services)
+    queue = services.queue
     job = await asyncio.to_thread(
         queue.enqueue,
         KIND_BASE_IMAGE,
@@ -295,7 +285,7 @@ async def generate_base_image(
             )
 
     text = prompt or portrait_prompt(await asyncio.to_thread(subject))
-    generator = provider or image_provider(services)
+    generator = provider or services.providers.for_role("image")
     result = await generator.text_to_image(TextToImage(prompt=text, seed=seed))
     if not result.images:
         raise ProviderUnavailable(f"{generator.name} returned no image")

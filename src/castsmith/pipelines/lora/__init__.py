@@ -27,7 +27,7 @@ from castsmith.domain.lora import (
     check_trigger_word,
 )
 from castsmith.jobs.types import JobView
-from castsmith.pipelines._services import Services, job_queue
+from castsmith.pipelines._services import Services
 from castsmith.pipelines.lora.grid import grid_view
 from castsmith.pipelines.lora.readiness import check_ready
 from castsmith.pipelines.lora.records import TRAIN, load, load_actor, trainer_registry, view
@@ -90,7 +90,7 @@ async def start_training(
             return row.id
 
     training_id = await asyncio.to_thread(create)
-    queue = job_queue(services)
+    queue = services.queue
     try:
         job: JobView = await asyncio.to_thread(
             queue.enqueue,
@@ -141,7 +141,7 @@ async def cancel(services: Services, training_id: int) -> dict[str, Any]:
     if row.status in TERMINAL:
         raise Conflict(f"LoRA v{row.version} already ended ({row.status}); nothing to cancel")
     if row.job_id is not None:
-        queue = job_queue(services)
+        queue = services.queue
         # The job may just have ended; the remote training is still cancelled below.
         with contextlib.suppress(Conflict):
             await asyncio.to_thread(queue.cancel, row.job_id)

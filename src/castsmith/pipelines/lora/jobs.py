@@ -11,7 +11,6 @@ from typing import Any
 
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.registry import HandlerRegistry, JobContext
-from castsmith.pipelines._services import job_queue
 from castsmith.pipelines.lora.grid import draw_grid, poster_provider
 from castsmith.pipelines.lora.records import TEST_GRID, TRAIN, load, update
 from castsmith.pipelines.lora.run import run_training
@@ -36,7 +35,7 @@ async def queue_follow_ups(services: Any, training_id: int) -> dict[str, Any]:
         note = f"poster not regenerated: {exc}"
         await asyncio.to_thread(update, services, training_id, logs=[*(row.logs or []), note])
     grid = await asyncio.to_thread(
-        job_queue(services).enqueue,
+        services.queue.enqueue,
         TEST_GRID,
         {"training_id": training_id},
         provider=poster_provider(services).name,

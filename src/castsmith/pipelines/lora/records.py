@@ -9,7 +9,6 @@ from castsmith.db.models import Actor
 from castsmith.db.models_lora import LoraTraining
 from castsmith.db.repositories.actors import ActorRepository
 from castsmith.db.repositories.lora import LoraRepository
-from castsmith.domain.errors import ConfigurationError
 from castsmith.pipelines._services import Services
 from castsmith.providers.trainers.registry import TrainerRegistry
 
@@ -17,12 +16,9 @@ TRAIN = "lora.train"
 TEST_GRID = "lora.test_grid"
 
 
-def trainer_registry(services: Any) -> TrainerRegistry:
+def trainer_registry(services: Services) -> TrainerRegistry:
     """The container's trainers."""
-    trainers = getattr(services, "trainers", None)
-    if not isinstance(trainers, TrainerRegistry):
-        raise ConfigurationError("no LoRA trainers are configured in this process")
-    return trainers
+    return services.trainers
 
 
 def load(services: Services, training_id: int) -> LoraTraining:

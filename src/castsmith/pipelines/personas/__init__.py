@@ -20,18 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, Protocol
+from typing import Any
 
 from faker.config import AVAILABLE_LOCALES
 
 from castsmith.db.models import PersonaTask
 from castsmith.db.repositories.personas import IMAGE_COLUMNS, PersonaRepository
 from castsmith.domain import personas as rules
-from castsmith.domain.errors import ConfigurationError, Conflict, NotFound
+from castsmith.domain.errors import Conflict, NotFound
 from castsmith.pipelines._assets import asset_url
-from castsmith.pipelines._services import Services as AssetServices
+from castsmith.pipelines._services import Services
 from castsmith.pipelines.personas.checks import persona_checks
-from castsmith.providers.base import ImageProvider, TextProvider
 
 KIND_TASK = "persona.task"
 KIND_BASE = "persona.base"
@@ -40,39 +39,9 @@ IMAGE_NAMES = ("base", "image_0", "image_1", "image_2", "image_3")
 SEED_URL_FIELDS = ("base_image_url", "image_1_url", "image_2_url", "image_3_url", "image_4_url")
 
 
-class Services(AssetServices, Protocol):
-    """The container as persona tasks use it: assets, plus the queue and providers."""
-
-    queue: Any
-
-    @property
-    def providers(self) -> Any:
-        """The provider registry (``default_image()``, ``default_text()``)."""
-
-
 def known_locales() -> frozenset[str]:
     """The locales persona data can be written in (those Faker knows)."""
     return frozenset(name for name in AVAILABLE_LOCALES if "_" in name)
-
-
-def _providers(services: Any) -> Any:
-    # Not getattr(..., None): that would also hide an AttributeError raised while the
-    # registry is being built, behind a misleading "not configured".
-    if not hasattr(type(services), "providers") and "providers" not in vars(services):
-        raise ConfigurationError("no providers are configured in this process")
-    return services.providers
-
-
-def image_provider(services: Any) -> ImageProvider:
-    """The image provider persona images are made with."""
-    provider: ImageProvider = _providers(services).default_image()
-    return provider
-
-
-def text_provider(services: Any) -> TextProvider:
-    """The text provider persona data and image prompts come from."""
-    provider: TextProvider = _providers(services).default_text()
-    return provider
 
 
 # --- use cases for the API and the CLI -----------------------------------------------

@@ -18,14 +18,8 @@ from castsmith.domain.errors import CastsmithError
 from castsmith.jobs.registry import HandlerRegistry, JobContext
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
 from castsmith.pipelines._checks import request_checks
-from castsmith.pipelines.personas import (
-    KIND_BASE,
-    KIND_GRID,
-    KIND_TASK,
-    Services,
-    image_provider,
-    text_provider,
-)
+from castsmith.pipelines._services import Services
+from castsmith.pipelines.personas import KIND_BASE, KIND_GRID, KIND_TASK
 from castsmith.pipelines.personas.data import generate_personas
 from castsmith.pipelines.personas.images import PersonaImages, base_asset, failure_message
 
@@ -50,7 +44,7 @@ async def run_task(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
         await ctx.progress(0, f"Generating persona data for {task.count} personas...")
         try:
             personas = await generate_personas(
-                text_provider(services),
+                services.providers.for_role("text"),
                 task_id=task_id,
                 count=task.count,
                 locale=task.locale,
@@ -98,7 +92,7 @@ def _image_job(
 
 async def _spawn_images(ctx: JobContext, task_id: str) -> dict[str, Any] | WaitForChildren:
     services = ctx.services
-    provider = image_provider(services).name
+    provider = services.providers.for_role("image").name
 
     def open_results() -> list[tuple[int, str, bool]]:
         with services.sessions.begin() as session:
@@ -193,7 +187,10 @@ def _start(ctx: JobContext, result: Any) -> PersonaImages:
     finds its persona pending (its earlier attempt failed) and marks it again.
     """
     services = ctx.services
-    maker = PersonaImages(services, image_provider(services), text_provider(services), ctx.progress)
+    providers = services.providers
+    maker = PersonaImages(
+        services, providers.for_role("image"), providers.for_role("text"), ctx.progress
+    )
     if result.status != rules.RESULT_GENERATING:
         task_id, result_id = str(ctx.payload["task_id"]), int(ctx.payload["result_id"])
         maker.later(
@@ -221,7 +218,7 @@ async def run_base(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
     if result.status == rules.RESULT_COMPLETED:
         return {"result_id": result_id, "status": result.status}  # an earlier attempt did it
     name = f"{result.firstname} {result.lastname}"
-    provider = image_provider(ctx.services).name
+    provider = ctx.services.providers.for_role("image").name
     # The key makes a retried base job find the grid job an earlier attempt spawned.
     key = f"{KIND_GRID}:{ctx.job_id}:{result_id}"
     grid = [_image_job(KIND_GRID, task_id, result_id, name, provider, key)]

@@ -20,19 +20,17 @@ from typing import Any
 from castsmith.db.repositories.actors import ActorFilters, ActorRepository
 from castsmith.db.repositories.posters import PosterRepository
 from castsmith.domain.errors import (
-    ConfigurationError,
     NotFound,
     OutputExpired,
     ProviderError,
     ValidationError,
 )
-from castsmith.domain.keys import DEFAULT_LAYOUT, KeyLayout
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import make_renditions
 from castsmith.jobs.types import JobView
 from castsmith.pipelines._assets import AssetProvenance
 from castsmith.pipelines._remote import RemoteWork
-from castsmith.pipelines._services import Services, job_queue
+from castsmith.pipelines._services import Services
 from castsmith.pipelines.lora.delivery import deliver_current
 from castsmith.pipelines.posters.params import PosterOverrides, params_record, poster_params
 from castsmith.pipelines.posters.store import (
@@ -41,7 +39,7 @@ from castsmith.pipelines.posters.store import (
     seed_response,
     version_view,
 )
-from castsmith.providers.base import ImageProvider, RunWorkflow
+from castsmith.providers.base import RunWorkflow
 from castsmith.workflows.poster_frame import TEACACHE_NODES, build_poster_workflow
 
 KIND_GENERATE = "poster.generate"
@@ -54,21 +52,6 @@ Progress = Callable[[float, str], Awaitable[None]]
 
 async def _no_progress(_percent: float, _message: str) -> None:
     return None
-
-
-def poster_provider(services: Any) -> ImageProvider:
-    """The configured poster provider (``CASTSMITH_POSTER_PROVIDER``)."""
-    providers = getattr(services, "providers", None)
-    if providers is None:
-        raise ConfigurationError("no image providers are configured in this process")
-    provider: ImageProvider = providers.default_poster()
-    return provider
-
-
-def layout_of(services: Any) -> KeyLayout:
-    """The key layout in use (the container may carry a configured one)."""
-    layout = getattr(services, "keys", None)
-    return layout if isinstance(layout, KeyLayout) else DEFAULT_LAYOUT
 
 
 async def _load_actor(services: Services, actor_id: int) -> Any:
@@ -101,7 +84,7 @@ async def generate_poster(
     params = poster_params(actor, overrides, fix_seed=True)
     ref = ActorRef.of(actor)
     workflow = build_poster_workflow(params)
-    provider = poster_provider(services)
+    provider = services.providers.for_role("poster")
     if params.character_lora is not None:
         # A LoRA castsmith trained or imported is put where this provider loads it first.
         await deliver_current(services, actor_id, params.character_lora.file_name, provider.name)
@@ -155,7 +138,7 @@ async def generate_poster(
 
     keys = await save_poster_version(
         services,
-        layout_of(services),
+        services.keys,
         ref,
         image.data,
         info,
@@ -200,7 +183,7 @@ async def resolve_actor(services: Services, ref: str | int) -> ActorRef:
 
 
 async def request_poster(
-    services: Any,
+    services: Services,
     actor_id: int,
     overrides: PosterOverrides,
     *,
@@ -218,9 +201,9 @@ async def request_poster(
             "actor_name",
         )
     poster_params(actor, overrides, fix_seed=False)  # refuse bad values before queueing
-    provider = poster_provider(services)
+    provider = services.providers.for_role("poster")
     job: JobView = await asyncio.to_thread(
-        job_queue(services).enqueue,
+        services.queue.enqueue,
         KIND_GENERATE,
         {"actor_id": actor_id, "overrides": overrides.payload()},
         provider=provider.name,
@@ -231,7 +214,7 @@ async def request_poster(
 
 
 async def request_batch(
-    services: Any,
+    services: Services,
     overrides: PosterOverrides,
     *,
     actor_ids: list[int] | None = None,
@@ -257,9 +240,9 @@ async def request_batch(
         raise ValidationError("no actors match", "actor_ids" if actor_ids is not None else "filter")
     if len(ids) > MAX_BATCH:
         raise ValidationError(f"at most {MAX_BATCH} actors per batch", "actor_ids")
-    provider = poster_provider(services)
+    provider = services.providers.for_role("poster")
     job: JobView = await asyncio.to_thread(
-        job_queue(services).enqueue,
+        services.queue.enqueue,
         KIND_BATCH,
         {"actor_ids": ids, "overrides": overrides.payload(), "provider": provider.name},
     )

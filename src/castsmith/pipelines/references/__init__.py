@@ -30,11 +30,10 @@ from castsmith.domain.errors import (
     StorageUnavailable,
     ValidationError,
 )
-from castsmith.domain.keys import KeyLayout, validate_segment
+from castsmith.domain.keys import validate_segment
 from castsmith.jobs.types import JobSpec, JobView
 from castsmith.pipelines._assets import asset_url
 from castsmith.pipelines._services import Services
-from castsmith.providers.base import ImageProvider
 
 log = logging.getLogger("castsmith.pipelines.references")
 
@@ -42,7 +41,6 @@ KIND_GENERATE = "reference.generate"
 ASPECT_RATIOS = ("1:1", "3:4", "4:3", "9:16", "16:9")
 MAX_DESCRIPTION = 2000
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
-KEYS = KeyLayout()
 
 
 @dataclass(frozen=True)
@@ -111,20 +109,6 @@ async def check_actor(services: Services, actor_id: int) -> None:
     await asyncio.to_thread(read)
 
 
-def reference_provider(services: Services) -> ImageProvider:
-    """Google's Imagen when configured (the seed's choice), else the default provider."""
-    providers = services.providers  # type: ignore[attr-defined]
-    choice = services.settings.reference_provider
-    if choice != "auto":
-        provider: ImageProvider = providers.image(choice)
-        return provider
-    if "google" in providers.configured():
-        provider = providers.image("google")
-        return provider
-    provider = providers.default_image()
-    return provider
-
-
 def cache_path(services: Services, key: str) -> Path:
     """Where the local fallback copy of ``key`` lives."""
     return Path(services.settings.data_dir) / "reference-cache" / key
@@ -132,9 +116,9 @@ def cache_path(services: Services, key: str) -> Path:
 
 def enqueue_generate(services: Services, request: ReferenceRequest) -> JobView:
     """Queue a generation job (the provider's limits apply)."""
-    provider = reference_provider(services)
+    provider = services.providers.for_role("reference")
     spec = JobSpec(kind=KIND_GENERATE, payload=request.payload(), provider=provider.name)
-    return services.queue.enqueue_many([spec])[0]  # type: ignore[attr-defined,no-any-return]
+    return services.queue.enqueue_many([spec])[0]
 
 
 # --- reading references ---------------------------------------------------------------

@@ -19,11 +19,9 @@ from castsmith.pipelines._checks import request_checks
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.references import (
     EXTENSIONS,
-    KEYS,
     KIND_GENERATE,
     ReferenceRequest,
     cache_path,
-    reference_provider,
 )
 from castsmith.providers.base import TextToImage
 
@@ -41,7 +39,7 @@ async def generate(
     services: Services, request: ReferenceRequest, ctx: JobContext | None = None
 ) -> list[dict[str, Any]]:
     """Generate, store and record the reference images; return their descriptions."""
-    provider = reference_provider(services)
+    provider = services.providers.for_role("reference")
     if ctx:
         await ctx.progress(10, f"generating {request.num_images} image(s) with {provider.name}")
     result = await provider.text_to_image(
@@ -64,7 +62,7 @@ async def generate(
         for image in result.images[: request.num_images]:
             image_id = str(uuid.uuid4())
             ext = EXTENSIONS.get(image.content_type, "png")
-            key = KEYS.character_reference(image_id, ext)
+            key = services.keys.character_reference(image_id, ext)
 
             def add_row(session: Session, asset: Asset, image_id: str = image_id) -> None:
                 session.add(

@@ -19,7 +19,7 @@ from castsmith.domain.keys import validate_key, validate_segment
 from castsmith.imaging.served import served_type
 from castsmith.pipelines._assets import asset_url
 from castsmith.pipelines._services import Services
-from castsmith.pipelines.references import KEYS, ReferenceRow, find, list_references
+from castsmith.pipelines.references import ReferenceRow, find, list_references
 
 
 def job_prefix(job_id: str) -> str:
@@ -169,7 +169,7 @@ async def attach_to_video_job(
         if source.id in existing:
             continue
         ext = source.key.rsplit(".", 1)[-1]
-        dst = KEYS.job_character_reference(job_id, source.id, ext)
+        dst = services.keys.job_character_reference(job_id, source.id, ext)
         await services.store.copy(source.key, dst)
         copied.append((source, dst))
 

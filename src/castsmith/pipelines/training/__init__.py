@@ -20,10 +20,9 @@ from castsmith.domain.errors import ValidationError
 from castsmith.domain.training_prompts import TrainingPrompt, builtin_library
 from castsmith.jobs.types import JobView
 from castsmith.net.fetch import fetch_url, policy_from_settings
-from castsmith.pipelines._services import job_queue
+from castsmith.pipelines._services import Services
 from castsmith.pipelines.training.images import (
     ActorFacts,
-    TrainingServices,
     image_provider,
     load_actor,
 )
@@ -61,7 +60,7 @@ def prompts_for(actor: ActorFacts, options: GenerateOptions) -> list[TrainingPro
 
 
 def pending_prompts(
-    services: TrainingServices, actor: ActorFacts, options: GenerateOptions
+    services: Services, actor: ActorFacts, options: GenerateOptions
 ) -> tuple[list[TrainingPrompt], int]:
     """The prompts still without a non-rejected image, and how many are done. Sync."""
     prompts = prompts_for(actor, options)
@@ -72,7 +71,7 @@ def pending_prompts(
 
 
 async def check_request(
-    services: TrainingServices, actor_id: int, options: GenerateOptions
+    services: Services, actor_id: int, options: GenerateOptions
 ) -> tuple[ActorFacts, str]:
     """Refuse a request early: unknown actor, no base image, bad URL or provider.
 
@@ -92,17 +91,17 @@ async def check_request(
 
 
 async def enqueue_generate_all(
-    services: TrainingServices, actor_id: int, options: GenerateOptions
+    services: Services, actor_id: int, options: GenerateOptions
 ) -> JobView:
     """Check the request and enqueue a ``training.generate_all`` job."""
     await check_request(services, actor_id, options)
     payload = {"actor_id": actor_id, **options.payload()}
-    view: JobView = await asyncio.to_thread(job_queue(services).enqueue, KIND_ALL, payload)
+    view: JobView = await asyncio.to_thread(services.queue.enqueue, KIND_ALL, payload)
     return view
 
 
 async def enqueue_generate_one(
-    services: TrainingServices,
+    services: Services,
     actor_id: int,
     prompt: str,
     options: GenerateOptions,
@@ -117,6 +116,6 @@ async def enqueue_generate_one(
     if prompt_id:
         payload["prompt_id"] = prompt_id
     view: JobView = await asyncio.to_thread(
-        job_queue(services).enqueue, KIND_ONE, payload, provider=provider, label=prompt_id
+        services.queue.enqueue, KIND_ONE, payload, provider=provider, label=prompt_id
     )
     return view

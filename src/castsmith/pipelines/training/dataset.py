@@ -23,10 +23,10 @@ from castsmith.domain.curation import Verdict
 from castsmith.domain.training_prompts import builtin_library
 from castsmith.pipelines._assets import asset_url, public_pair
 from castsmith.pipelines._checks import request_checks
+from castsmith.pipelines._services import Services
 from castsmith.pipelines.training.curation import item_checks
 from castsmith.pipelines.training.images import (
     ActorFacts,
-    TrainingServices,
     load_actor,
 )
 
@@ -47,9 +47,7 @@ def _iso(value: datetime) -> str:
     return _aware(value).astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
-async def _entry(
-    services: TrainingServices, item: TrainingDataItem, asset: Asset
-) -> dict[str, Any]:
+async def _entry(services: Services, item: TrainingDataItem, asset: Asset) -> dict[str, Any]:
     meta = asset.meta or {}
     modified = _modified(item, asset)
     # Entries imported from older manifests keep the URL and date they arrived with.
@@ -74,7 +72,7 @@ async def _entry(
     }
 
 
-async def training_data(services: TrainingServices, actor_id: int) -> dict[str, Any]:
+async def training_data(services: Services, actor_id: int) -> dict[str, Any]:
     """The manifest-like listing of an actor's training images (``NotFound`` if unknown)."""
 
     def read() -> tuple[ActorFacts, list[tuple[TrainingDataItem, Asset]], Any]:
@@ -105,7 +103,7 @@ async def training_data(services: TrainingServices, actor_id: int) -> dict[str, 
 
 
 async def set_item_status(
-    services: TrainingServices, actor_id: int, item_id: int, status: str
+    services: Services, actor_id: int, item_id: int, status: str
 ) -> dict[str, Any]:
     """Reject (``rejected``) or restore (``synced``) one image; return its entry."""
 
@@ -121,12 +119,12 @@ async def set_item_status(
     return await _entry(services, item, asset)
 
 
-async def reject_item(services: TrainingServices, actor_id: int, item_id: int) -> dict[str, Any]:
+async def reject_item(services: Services, actor_id: int, item_id: int) -> dict[str, Any]:
     """Take an image out of the dataset; the object is kept so it can be restored."""
     return await set_item_status(services, actor_id, item_id, REJECTED)
 
 
-async def restore_item(services: TrainingServices, actor_id: int, item_id: int) -> dict[str, Any]:
+async def restore_item(services: Services, actor_id: int, item_id: int) -> dict[str, Any]:
     """Put a rejected image back into the dataset."""
     return await set_item_status(services, actor_id, item_id, SYNCED)
 
@@ -158,7 +156,7 @@ class _Sink:
 
 
 async def export_plan(
-    services: TrainingServices, actor_id: int
+    services: Services, actor_id: int
 ) -> tuple[ActorFacts, list[tuple[str, str, str]]]:
     """The actor and ``(key, filename, caption)`` of every non-rejected image."""
 
@@ -174,9 +172,7 @@ async def export_plan(
     ]
 
 
-async def stream_zip(
-    services: TrainingServices, files: list[tuple[str, str, str]]
-) -> AsyncIterator[bytes]:
+async def stream_zip(services: Services, files: list[tuple[str, str, str]]) -> AsyncIterator[bytes]:
     """Zip bytes of the images and their captions, produced one image at a time."""
     sink = _Sink()
     # JPEGs are already compressed; storing them keeps the export fast.
@@ -193,7 +189,7 @@ async def stream_zip(
     yield sink.take()
 
 
-async def export_zip(services: TrainingServices, actor_id: int) -> tuple[str, AsyncIterator[bytes]]:
+async def export_zip(services: Services, actor_id: int) -> tuple[str, AsyncIterator[bytes]]:
     """The download name and the streamed zip of an actor's dataset."""
     actor, files = await export_plan(services, actor_id)
     return f"{actor.name}_training_data.zip", stream_zip(services, files)

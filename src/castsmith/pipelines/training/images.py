@@ -21,13 +21,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
-from castsmith.config import Settings
 from castsmith.db.models import Actor, Asset, utcnow
 from castsmith.db.repositories.actors import ActorRepository
 from castsmith.db.repositories.training import (
@@ -35,13 +32,13 @@ from castsmith.db.repositories.training import (
     Reservation,
     TrainingRepository,
 )
-from castsmith.domain.errors import CastsmithError, ConfigurationError, Conflict, ValidationError
+from castsmith.domain.errors import CastsmithError, Conflict, ValidationError
 from castsmith.domain.keys import training_image_key
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import to_jpeg
 from castsmith.net.fetch import fetch_url, policy_from_settings
+from castsmith.pipelines._services import Services
 from castsmith.providers.base import ImageProvider, ImageToImage, InputImage, ProgressCallback
-from castsmith.storage.base import ObjectStore
 
 log = logging.getLogger("castsmith.pipelines.training")
 
@@ -49,16 +46,6 @@ MAX_RESERVE_ATTEMPTS = 200
 STALE_RESERVATION = timedelta(hours=1)
 BASE_CACHE_SIZE = 8
 _BASE_CACHE: dict[tuple[str, str], bytes] = {}
-
-
-class TrainingServices(Protocol):
-    """What training needs from the application container."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    store: ObjectStore
-    urls: Any
 
 
 @dataclass(frozen=True)
@@ -113,7 +100,7 @@ class ActorFacts:
     base_md5: str | None = None
 
 
-def load_actor(services: TrainingServices, actor_id: int) -> ActorFacts:
+def load_actor(services: Services, actor_id: int) -> ActorFacts:
     """Read an actor (``NotFound`` when unknown) with its base image key. Sync."""
     with services.sessions() as session:
         actor: Actor = ActorRepository(session).get(actor_id)
@@ -130,15 +117,12 @@ def load_actor(services: TrainingServices, actor_id: int) -> ActorFacts:
         )
 
 
-def image_provider(services: Any, name: str | None = None) -> ImageProvider:
+def image_provider(services: Services, name: str | None = None) -> ImageProvider:
     """The provider to use: ``name`` if given, else the configured default image provider.
 
     Refuses (naming ``provider``) one that cannot make images from an input image.
     """
-    registry = getattr(services, "providers", None)
-    if registry is None:
-        raise ConfigurationError("no image providers are configured in this process")
-    provider: ImageProvider = registry.image(name) if name else registry.default_image()
+    provider = services.providers.for_role("image", name)
     if not provider.capabilities.image_to_image:
         raise ValidationError(
             f"provider {provider.name!r} cannot make images from a base image; "
@@ -149,7 +133,7 @@ def image_provider(services: Any, name: str | None = None) -> ImageProvider:
 
 
 async def read_base_image(
-    services: TrainingServices, actor: ActorFacts, base_image_url: str | None
+    services: Services, actor: ActorFacts, base_image_url: str | None
 ) -> tuple[bytes, int | None]:
     """The base image bytes and its asset id (``None`` when it came from a URL)."""
     if base_image_url:
@@ -174,7 +158,7 @@ async def read_base_image(
 
 
 def reserve_number(
-    services: TrainingServices,
+    services: Services,
     actor: ActorFacts,
     *,
     prompt: str | None,
@@ -212,13 +196,13 @@ def reserve_number(
     raise Conflict(f"could not reserve a training image number for actor {actor.name!r}")
 
 
-def release(services: TrainingServices, reservation: Reservation) -> None:
+def release(services: Services, reservation: Reservation) -> None:
     """Remove a reservation's rows. Sync."""
     with services.sessions.begin() as session:
         TrainingRepository(session).release(reservation)
 
 
-async def _discard_object(services: TrainingServices, key: str) -> None:
+async def _discard_object(services: Services, key: str) -> None:
     try:
         await services.store.delete(key)
     except CastsmithError:
@@ -226,7 +210,7 @@ async def _discard_object(services: TrainingServices, key: str) -> None:
 
 
 async def store_training_image(
-    services: TrainingServices,
+    services: Services,
     actor: ActorFacts,
     jpeg: bytes,
     *,
@@ -291,7 +275,7 @@ async def store_training_image(
 
 
 async def generate_training_image(
-    services: TrainingServices,
+    services: Services,
     request: TrainingRequest,
     progress: ProgressCallback | None = None,
 ) -> TrainingImage:
@@ -349,7 +333,7 @@ async def generate_training_image(
     )
 
 
-async def clear_stale_reservations(services: TrainingServices, actor_id: int) -> int:
+async def clear_stale_reservations(services: Services, actor_id: int) -> int:
     """Remove reservations (and their objects) that a crashed worker left behind."""
 
     def find() -> list[Reservation]:

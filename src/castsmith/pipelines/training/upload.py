@@ -16,9 +16,9 @@ from castsmith.domain.errors import ImageError, ValidationError
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import to_jpeg
 from castsmith.pipelines._checks import request_checks
+from castsmith.pipelines._services import Services
 from castsmith.pipelines.training.images import (
     TrainingImage,
-    TrainingServices,
     load_actor,
     store_training_image,
 )
@@ -27,7 +27,7 @@ PROVENANCE = "uploaded"
 MAX_FILES = 200
 
 
-def _prepare(services: TrainingServices, name: str, data: bytes) -> bytes:
+def _prepare(services: Services, name: str, data: bytes) -> bytes:
     settings = services.settings
     if len(data) > settings.max_upload_bytes:
         raise ValidationError(
@@ -41,7 +41,7 @@ def _prepare(services: TrainingServices, name: str, data: bytes) -> bytes:
 
 
 async def upload_training_images(
-    services: TrainingServices,
+    services: Services,
     actor_id: int,
     files: Sequence[tuple[str, bytes]],
     *,
