@@ -11,7 +11,7 @@ PHOTOS := .cache/test-photos/face_recognition-1.3.0.tar.gz
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: run test lint typecheck unit deps dev-deps system-deps check-services clean
+.PHONY: run test lint typecheck unit deps dev-deps bench-deps system-deps check-services clean
 
 $(UV):
 	@$(PYTHON) -m venv $(UV_HOME)
@@ -22,6 +22,10 @@ deps: $(UV)
 
 dev-deps: $(UV) $(PHOTOS)
 	@$(UV) sync --frozen --quiet
+
+## The benchmarks' own extras (procrastinate for the queue comparison, pyinstrument).
+bench-deps: dev-deps
+	@$(UV) sync --frozen --quiet --group bench
 
 ## Portraits for the curation tests: the source distribution of face_recognition 1.3.0
 ## ships photographs in tests/test_images (official White House portraits, public

@@ -20,6 +20,14 @@ def serve(
     host: str | None = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port to listen on (PORT, default 8000)."),
     worker: bool = typer.Option(True, "--worker/--no-worker", help="Run an in-process worker."),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        help="Server processes sharing the port (each with its own in-process job worker "
+        "unless --no-worker).",
+    ),
 ) -> None:
     """Start the web app and API (with an in-process worker unless --no-worker)."""
     import uvicorn
@@ -35,8 +43,16 @@ def serve(
     container = build_container(settings)
     if container.engine.dialect.name == "sqlite" and current_revision(container.engine) is None:
         upgrade(container.engine)
-    app = create_app(container, run_worker=worker)
     url = f"http://{settings.host}:{settings.port}"
+    if workers > 1:
+        from castsmith.cli.serving import run_processes
+
+        container.close()  # each server process builds its own
+        typer.echo(f"castsmith is running at {url} in {workers} processes", err=True)
+        flags = cli_flags(ctx) | {"host": settings.host, "port": settings.port}
+        run_processes(flags, host=settings.host, port=settings.port, workers=workers, worker=worker)
+        return
+    app = create_app(container, run_worker=worker)
     typer.echo(f"castsmith is running at {url}  (Ctrl+C to stop)", err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
 

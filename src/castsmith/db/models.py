@@ -34,6 +34,22 @@ from castsmith.db.base import Timestamped as Timestamped
 from castsmith.db.base import utcnow as utcnow
 
 
+def trigram_index(table: str, column: str) -> Index:
+    """A PostgreSQL trigram index, so ``ILIKE '%text%'`` searches need no table scan.
+
+    SQLite has no such index and scans; ``info["dialect"]`` tells the schema check
+    that the index exists on PostgreSQL only.
+    """
+    index = Index(
+        f"ix_{table}_{column}_trgm",
+        column,
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+        info={"dialect": "postgresql"},
+    )
+    return index.ddl_if(dialect="postgresql")
+
+
 class User(Timestamped, Base):
     __tablename__ = "users"
 
@@ -111,6 +127,7 @@ class Actor(Timestamped, Base):
     __table_args__ = (
         Index("ix_actors_sex", "sex"),
         Index("ix_actors_actor_type", "actor_type"),
+        *(trigram_index("actors", column) for column in ("name", "description")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

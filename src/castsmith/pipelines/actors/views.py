@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Actor, Asset, PosterFrameVersion
@@ -31,7 +32,10 @@ def load_views(session: Session, actors: list[Actor]) -> list[ActorView]:
     posters = repo.current_posters(actor.id for actor in actors)
     wanted = {a.base_image_asset_id for a in actors if a.base_image_asset_id is not None}
     wanted.update(version.asset_id for version in posters.values())
-    rows = {asset.id: asset for asset in (session.get(Asset, i) for i in wanted) if asset}
+    found: list[Asset] = (
+        list(session.scalars(select(Asset).where(Asset.id.in_(wanted)))) if wanted else []
+    )
+    rows = {asset.id: asset for asset in found}
     renditions = assets.renditions(version.asset_id for version in posters.values())
     loaded = []
     for actor in actors:

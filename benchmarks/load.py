@@ -1,0 +1,225 @@
+"""Under load over time: read throughput at 200 clients, and memory of the app and a worker.
+
+Run: ``.venv/bin/python -m benchmarks.load [--server-workers 1,2] [--rounds 20]``.
+
+A scratch SQLite library (local store, offline providers) gets 50 actors with a
+poster and a 200-image training set each. Then:
+
+- ``readers``: ``castsmith serve`` (with its in-process worker running) and 200
+  concurrent clients for ``--seconds`` on the read routes (list actors, an actor, a
+  manifest, jobs); requests/s, p50/p95, and the RSS of the server processes after a
+  warm-up and at the end;
+- ``worker``: a ``castsmith worker`` process runs ``--rounds`` rounds of 500 jobs (50
+  offline posters and 450 diagnostic jobs each); its RSS after the first two rounds
+  (warm-up) and after the last one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from castsmith.bootstrap import Container, build_container
+from castsmith.config import Settings
+from castsmith.jobs.types import JobSpec
+
+BIN = Path(sys.executable).parent / "castsmith"
+ACTORS = 50
+IMAGES = 200
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its children, in MB (Linux /proc)."""
+    total = 0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pids += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+    return total / 1024
+
+
+def prepare(settings: Settings) -> Container:
+    """Migrate and fill the library through castsmith's own use cases and tables."""
+    from castsmith.db.migrate import upgrade
+    from castsmith.db.models import Asset, TrainingDataItem
+    from castsmith.pipelines import actors
+
+    container = build_container(settings)
+    upgrade(container.engine)
+
+    async def make() -> None:
+        for i in range(ACTORS):
+            await actors.create_actor(container, {"name": f"load_actor_{i}"})
+
+    asyncio.run(make())
+    with container.sessions.begin() as session:
+        for actor_id in range(1, ACTORS + 1):
+            for n in range(1, IMAGES + 1):
+                key = f"system_actors/training_data/a{actor_id}/a{actor_id}_{n}.jpg"
+                asset = Asset(
+                    storage_key=key,
+                    content_type="image/jpeg",
+                    size_bytes=1000,
+                    md5="0" * 32,
+                    sha256="0" * 64,
+                    width=1024,
+                    height=1024,
+                )
+                session.add(asset)
+                session.flush()
+                session.add(
+                    TrainingDataItem(
+                        actor_id=actor_id, n=n, filename=key.rsplit("/")[-1], asset_id=asset.id
+                    )
+                )
+    return container
+
+
+def start(args: list[str], settings: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    base = [str(BIN), "--database-url", settings.database_url, "--data-dir", str(settings.data_dir)]
+    environ = os.environ | {"CASTSMITH_LOG_LEVEL": "WARNING"} | env
+    return subprocess.Popen([*base, *args], env=environ, stdout=subprocess.DEVNULL)
+
+
+async def readers(base: str, clients: int, seconds: float) -> tuple[int, list[float], int]:
+    paths = ["/api/actors?limit=50", "/api/actors/7", "/api/actors/7/manifest", "/api/jobs"]
+    times: list[float] = []
+    errors = 0
+    end = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            k = i
+            while time.perf_counter() < end:
+                start = time.perf_counter()
+                answer = await client.get(paths[k % len(paths)])
+                times.append(time.perf_counter() - start)
+                errors += answer.status_code != 200
+                k += 1
+
+        await asyncio.gather(*(one(i) for i in range(clients)))
+    return len(times), times, errors
+
+
+def read_figures(settings: Settings, processes: int, seconds: float, port: int) -> None:
+    proc = start(
+        ["serve", "--port", str(port), "--workers", str(processes)],
+        settings,
+        {"CASTSMITH_AUTH": "off"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        asyncio.run(readers(base, 200, 10))  # warm-up
+        before = rss_mb(proc.pid)
+        count, times, errors = asyncio.run(readers(base, 200, seconds))
+        after = rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    times.sort()
+    p95 = times[int(0.95 * (len(times) - 1))] * 1000
+    rate = count / seconds
+    print(
+        f"  serve --workers {processes}: {rate:,.0f} req/s (goal >= 400: "
+        f"{'met' if rate >= 400 else 'MISSED'}), p50 {statistics.median(times) * 1000:.0f} ms, "
+        f"p95 {p95:.0f} ms (goal <= 500: {'met' if p95 <= 500 else 'MISSED'}), {errors} errors; "
+        f"RSS {before:.0f} -> {after:.0f} MB (+{after - before:.1f}; goal <= 30: "
+        f"{'met' if after - before <= 30 else 'MISSED'}); load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+
+def unfinished(container: Container, ids: list[int]) -> int:
+    from sqlalchemy import func, select
+
+    from castsmith.jobs.sql import JOBS
+
+    query = select(func.count()).select_from(JOBS)
+    query = query.where(JOBS.c.id.in_(ids), JOBS.c.finished_at.is_(None))
+    with container.engine.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)
+
+
+def worker_figures(container: Container, settings: Settings, rounds: int) -> None:
+    from castsmith.pipelines import posters
+    from castsmith.pipelines.posters.params import PosterOverrides
+
+    proc = start(["worker", "--concurrency", "8"], settings, {"CASTSMITH_WORKER_INTERVAL": "0.1"})
+    samples = []
+    try:
+        for number in range(rounds):
+
+            async def enqueue() -> list[int]:
+                ids = [
+                    (await posters.request_poster(container, a, PosterOverrides())).id
+                    for a in range(1, ACTORS + 1)
+                ]
+                more = container.queue.enqueue_many([JobSpec("diagnostic.sleep")] * 450)
+                return ids + [job.id for job in more]
+
+            ids = asyncio.run(enqueue())
+            while unfinished(container, ids):
+                time.sleep(0.5)
+            samples.append(rss_mb(proc.pid))
+            print(
+                f"    round {number + 1}: {500 * (number + 1)} jobs, RSS {samples[-1]:.1f} MB",
+                flush=True,
+            )
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    warm, last = samples[min(1, len(samples) - 1)], samples[-1]
+    print(
+        f"  worker: RSS after warm-up {warm:.1f} MB, after {500 * rounds} jobs {last:.1f} MB "
+        f"(+{last - warm:.1f}; goal <= 20: {'met' if last - warm <= 20 else 'MISSED'}); "
+        f"load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--server-workers", default="1,2")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--skip", default="", help="readers and/or worker")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="castsmith-load-"))
+    settings = Settings(database_url=f"sqlite:///{tmp / 'load.db'}", data_dir=tmp)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    container = prepare(settings)
+    if "readers" not in args.skip:
+        for processes in (int(p) for p in args.server_workers.split(",")):
+            read_figures(settings, processes, args.seconds, args.port)
+    if "worker" not in args.skip:
+        worker_figures(container, settings, args.rounds)
+    container.close()
+
+
+if __name__ == "__main__":
+    main()
