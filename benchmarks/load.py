@@ -119,7 +119,10 @@ async def readers(base: str, clients: int, seconds: float) -> tuple[int, list[fl
     return len(times), times, errors
 
 
-def read_figures(settings: Settings, processes: int, seconds: float, port: int) -> None:
+def read_figures(settings: Settings, processes: int, seconds: float) -> None:
+    from benchmarks.scale import free_port
+
+    port = free_port()
     proc = start(
         ["serve", "--port", str(port), "--workers", str(processes)],
         settings,
@@ -128,11 +131,15 @@ def read_figures(settings: Settings, processes: int, seconds: float, port: int) 
     base = f"http://127.0.0.1:{port}"
     try:
         while True:
+            assert proc.poll() is None, "castsmith serve exited"
             try:
-                if httpx.get(base + "/healthz", timeout=5).status_code == 200:
-                    break
+                health = httpx.get(base + "/healthz", timeout=5).json()
             except httpx.HTTPError:
                 time.sleep(0.5)
+                continue
+            # Make sure it is this run's server on this run's database.
+            assert settings.database_url in health["checks"]["database"]["detail"], health
+            break
         asyncio.run(readers(base, 200, 10))  # warm-up
         before = rss_mb(proc.pid)
         count, times, errors = asyncio.run(readers(base, 200, seconds))
@@ -206,7 +213,6 @@ def main() -> None:
     parser.add_argument("--server-workers", default="1,2")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--skip", default="", help="readers and/or worker")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="castsmith-load-"))
@@ -215,7 +221,7 @@ def main() -> None:
     container = prepare(settings)
     if "readers" not in args.skip:
         for processes in (int(p) for p in args.server_workers.split(",")):
-            read_figures(settings, processes, args.seconds, args.port)
+            read_figures(settings, processes, args.seconds)
     if "worker" not in args.skip:
         worker_figures(container, settings, args.rounds)
     container.close()

@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -81,19 +82,32 @@ def routes(shape: Shape) -> list[tuple[str, str]]:
     ]
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextmanager
-def server(url: str, tmp: Path, port: int) -> Iterator[str]:
+def server(url: str, tmp: Path) -> Iterator[str]:
+    """``castsmith serve`` on a free port; checked to be this run's server and database."""
+    port = free_port()
     env = os.environ | {"CASTSMITH_LOG_LEVEL": "WARNING", "CASTSMITH_AUTH": "off"}
     cmd = [CASTSMITH, "--database-url", url, "--data-dir", str(tmp), "serve", "--no-worker"]
     proc = subprocess.Popen([*cmd, "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
+    database = url.rpartition("/")[2]
     try:
-        for _ in range(300):
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"castsmith serve exited with {proc.returncode}")
             try:
-                if httpx.get(base + "/api/health", timeout=2).status_code < 500:
+                health = httpx.get(base + "/healthz", timeout=5).json()
+                if database in health["checks"]["database"]["detail"]:
                     break
+                raise RuntimeError(f"another server answers on port {port}: {health}")
             except httpx.HTTPError:
-                time.sleep(0.2)
+                time.sleep(0.5)
         yield base
     finally:
         proc.terminate()
@@ -301,7 +315,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--queue-jobs", type=int, default=5000)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--skip", default="", help="queue and/or prune")
     parser.add_argument("--keep", action="store_true", help="Do not drop the database.")
     args = parser.parse_args()
     shape = Shape(args.actors, args.images, args.jobs)
@@ -313,11 +327,13 @@ def main() -> None:
         upgrade(engine)
         took = fill(engine, shape)
         print("fill: " + ", ".join(f"{k} {v:.0f} s" for k, v in took.items()), flush=True)
-        with server(url, tmp, args.port) as base:
+        with server(url, tmp) as base:
             latencies(base, shape, args.samples)
         plans(url, tmp, shape)
-        queue_figures(JobQueue(engine), url, tmp, args.queue_jobs, args.samples)
-        prune_figures(engine)
+        if "queue" not in args.skip:
+            queue_figures(JobQueue(engine), url, tmp, args.queue_jobs, args.samples)
+        if "prune" not in args.skip:
+            prune_figures(engine)
     finally:
         engine.dispose()
         if not args.keep:

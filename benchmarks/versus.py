@@ -112,7 +112,9 @@ class Procrastinate:
         self.loop.run_until_complete(self.app.schema_manager.apply_schema_async())
 
     def workers(self, count: int) -> list[subprocess.Popen[bytes]]:
-        cmd = [str(BIN / "procrastinate"), "--app", "benchmarks.versus_app.app", "worker"]
+        # Warnings only, as castsmith's workers here: a log line per job would cost both.
+        cmd = [str(BIN / "procrastinate"), "--log-level", "warning"]
+        cmd += ["--app", "benchmarks.versus_app.app", "worker"]
         cmd += ["--concurrency", str(CONCURRENCY)]
         # The procrastinate script's own folder comes first on its path, not this one.
         root = str(Path(__file__).resolve().parents[1])
