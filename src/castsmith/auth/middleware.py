@@ -60,9 +60,10 @@ class AuthMiddleware:
         if session is not None:
             token = sessions.csrf_token(self.secret, session)
             state["csrf_token"] = token
+            state["session"] = session
             # The login form itself needs no token: it sets a new session anyway.
             if scope["method"] not in policy.SAFE_METHODS and path != "/login":
-                ok, receive = await _csrf_given(request, receive, token)
+                ok, receive = await _csrf_given(request, receive, self.secret, session)
                 if not ok:
                     await _send_json(
                         send,
@@ -91,6 +92,8 @@ class AuthMiddleware:
             cookie = request.cookies.get(sessions.COOKIE_NAME)
             if cookie:
                 session = sessions.verify(self.secret, cookie)
+                if session is not None and users.session_revoked(session.nonce):
+                    session = None  # logged out: a kept copy of the cookie is dead
                 found = users.get(session.user_id) if session is not None else None
                 if session is not None and found is not None and not found.disabled:
                     principal = Principal(found.id, found.username, found.role, via="session")
@@ -135,11 +138,14 @@ async def _send_json(
     await send({"type": "http.response.body", "body": data})
 
 
-async def _csrf_given(request: Request, receive: Receive, expected: str) -> tuple[bool, Receive]:
-    """Whether the request carries ``expected``, and a ``receive`` that replays the body."""
+async def _csrf_given(
+    request: Request, receive: Receive, secret: bytes, session: sessions.Session
+) -> tuple[bool, Receive]:
+    """Whether the request carries the session's CSRF token, and a ``receive`` that
+    replays the body."""
     header = request.headers.get(sessions.CSRF_HEADER)
     if header is not None:
-        return _same(header, expected), receive
+        return sessions.csrf_ok(secret, session, header), receive
     content_type = request.headers.get("content-type", "").lower()
     if not content_type.startswith(FORM_TYPES):
         return False, receive
@@ -158,13 +164,8 @@ async def _csrf_given(request: Request, receive: Receive, expected: str) -> tupl
     form = await Request(request.scope, receive=_replay(list(messages), receive)).form()
     given = form.get(sessions.CSRF_FIELD)
     await form.close()
-    return isinstance(given, str) and _same(given, expected), _replay(messages, receive)
-
-
-def _same(given: str, expected: str) -> bool:
-    import hmac
-
-    return hmac.compare_digest(given.encode(), expected.encode())
+    ok = isinstance(given, str) and sessions.csrf_ok(secret, session, given)
+    return ok, _replay(messages, receive)
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

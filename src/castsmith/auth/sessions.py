@@ -3,8 +3,10 @@
 A cookie value is ``<payload>.<signature>``: the payload is URL-safe base64 of
 ``{"u": user id, "e": expiry (unix seconds), "n": random nonce}``, the signature an
 HMAC-SHA256 of the payload under the container's signing secret. Nothing secret is in
-the payload; the server keeps no session table. The CSRF token is an HMAC of the nonce,
-so it is bound to one session and changes with every login.
+the payload. The server stores nothing for a live session; logging out records the
+nonce as revoked (``revoked_sessions``) until the cookie would have expired. The CSRF
+token is an HMAC of the nonce, so it is bound to one session and changes with every
+login.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from castsmith.cli import (
 )
 from castsmith.cli.providers import generate, providers_app
 from castsmith.config import load_settings
+from castsmith.domain import access
 
 app = typer.Typer(
     name="castsmith",
@@ -48,6 +49,8 @@ def root(
         "data_dir": data_dir,
         "storage_backend": storage_backend,
     }
+    # Every command acts with the operator's authority over the whole database.
+    ctx.with_resource(access.acting_as(access.OPERATOR))
     ctx.obj = {"flags": {k: v for k, v in flags.items() if v is not None}}
     ctx.obj["settings"] = load_settings(**ctx.obj["flags"])
 

@@ -18,8 +18,10 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from castsmith.domain import access
 from castsmith.domain.errors import CastsmithError, InfrastructureUnavailable, JobCancelled
 from castsmith.domain.jobs import INFRASTRUCTURE, PROVIDER, RetryPolicy
+from castsmith.jobs.acting import owner_principal
 from castsmith.jobs.outcomes import (
     Attempt,
     Cancelled,
@@ -85,12 +87,15 @@ class AttemptRunner:
         registration = self.registry.get(job.kind)
         if registration is None:
             raise _NoHandler(f"no handler is registered for job kind {job.kind!r}")
-        if job.stage == "finalize":
-            if registration.on_children_done is None:
-                return {}
-            summary = await asyncio.to_thread(self.queue.children_summary, job.id)
-            return await registration.on_children_done(ctx, summary)
-        return await registration.handler(ctx)
+        # The handler acts as the job's owner: it cannot touch rows its owner could not.
+        owner = await asyncio.to_thread(owner_principal, self.queue.engine, job.owner_id)
+        with access.acting_as(owner):
+            if job.stage == "finalize":
+                if registration.on_children_done is None:
+                    return {}
+                summary = await asyncio.to_thread(self.queue.children_summary, job.id)
+                return await registration.on_children_done(ctx, summary)
+            return await registration.handler(ctx)
 
     async def outcome_of(
         self, job: ClaimedJob, ctx: JobContext, reason_of: Callable[[int], str | None]

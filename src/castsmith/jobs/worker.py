@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from castsmith.domain import access
 from castsmith.domain.jobs import RetryPolicy
 from castsmith.jobs.handling import CANCEL, LOST, SHUTDOWN, AttemptRunner
 from castsmith.jobs.outcomes import (
@@ -108,7 +109,15 @@ class Worker:
 
     # --- main loop ---------------------------------------------------------------
     async def run(self) -> None:
-        """Work until :meth:`stop`; then shut down gracefully."""
+        """Work until :meth:`stop`; then shut down gracefully.
+
+        The worker's own loops (periodic tasks, claims) act as the operator; each
+        handler acts as its job's owner (see :mod:`castsmith.jobs.acting`).
+        """
+        with access.acting_as(access.OPERATOR):
+            await self._run()
+
+    async def _run(self) -> None:
         helpers = [
             asyncio.create_task(self._heartbeat_loop(), name="castsmith-heartbeat"),
             asyncio.create_task(self._flush_loop(), name="castsmith-flush"),

@@ -8,6 +8,7 @@ same message whether the user name or the password was wrong.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import APIRouter, Form, Request
@@ -88,8 +89,18 @@ async def login(
 
 
 @router.post("/logout", response_model=None)
-async def logout() -> Response:
-    """End the session (the cookie is dropped; CSRF applies as to any form post)."""
+async def logout(request: Request) -> Response:
+    """End the session: revoked on the server and the cookie dropped (CSRF applies)."""
+    ended: sessions.Session | None = getattr(request.state, "session", None)
+    if ended is not None:
+        container: Any = request.app.state.container
+        expires = datetime.fromtimestamp(ended.expires_at, UTC)
+
+        def revoke() -> None:
+            with container.sessions.begin() as db:
+                UserRepository(db).revoke_session(ended.nonce, expires)
+
+        await asyncio.to_thread(revoke)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(sessions.COOKIE_NAME, path="/")
     return response

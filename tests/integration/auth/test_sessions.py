@@ -111,3 +111,27 @@ async def test_auto_needs_no_login_on_loopback_only(
     async with app_client(off) as http:
         assert (await http.get("/api/actors")).status_code == 200
     off.close()
+
+
+async def test_logout_revokes_the_session_on_the_server(cast: Cast) -> None:
+    http = cast.http
+    answer = await _login(http, "alice", PASSWORD)
+    assert answer.status_code == 303
+    kept = http.cookies.get("castsmith_session")
+    assert kept
+    page = await http.get("/jobs")
+    found = CSRF.search(page.text)
+    assert found is not None
+    # A second login (another browser) is a session of its own.
+    async with app_client(cast.container) as other:
+        assert (await _login(other, "alice", PASSWORD)).status_code == 303
+        assert (await other.get("/api/actors")).status_code == 200
+        out = await http.post("/logout", data={"csrf_token": found.group(1)})
+        assert out.status_code == 303
+        # The copied cookie no longer works, though its signature and expiry are fine.
+        copied = await http.get("/api/actors", cookies={"castsmith_session": kept})
+        assert copied.status_code == 401
+        page = await http.get("/", cookies={"castsmith_session": kept})
+        assert page.status_code == 303 and page.headers["location"].startswith("/login")
+        # The other session stays logged in.
+        assert (await other.get("/api/actors")).status_code == 200

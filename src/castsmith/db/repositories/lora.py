@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from castsmith.db.models import Actor
 from castsmith.db.models_lora import LoraTraining
+from castsmith.domain import access
 from castsmith.domain.errors import NotFound
 
 UPDATABLE = frozenset(
@@ -76,7 +77,13 @@ class LoraRepository:
     def get(self, training_id: int) -> LoraTraining:
         """The training ``training_id``; ``NotFound`` when there is none."""
         row = self.session.get(LoraTraining, training_id)
-        if row is None:
+        # A version belongs to its actor's owner; anyone else gets the unknown-id answer.
+        owner = (
+            self.session.scalar(select(Actor.owner_id).where(Actor.id == row.actor_id))
+            if row
+            else None
+        )
+        if row is None or not access.may_access(owner):
             raise NotFound(f"LoRA training {training_id} not found")
         return row
 

@@ -6,11 +6,12 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import ApiToken, User
+from castsmith.db.models_auth import RevokedSession
 from castsmith.domain.access import ADMIN, ROLES, USER
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
 
@@ -63,6 +64,20 @@ class UserRepository:
     def by_name(self, username: str) -> User | None:
         """The user called ``username``, or ``None``."""
         return self.session.scalars(select(User).where(User.username == username)).first()
+
+    # --- sessions ----------------------------------------------------------------------
+
+    def revoke_session(self, nonce: str, expires_at: datetime) -> None:
+        """End the session ``nonce`` now; forget revocations whose cookies expired."""
+        now = datetime.now(UTC)
+        self.session.execute(delete(RevokedSession).where(RevokedSession.expires_at < now))
+        if self.session.get(RevokedSession, nonce) is None:
+            self.session.add(RevokedSession(nonce=nonce, expires_at=expires_at))
+            self.session.flush()
+
+    def session_revoked(self, nonce: str) -> bool:
+        """Whether the session ``nonce`` was ended by logging out."""
+        return self.session.get(RevokedSession, nonce) is not None
 
     def get(self, user_id: int) -> User | None:
         """The user with ``user_id``, or ``None``."""
