@@ -19,7 +19,7 @@ from castsmith.domain.errors import (
     ValidationError,
 )
 from castsmith.jobs.registry import HandlerRegistry, JobContext
-from castsmith.net.guard import GuardPolicy, allow_list, check_url
+from castsmith.net.guard import GuardPolicy, allow_list, check_url, pinned_request
 from castsmith.webhooks.scheduling import (
     MAX_ATTEMPTS_CEILING,
     URL_FIELD,
@@ -106,8 +106,12 @@ async def _post(
 ) -> httpx.Response:
     # The address check of the guard, then a POST that follows no redirect: a
     # receiver that moved must be reconfigured, not chased around the network.
-    await check_url(url, policy.allow_hosts, URL_FIELD)
-    return await client.post(url, content=body, headers=headers, follow_redirects=False)
+    # The POST goes to the address that was checked, not to a second DNS answer.
+    addresses = await check_url(url, policy.allow_hosts, URL_FIELD, resolve=policy.resolve)
+    request = pinned_request(
+        client, "POST", url, addresses, headers=headers, content=body, timeout=policy.timeout
+    )
+    return await client.send(request, follow_redirects=False)
 
 
 def register_handlers(registry: HandlerRegistry, max_attempts: int | None = None) -> None:
