@@ -93,7 +93,7 @@ async def logout(request: Request) -> Response:
     """End the session: revoked on the server and the cookie dropped (CSRF applies)."""
     ended: sessions.Session | None = getattr(request.state, "session", None)
     if ended is not None:
-        container: Any = request.app.state.container
+        container = container_of(request)
         expires = datetime.fromtimestamp(ended.expires_at, UTC)
 
         def revoke() -> None:
