@@ -46,7 +46,7 @@ TEST_SEEDS = (1101, 2202, 3303)
 HEADER_LENGTH_BYTES = 8
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 
-_TRIGGER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")
+_TRIGGER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,63}")
 
 
 def check_trigger_word(value: str | None, field: str = "trigger_word") -> str:
@@ -56,7 +56,7 @@ def check_trigger_word(value: str | None, field: str = "trigger_word") -> str:
             "a trigger word is needed: the actor has none, so give trigger_word", field
         )
     word = value.strip()
-    if not _TRIGGER.match(word):
+    if not _TRIGGER.fullmatch(word):
         raise ValidationError(
             f"trigger word {word!r} must be one word of 2-64 letters, digits, '_' or '-'", field
         )

@@ -185,7 +185,10 @@ async def export_folder(
     if fmt not in FORMATS:
         raise ValidationError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}", "format")
     actor = await asyncio.to_thread(load_actor, services, actor_id)
-    trigger = check_trigger_word(actor.lora_trigger_word or (overrides or {}).get("trigger_word"))
+    # Like the dataset zip always did: without a trigger word, captions start with the name.
+    trigger = check_trigger_word(
+        actor.lora_trigger_word or (overrides or {}).get("trigger_word") or actor.name
+    )
     params = TrainingParams(trigger_word=trigger, **(overrides or {})).validate()
     items = await asyncio.to_thread(snapshot, services, actor_id, trigger)
     if not items:
