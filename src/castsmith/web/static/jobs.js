@@ -82,7 +82,10 @@
     button.disabled = true;
     try {
       const job = await cs.api("POST", "/api/jobs/" + id + "/" + action);
-      render(row, job);
+      // A cancel takes effect at once, so the stream may already have shown the job
+      // ended; the answer, written a moment earlier, must not bring it back to life.
+      const overtaken = action === "cancel" && !ACTIVE.has(row.dataset.status) && ACTIVE.has(job.status);
+      if (!overtaken) render(row, job);
       cs.toast(action === "cancel" ? "Job #" + id + " cancelled." : "Job #" + id + " queued again.", "success");
     } catch (error) {
       cs.toast("Could not " + action + " job #" + id + ": " + error.message, "error");
