@@ -53,6 +53,9 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
         version=__version__,
         description="Build and keep libraries of consistent AI characters.",
         lifespan=lifespan,
+        # /docs and /redoc are served by the web room from installed assets (no CDN).
+        docs_url=None,
+        redoc_url=None,
         # Every route checks that the caller may see what its path names (404 if not).
         dependencies=[Depends(auth.ownership_guard)],
     )

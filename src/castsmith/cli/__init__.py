@@ -19,6 +19,8 @@ from castsmith.cli import (
     users,
 )
 from castsmith.cli.providers import generate, providers_app
+from castsmith.cli.running import running_base_url
+from castsmith.cli.system import value_source
 from castsmith.config import load_settings
 from castsmith.domain import access
 
@@ -52,7 +54,13 @@ def root(
     # Every command acts with the operator's authority over the whole database.
     ctx.with_resource(access.acting_as(access.OPERATOR))
     ctx.obj = {"flags": {k: v for k, v in flags.items() if v is not None}}
-    ctx.obj["settings"] = load_settings(**ctx.obj["flags"])
+    settings = load_settings(**ctx.obj["flags"])
+    if value_source(settings, "public_base_url", ctx.obj["flags"]) in {"default", "derived"}:
+        # Links printed here should open on the server actually running on this data.
+        running = running_base_url(settings)
+        if running:
+            settings = settings.model_copy(update={"public_base_url": running})
+    ctx.obj["settings"] = settings
 
 
 system.register(app)

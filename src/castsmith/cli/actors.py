@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from castsmith.cli.common import print_json, run_in_container
+from castsmith.cli.common import (
+    fail,
+    print_json,
+    read_image_file,
+    resolve_actor_id,
+    run_in_container,
+)
+
+if TYPE_CHECKING:
+    from castsmith.bootstrap import Container
 
 actors_app = typer.Typer(help="List, show, create and remove actors.", no_args_is_help=True)
 import_app = typer.Typer(help="Import actorsData.json and manifests.", no_args_is_help=True)
@@ -99,6 +108,43 @@ def create(
         print_json(actor)
     else:
         typer.echo(f"created actor {actor['id']} {actor['name']}")
+
+
+@actors_app.command("base-image")
+def base_image(
+    ctx: typer.Context,
+    actor: str = typer.Argument(..., help="Actor id or name."),
+    file: Path | None = typer.Option(None, "--file", help="An image file to use."),
+    url: str | None = typer.Option(None, "--url", help="A public image URL to fetch."),
+    generate: bool = typer.Option(
+        False, "--generate", help="Draw one with the default image provider."
+    ),
+) -> None:
+    """Give an actor a base image: from a file, a URL, or generated.
+
+    The earlier base image is kept in storage; the actor points at the new one.
+    """
+    from castsmith.pipelines import actors as use
+
+    chosen = [
+        name
+        for name, given in (("--file", file), ("--url", url), ("--generate", generate))
+        if given
+    ]
+    if len(chosen) != 1:
+        fail("give exactly one of --file FILE, --url URL or --generate")
+    data = read_image_file(file) if file is not None else None
+
+    async def work(container: Container) -> dict[str, Any]:
+        actor_id = await resolve_actor_id(container, actor)
+        if data is not None:
+            return await use.set_base_image(container, actor_id, data, field="--file")
+        if url is not None:
+            return await use.base_image_from_url(container, actor_id, url)
+        return await use.generate_base_image(container, actor_id)
+
+    shown = run_in_container(ctx, work)
+    typer.echo(f"base image of {shown['name']}: {shown['base_image_url']}")
 
 
 @actors_app.command("delete")

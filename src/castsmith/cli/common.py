@@ -12,6 +12,7 @@ import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
@@ -44,6 +45,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error for a person and exit non-zero."""
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
+
+
+def read_image_file(path: Path) -> bytes:
+    """The bytes of an image file named on the command line (a clear exit otherwise)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        fail(f"{path}: no such file")
+    except IsADirectoryError:
+        fail(f"{path}: is a folder, not an image file")
+    except OSError as exc:
+        fail(f"{path}: cannot read it ({exc.strerror or exc})")
 
 
 def print_json(value: Any) -> None:

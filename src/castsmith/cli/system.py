@@ -34,6 +34,7 @@ def serve(
 
     from castsmith.api.app import create_app
     from castsmith.bootstrap import build_container
+    from castsmith.cli.running import recorded_server
     from castsmith.db.migrate import current_revision, upgrade
     from castsmith.domain.redact import mask_credentials
     from castsmith.logs import configure_logging
@@ -43,18 +44,22 @@ def serve(
     container = build_container(settings)
     if container.engine.dialect.name == "sqlite" and current_revision(container.engine) is None:
         upgrade(container.engine)
-    url = f"http://{settings.host}:{settings.port}"
+    url = settings.public_base_url
     if workers > 1:
         from castsmith.cli.serving import run_processes
 
         container.close()  # each server process builds its own
         typer.echo(f"castsmith is running at {url} in {workers} processes", err=True)
         flags = cli_flags(ctx) | {"host": settings.host, "port": settings.port}
-        run_processes(flags, host=settings.host, port=settings.port, workers=workers, worker=worker)
+        with recorded_server(settings):
+            run_processes(
+                flags, host=settings.host, port=settings.port, workers=workers, worker=worker
+            )
         return
     app = create_app(container, run_worker=worker)
     typer.echo(f"castsmith is running at {url}  (Ctrl+C to stop)", err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    with recorded_server(settings):
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
 
 
 def migrate(ctx: typer.Context) -> None:

@@ -18,6 +18,7 @@ from castsmith.cli.common import (
     fail,
     in_process_worker,
     print_json,
+    read_image_file,
     resolve_actor_id,
     run_in_container,
 )
@@ -72,20 +73,35 @@ def generate_all(
     ctx: typer.Context,
     actor: str = typer.Argument(..., help="Actor id or name."),
     provider: str | None = typer.Option(None, "--provider", help="Image provider to use."),
-    base_image_url: str | None = typer.Option(None, "--base-image-url"),
+    base_image_url: str | None = typer.Option(
+        None, "--base-image-url", help="Use this public image URL as the base for this run."
+    ),
+    base_image: Path | None = typer.Option(
+        None, "--base-image", help="Make this image file the actor's base image first."
+    ),
     wait: bool = typer.Option(False, "--wait/--no-wait", help="Run the job here and wait."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
-    """One training image per library prompt that has none yet (resumable)."""
+    """One training image per library prompt that has none yet (resumable).
+
+    The images are drawn from the actor's base image: give one with ``--base-image
+    FILE`` (or ``castsmith actors base-image ACTOR --generate``) when it has none.
+    """
+    from castsmith.pipelines import actors as actor_use
     from castsmith.pipelines.training import (
         GenerateOptions,
         enqueue_generate_all,
     )
 
+    if base_image is not None and base_image_url:
+        fail("give --base-image FILE or --base-image-url URL, not both")
+    data = read_image_file(base_image) if base_image is not None else None
     options = GenerateOptions(provider=provider, base_image_url=base_image_url)
 
     async def work(container: Container) -> JobView:
         actor_id = await resolve_actor_id(container, actor)
+        if data is not None:
+            await actor_use.set_base_image(container, actor_id, data, field="--base-image")
         return await _submit(
             container, lambda: enqueue_generate_all(container, actor_id, options), wait
         )
@@ -167,10 +183,14 @@ def export(
         _, chunks = await export_folder(container, actor_id, fmt)
         tmp = out.with_name(out.name + ".part")
         written = 0
-        with tmp.open("wb") as handle:
-            async for chunk in chunks:
-                handle.write(chunk)
-                written += len(chunk)
+        try:
+            with tmp.open("wb") as handle:
+                async for chunk in chunks:
+                    handle.write(chunk)
+                    written += len(chunk)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # never leave half a zip behind
+            raise
         tmp.replace(out)
         return written
 

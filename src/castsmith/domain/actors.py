@@ -171,6 +171,23 @@ LORA_FIELDS = ("model_url", "name", "trigger_word", "strength_model", "strength_
 _TEXT_LIMITS = {"model_url": 2048, "name": 300, "trigger_word": 200}
 
 
+MODEL_URL_SCHEMES = ("http", "https", "s3")
+
+
+def validate_model_url(value: str, field: str = "lora.model_url") -> str:
+    """A LoRA file's address: ``http(s)://host/path`` or ``s3://bucket/key``."""
+    text = value.strip()
+    scheme, sep, rest = text.partition("://")
+    host, _, path = rest.partition("/")
+    if not sep or scheme.lower() not in MODEL_URL_SCHEMES or not host or not path or " " in text:
+        raise ValidationError(
+            f"{field} must be a URL such as https://example.com/models/name.safetensors "
+            f"or s3://bucket/models/name.safetensors; got {value!r}",
+            field,
+        )
+    return text
+
+
 def _clean_lora(value: object) -> dict[str, Any]:
     if value is None:
         return {
@@ -194,6 +211,8 @@ def _clean_lora(value: object) -> dict[str, Any]:
                 f"lora.{key} must be text of at most {_TEXT_LIMITS[key]} characters",
                 f"lora.{key}",
             )
+        if key == "model_url" and item:
+            item = validate_model_url(item)
         out[f"lora_{key}"] = item or None
     return out
 

@@ -84,7 +84,9 @@ async def check_request(
         await fetch_url(options.base_image_url, policy, field="base_image_url")
     elif actor.base_key is None:
         raise ValidationError(
-            f"actor {actor.name!r} has no base image; upload one or pass base_image_url",
+            f"actor {actor.name!r} has no base image to draw training images from; give it "
+            "one first (upload, URL or generated; on the command line: --base-image FILE "
+            f"or castsmith actors base-image {actor.name} --generate), or pass base_image_url",
             "base_image",
         )
     return actor, provider.name

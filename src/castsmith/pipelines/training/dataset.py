@@ -20,6 +20,7 @@ from typing import Any
 from castsmith.db.models import Asset, TrainingDataItem
 from castsmith.db.repositories.training import REJECTED, SYNCED, TrainingRepository
 from castsmith.domain.curation import Verdict
+from castsmith.domain.errors import Conflict
 from castsmith.domain.training_prompts import builtin_library
 from castsmith.pipelines._assets import asset_url, public_pair
 from castsmith.pipelines._checks import request_checks
@@ -190,8 +191,17 @@ async def stream_zip(services: Services, files: list[tuple[str, str, str]]) -> A
 
 
 async def export_zip(services: Services, actor_id: int) -> tuple[str, AsyncIterator[bytes]]:
-    """The download name and the streamed zip of an actor's dataset."""
+    """The download name and the streamed zip of an actor's dataset.
+
+    An actor without a non-rejected image raises ``Conflict``: an empty zip would look
+    like a dataset to a trainer and silently train on nothing.
+    """
     actor, files = await export_plan(services, actor_id)
+    if not files:
+        raise Conflict(
+            f"actor {actor.name!r} has no training images to export; "
+            "generate some first (castsmith training generate-all)"
+        )
     return f"{actor.name}_training_data.zip", stream_zip(services, files)
 
 
