@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from pydantic import BeforeValidator
 
 from castsmith.bootstrap import Container
@@ -40,7 +41,14 @@ def _with_cursor(params: dict[str, str], cursor: str | None) -> str:
     return urlencode(values)
 
 
+def _soft_breaks(name: str) -> Markup:
+    """``name`` with line-break chances after each ``_``: actor names are one long
+    "word" that would otherwise break mid-word (or not at all) on a phone."""
+    return Markup("_<wbr>").join(escape(part) for part in str(name).split("_"))
+
+
 templates.env.filters["with_cursor"] = _with_cursor
+templates.env.filters["soft_breaks"] = _soft_breaks
 
 ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4")
 ACTOR_TYPES = ("person", "character", "creature", "other")

@@ -68,13 +68,13 @@ HOBBIES = (
 )
 BIOS = (
     "{first} is a {age}-year-old {job_l} from {city} who spends weekends on {hobby}.",
-    "Born and raised in {city}, {first} works as a {job_l} and never misses a chance at {hobby}.",
-    "{first} {last} has been a {job_l} for years; off the clock it's all about {hobby}.",
-    "A {job_l} with a soft spot for {hobby}, {first} calls {city} home.",
-    "{first} moved to {city} for work as a {job_l} and stayed for the {hobby} scene.",
-    "Friends know {first} as the {job_l} who turns every trip into a {hobby} adventure.",
+    "Born and raised in {city}, {first} works as {a_job} and never misses a chance at {hobby}.",
+    "{first} {last} has been {a_job} for years; off the clock it's all about {hobby}.",
+    "{a_job_c} with a soft spot for {hobby}, {first} calls {city} home.",
+    "{first} moved to {city} for work as {a_job} and stayed for the {hobby} scene.",
+    "Friends know {first} as the {job_l} who turns every trip into {a_hobby} adventure.",
     "{age}, {city}-based {job_l}. {pronoun_c} unwinds with {hobby} and good coffee.",
-    "{first} splits {pronoun_p} time between being a {job_l} and {hobby} around {city}.",
+    "{first} splits {pronoun_p} time between being {a_job} and {hobby} around {city}.",
 )
 SHOTS = (
     "a candid smartphone selfie",
@@ -110,6 +110,23 @@ def _gender(request: TextRequest, rng: random.Random) -> str:
     return rng.choice(("female", "male"))
 
 
+# Nouns keep their capital in these languages ("ein Friseur", never "friseur").
+CAPITALISED_NOUNS = ("de",)
+VOWELS = "aeiouàáâäæéèêëíìîïóòôöœúùûü"
+
+
+def job_noun(job: str, locale: str) -> str:
+    """The job as it reads inside a sentence: lower case, except German nouns."""
+    if locale.split("_")[0].lower() in CAPITALISED_NOUNS:
+        return job
+    return job[:1].lower() + job[1:]
+
+
+def with_article(noun: str) -> str:
+    """``a`` or ``an`` before ``noun`` by its first letter ("an ingénieur")."""
+    return ("an " if noun[:1].lower() in VOWELS else "a ") + noun
+
+
 def make_person(fake: Faker, request: TextRequest, rng: random.Random) -> dict[str, Any]:
     """One coherent person."""
     gender = _gender(request, rng)
@@ -118,13 +135,17 @@ def make_person(fake: Faker, request: TextRequest, rng: random.Random) -> dict[s
     age = int(request.variables.get("age") or rng.randint(19, 64))
     city, country = fake.city(), fake.current_country()
     job = fake.job()
+    job_l = job_noun(job, str(fake.locales[0]) if fake.locales else "en_US")
     hobby = rng.choice(HOBBIES)
     pronoun = ("she", "her") if gender == "female" else ("he", "his")
     bio = rng.choice(BIOS).format(
         first=first,
         last=last,
         age=age,
-        job_l=job.lower(),
+        job_l=job_l,
+        a_job=with_article(job_l),
+        a_job_c="A" + with_article(job_l)[1:],
+        a_hobby=with_article(hobby),
         city=city,
         hobby=hobby,
         pronoun_c=pronoun[0].capitalize(),
@@ -136,7 +157,7 @@ def make_person(fake: Faker, request: TextRequest, rng: random.Random) -> dict[s
     look = rng.choice(("short", "long", "wavy", "curly")) + f" {hair} hair"
     prompt = (
         f"{rng.choice(SHOTS)} of a {age}-year-old {'woman' if gender == 'female' else 'man'} "
-        f"from {country}, {look}, working as a {job.lower()}, relaxed expression, "
+        f"from {country}, {look}, working as {with_article(job_l)}, relaxed expression, "
         "photorealistic, no text"
     )
     return {

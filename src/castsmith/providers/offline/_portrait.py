@@ -70,11 +70,19 @@ def render_portrait(traits: Traits, width: int, height: int, seed: int) -> Image
     )
     # Hair behind the head.
     if traits.hair_style in ("long", "braids"):
-        draw.rounded_rectangle(
-            (cx - head_w * 0.68, cy - head_h * 0.52, cx + head_w * 0.68, cy + head_h * 0.75),
-            radius=int(head_w * 0.4),
+        # Behind the crown, then one fall of hair on each side down to the shoulders;
+        # the middle below the chin stays clear (one block there reads as a beard).
+        draw.ellipse(
+            (cx - head_w * 0.64, cy - head_h * 0.56, cx + head_w * 0.64, cy + head_h * 0.2),
             fill=hair,
         )
+        for side in (-1, 1):
+            inner, outer = cx + side * head_w * 0.36, cx + side * head_w * 0.68
+            draw.rounded_rectangle(
+                (min(inner, outer), cy - head_h * 0.2, max(inner, outer), cy + head_h * 0.8),
+                radius=int(head_w * 0.14),
+                fill=hair,
+            )
     elif traits.hair_style == "afro":
         r = head_h * 0.78
         draw.ellipse((cx - r, cy - r * 0.95, cx + r, cy + r * 0.6), fill=hair)

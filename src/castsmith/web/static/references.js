@@ -73,6 +73,25 @@
     }
   }
 
+  /** What the video job holds now: its references, as the video pipeline will read them. */
+  async function showAttached(jobId) {
+    const list = await cs.api("GET", "/api/video-jobs/" + encodeURIComponent(jobId) + "/character-references");
+    const box = document.getElementById("attached");
+    document.getElementById("attached-title").textContent = "Video job " + jobId + " has " + list.items.length + " reference(s)";
+    document.getElementById("attached-list").replaceChildren(
+      ...list.items.map((ref) =>
+        cs.el("figure", { class: "item figure", "data-attached-id": ref.id }, [
+          cs.el("img", { src: ref.image_url, alt: "Reference " + ref.id + " of video job " + jobId, loading: "lazy" }),
+          cs.el("figcaption", { class: "body" }, [
+            cs.el("span", { class: "prompt", text: ref.description }),
+            cs.el("span", { class: "muted mono", text: ref.cloud_path }),
+          ]),
+        ])
+      )
+    );
+    box.hidden = false;
+  }
+
   async function attach(form) {
     const jobId = String(new FormData(form).get("job_id") || "").trim();
     const ids = Array.from(document.querySelectorAll(".select-ref:checked")).map((box) => box.value);
@@ -85,6 +104,7 @@
       await cs.api("POST", "/api/video-jobs", { id: jobId });
       const answer = await cs.api("POST", "/api/video-jobs/" + encodeURIComponent(jobId) + "/character-references", { image_ids: ids });
       cs.toast("Attached " + answer.items.length + " reference(s) to video job " + jobId + ".", "success");
+      await showAttached(jobId);
     } catch (error) {
       cs.toast("Could not attach: " + error.message, "error");
     }
@@ -95,6 +115,11 @@
     form.addEventListener("submit", (event) => { event.preventDefault(); generate(form); });
     const attachForm = document.getElementById("attach-form");
     attachForm.addEventListener("submit", (event) => { event.preventDefault(); attach(attachForm); });
+    // The browser's own "match the requested format" does not say which format.
+    const jobField = document.getElementById("a-job");
+    const explain = () => jobField.setCustomValidity(jobField.validity.patternMismatch ? jobField.title + "." : "");
+    jobField.addEventListener("input", explain);
+    jobField.addEventListener("invalid", explain);
     document.getElementById("reference-gallery").addEventListener("click", (event) => {
       const button = event.target.closest('button[data-action="copy-link"]');
       if (button) copyLink(button);
