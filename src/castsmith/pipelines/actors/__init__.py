@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from castsmith.db.models import Actor, Asset
+from castsmith.db.models import Actor, Asset, User
 from castsmith.db.repositories.actors import ActorFilters, ActorRepository
 from castsmith.domain import access
 from castsmith.domain.actors import (
@@ -73,9 +73,16 @@ async def create_actor(services: Services, fields: dict[str, Any]) -> dict[str, 
     def write() -> int:
         # The name check reads before the insert writes: IMMEDIATE so SQLite queues it.
         with services.sessions.begin() as session:
+            _require_user(session, values.get("owner_id"))
             return ActorRepository(session).add(Actor(**values)).id
 
     return await _show(services, await asyncio.to_thread(write))
+
+
+def _require_user(session: Session, user_id: int | None) -> None:
+    """An owner must be a user that exists: the row would otherwise break its foreign key."""
+    if user_id is not None and session.get(User, user_id) is None:
+        raise ValidationError(f"owner_id: no user with id {user_id}", "owner_id")
 
 
 async def update_actor(services: Services, actor_id: int, fields: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +95,8 @@ async def update_actor(services: Services, actor_id: int, fields: dict[str, Any]
         with services.sessions.begin() as session:
             repo = ActorRepository(session)
             actor = repo.get_for_update(actor_id)
+            if "owner_id" in values:
+                _require_user(session, values["owner_id"])
             if "name" in values:
                 repo.rename_check(actor, values["name"])
             for column, value in values.items():
