@@ -18,6 +18,7 @@ from castsmith.db.repositories.training import TrainingRepository
 from castsmith.domain.keys import lora_dataset_key
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.lora.files import StoredFile, store_chunks
+from castsmith.pipelines.training.dataset import Sink
 from castsmith.providers.trainers.base import DatasetZip
 
 
@@ -55,27 +56,6 @@ def snapshot(services: Services, actor_id: int, trigger_word: str) -> list[Snaps
             )
             for item, asset in rows
         ]
-
-
-class Sink:
-    """A write-only, unseekable file whose written bytes are taken out in chunks."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        """Nothing is buffered here."""
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-    def take(self) -> bytes:
-        data, self.parts = b"".join(self.parts), []
-        return data
 
 
 async def zip_chunks(

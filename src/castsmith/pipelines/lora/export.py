@@ -19,8 +19,9 @@ from typing import Any
 from castsmith.domain.errors import ValidationError
 from castsmith.domain.lora import TEST_PROMPTS, TrainingParams, check_trigger_word
 from castsmith.pipelines._services import Services
-from castsmith.pipelines.lora.dataset import Sink, SnapshotItem, snapshot, zip_chunks
+from castsmith.pipelines.lora.dataset import SnapshotItem, snapshot, zip_chunks
 from castsmith.pipelines.lora.records import load_actor
+from castsmith.pipelines.training.dataset import Sink
 
 FORMATS = ("zip", "ai-toolkit", "kohya")
 

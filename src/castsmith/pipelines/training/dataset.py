@@ -135,7 +135,7 @@ def caption(trigger_word: str, prompt: str | None) -> str:
     return f"{trigger_word}, {prompt}" if prompt else trigger_word
 
 
-class _Sink:
+class Sink:
     """A write-only, unseekable file that hands written bytes back in chunks."""
 
     def __init__(self) -> None:
@@ -175,7 +175,7 @@ async def export_plan(
 
 async def stream_zip(services: Services, files: list[tuple[str, str, str]]) -> AsyncIterator[bytes]:
     """Zip bytes of the images and their captions, produced one image at a time."""
-    sink = _Sink()
+    sink = Sink()
     # JPEGs are already compressed; storing them keeps the export fast.
     archive = zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED)
     for key, filename, text in files:
