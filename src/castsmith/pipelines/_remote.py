@@ -6,6 +6,17 @@ provider submits, the remote id (and the provider's name) is checkpointed on the
 and a cancel hook is registered, so cancelling the castsmith job cancels the remote
 one. An attempt after a crash, a lost lease or a retry finds the id and follows that
 remote job instead of submitting (and paying for) a new one.
+
+What the cancel hook does depends on why the handler was stopped
+(``ctx.cancel_reason``):
+
+- ``"cancelled"`` (the user's cancel): the remote job is cancelled.
+- ``"shutdown"`` (the worker stopped after its grace period): the remote job is left
+  running and the checkpoint kept, so the next attempt follows it to its end and it is
+  paid for once. Cancelling it here would leave the next attempt following a job that
+  can only end ``CANCELLED``.
+- ``"timeout"``: the remote job is cancelled (it ran too long) and the checkpointed id
+  cleared, so a retry submits anew instead of following the cancelled job.
 """
 
 from __future__ import annotations
@@ -15,6 +26,10 @@ from dataclasses import dataclass
 from castsmith.domain.errors import OutputExpired
 from castsmith.jobs.registry import JobContext
 from castsmith.providers.base import ImageProvider, RemoteCall
+
+#: ``ctx.cancel_reason`` values (see :func:`castsmith.jobs.registry.run_cancel_hooks`).
+SHUTDOWN = "shutdown"
+TIMEOUT = "timeout"
 
 
 @dataclass
@@ -37,7 +52,13 @@ class RemoteWork:
 
         def watch(remote_id: str) -> None:
             async def cancel() -> None:
+                reason = self.ctx.cancel_reason
+                if reason == SHUTDOWN:
+                    return  # the next attempt resumes it: paid for once
                 await provider.cancel(remote_id)
+                if reason == TIMEOUT:
+                    # A cancelled remote job can never complete: a retry starts afresh.
+                    await self.ctx.checkpoint({"remote_id": None})
 
             self.ctx.on_cancel(cancel)
 

@@ -1,5 +1,6 @@
-"""A RunPod poster is paid for once: a killed worker's successor follows the same remote
-job, and cancelling the castsmith job cancels the remote one."""
+"""A RunPod poster is paid for once: a killed or stopped worker's successor follows the
+same remote job, a timed-out attempt cancels its remote job and the retry submits anew,
+and cancelling the castsmith job cancels the remote one. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -36,10 +37,10 @@ def status_polls(fake: FakeRunPod) -> int:
 
 
 async def test_a_killed_worker_resumes_the_remote_job_and_pays_once(
-    pg_database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path
 ) -> None:
     with FakeRunPod(polls_before_done=4) as fake:
-        settings = settings_for(Settings(data_dir=tmp_path), fake, pg_database_url)
+        settings = settings_for(Settings(data_dir=tmp_path), fake, database_url)
         async with running_app(settings, worker=False) as env:
             actor_id = await env.create_actor()
             answer = await env.client.post(f"/api/actors/{actor_id}/regenerate-poster-frame")
@@ -55,7 +56,7 @@ async def test_a_killed_worker_resumes_the_remote_job_and_pays_once(
             }
             processes: list[subprocess.Popen[bytes]] = []
             try:
-                first = start_worker(pg_database_url, tmp_path, "first", 1, environ)
+                first = start_worker(database_url, tmp_path, "first", 1, environ)
                 processes.append(first)
 
                 async def waiting_on_runpod() -> bool:
@@ -70,7 +71,7 @@ async def test_a_killed_worker_resumes_the_remote_job_and_pays_once(
                 (remote_id,) = list(fake.jobs)
                 assert fake.jobs[remote_id]["status"] != "COMPLETED"
 
-                second = start_worker(pg_database_url, tmp_path, "second", 1, environ)
+                second = start_worker(database_url, tmp_path, "second", 1, environ)
                 processes.append(second)
                 try:
                     done = await wait_job(env.container, job_id, 90)
@@ -87,11 +88,9 @@ async def test_a_killed_worker_resumes_the_remote_job_and_pays_once(
     assert fake.calls_to(f"/v2/{fake.endpoint_id}/cancel/") == []
 
 
-async def test_cancelling_the_job_cancels_the_runpod_job(
-    sqlite_database_url: str, tmp_path: Path
-) -> None:
+async def test_cancelling_the_job_cancels_the_runpod_job(database_url: str, tmp_path: Path) -> None:
     with FakeRunPod(polls_before_done=10_000) as fake:
-        settings = settings_for(Settings(data_dir=tmp_path), fake, sqlite_database_url)
+        settings = settings_for(Settings(data_dir=tmp_path), fake, database_url)
         async with running_app(settings) as env:
             actor_id = await env.create_actor()
             answer = await env.client.post(f"/api/actors/{actor_id}/regenerate-poster-frame")
