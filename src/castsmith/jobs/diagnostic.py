@@ -5,16 +5,44 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from pydantic import ConfigDict, Field
+
 from castsmith.domain.errors import (
     InfrastructureUnavailable,
     ProviderUnavailable,
     ValidationError,
 )
-from castsmith.jobs.registry import HandlerRegistry, JobContext
+from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload
 
 SLEEP_KIND = "diagnostic.sleep"
 REMOTE_KIND = "diagnostic.remote"
 PROGRESS_STEPS = 4
+# A diagnostic job holds a worker slot while it sleeps: an hour is plenty for a check.
+MAX_SECONDS = 3600.0
+MAX_PLANNED_FAILURES = 100
+
+
+class SleepPayload(JobPayload):
+    """``diagnostic.sleep``: how long to sleep and how many attempts should fail first.
+
+    Open to every user, so it stays lenient about extra keys (they are kept and
+    ignored), but what it reads is typed and bounded.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    seconds: float = Field(default=0, ge=0, le=MAX_SECONDS)
+    fail_times: int = Field(default=0, ge=0, le=MAX_PLANNED_FAILURES)
+
+
+class RemotePayload(JobPayload):
+    """``diagnostic.remote``: how long the stand-in remote work takes, and planned
+    infrastructure failures."""
+
+    model_config = ConfigDict(extra="allow")
+
+    seconds: float = Field(default=0, ge=0, le=MAX_SECONDS)
+    infra_fail_times: int = Field(default=0, ge=0, le=MAX_PLANNED_FAILURES)
 
 
 async def sleep_handler(ctx: JobContext) -> dict[str, Any]:
@@ -81,5 +109,5 @@ async def remote_handler(ctx: JobContext) -> dict[str, Any]:
 
 def register_handlers(registry: HandlerRegistry) -> None:
     """Register the diagnostic kinds."""
-    registry.register(SLEEP_KIND, sleep_handler)
-    registry.register(REMOTE_KIND, remote_handler)
+    registry.register(SLEEP_KIND, sleep_handler, payload=SleepPayload)
+    registry.register(REMOTE_KIND, remote_handler, payload=RemotePayload)

@@ -172,6 +172,9 @@ class JobQueue(UserActions, WorkerSide):
         for hook in self._enqueue_hooks:
             spec = hook(spec)
         defaults = self.registry.get(spec.kind) if self.registry else None
+        if defaults is not None:
+            # Refused here, not by a worker's KeyError later: the schema is the contract.
+            defaults.check_payload(dict(spec.payload))
         if not rules.PRIORITY_MIN <= spec.priority <= rules.PRIORITY_MAX:
             raise ValidationError(
                 f"priority must be between {rules.PRIORITY_MIN} and {rules.PRIORITY_MAX}",

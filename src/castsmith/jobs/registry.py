@@ -10,11 +10,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticError
 from sqlalchemy.exc import DBAPIError
 
 from castsmith.domain.errors import JobCancelled, ValidationError
+from castsmith.domain.ids import MAX_ROW_ID
 from castsmith.jobs.types import ChildrenSummary, ClaimedJob, JobSpec, WaitForChildren
 
 if TYPE_CHECKING:
@@ -33,9 +36,24 @@ Handler = Callable[["JobContext"], Awaitable[HandlerResult]]
 Finalizer = Callable[["JobContext", ChildrenSummary], Awaitable[dict[str, Any] | None]]
 
 
+class JobPayload(BaseModel):
+    """The schema of one kind's payload, checked when a job of the kind is enqueued.
+
+    Strict and closed: a handler reads only what its schema promises, so a payload
+    missing a field, naming an id as ``"8"`` or carrying unknown keys is refused at
+    the door (a 422 from the API) instead of crashing a worker later.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+PayloadRowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+"""A row id inside a payload: a JSON integer within the ids' range."""
+
+
 @dataclass(frozen=True)
 class Registration:
-    """One kind: its handler and the defaults its jobs get when enqueued."""
+    """One kind: its handler, its payload schema and the defaults its jobs get."""
 
     kind: str
     handler: Handler
@@ -43,6 +61,23 @@ class Registration:
     timeout: float | None = None
     max_attempts: int | None = None
     on_children_done: Finalizer | None = None
+    payload: type[BaseModel] | None = None
+    """The payload's schema; ``None`` only for kinds tests register for the engine."""
+
+    def check_payload(self, payload: dict[str, Any]) -> BaseModel | None:
+        """``payload`` parsed by the kind's schema; :class:`ValidationError` naming the
+        first offending field when it does not fit."""
+        if self.payload is None:
+            return None
+        try:
+            return self.payload.model_validate(payload)
+        except PydanticError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            field = f"payload.{where}" if where else "payload"
+            raise ValidationError(
+                f"{field}: {first['msg']} (a {self.kind!r} job's payload)", field
+            ) from None
 
 
 class HandlerRegistry:
@@ -73,9 +108,12 @@ class HandlerRegistry:
         timeout: float | None = None,
         max_attempts: int | None = None,
         on_children_done: Finalizer | None = None,
+        payload: type[BaseModel] | None = None,
     ) -> None:
         """Register ``handler`` for ``kind`` (``async (ctx) -> dict | WaitForChildren``).
 
+        ``payload`` is the schema every job of the kind is checked against when it is
+        enqueued (a :class:`JobPayload`); every product kind has one.
         ``on_children_done`` runs once every child spawned by a job of this kind has
         ended; it sees the children and their aggregate status and may return the
         parent's result.
@@ -83,7 +121,7 @@ class HandlerRegistry:
         if kind in self._kinds:
             raise ValueError(f"job kind {kind!r} is already registered")
         self._kinds[kind] = Registration(
-            kind, handler, provider, timeout, max_attempts, on_children_done
+            kind, handler, provider, timeout, max_attempts, on_children_done, payload
         )
 
     def get(self, kind: str) -> Registration | None:

@@ -18,7 +18,7 @@ from castsmith.domain.errors import (
     ProviderUnavailable,
     ValidationError,
 )
-from castsmith.jobs.registry import HandlerRegistry, JobContext
+from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
 from castsmith.net.guard import GuardPolicy, allow_list, check_url, pinned_request
 from castsmith.webhooks.scheduling import (
     MAX_ATTEMPTS_CEILING,
@@ -31,6 +31,16 @@ from castsmith.webhooks.signing import signed_headers
 DEFAULT_MAX_ATTEMPTS = 10
 # Receivers that say the endpoint is gone for good are not retried.
 PERMANENT_STATUSES = frozenset({410})
+
+
+class DeliveryPayload(JobPayload):
+    """``webhook.deliver``: where to POST, the message id receivers de-duplicate by,
+    the job the delivery is about, and the body to sign."""
+
+    url: str
+    msg_id: str
+    job_id: PayloadRowId | None = None
+    body: dict[str, Any] = {}
 
 
 def _guard(settings: Any) -> GuardPolicy:
@@ -116,4 +126,9 @@ async def _post(
 
 def register_handlers(registry: HandlerRegistry, max_attempts: int | None = None) -> None:
     """Register ``webhook.deliver``."""
-    registry.register(WEBHOOK_KIND, deliver, max_attempts=max_attempts or DEFAULT_MAX_ATTEMPTS)
+    registry.register(
+        WEBHOOK_KIND,
+        deliver,
+        max_attempts=max_attempts or DEFAULT_MAX_ATTEMPTS,
+        payload=DeliveryPayload,
+    )

@@ -51,11 +51,17 @@ def validate_webhook_url(url: Any, field: str = URL_FIELD) -> str:
 
 
 def checked_spec(spec: JobSpec) -> JobSpec:
-    """``spec`` with its webhook URL (the field, else the payload key) checked."""
-    url = spec.webhook_url if spec.webhook_url is not None else spec.payload.get(URL_FIELD)
+    """``spec`` with its webhook URL (the field, else the payload key) checked.
+
+    A payload's ``webhook_url`` key moves to the field: the payload then holds only
+    what the kind's schema describes.
+    """
+    payload = dict(spec.payload)
+    in_payload = payload.pop(URL_FIELD, None)
+    url = spec.webhook_url if spec.webhook_url is not None else in_payload
     if url is None:
         return spec
-    return replace(spec, webhook_url=validate_webhook_url(url))
+    return replace(spec, payload=payload, webhook_url=validate_webhook_url(url))
 
 
 def webhook_body(job: Any, status: str, now: datetime) -> dict[str, Any]:

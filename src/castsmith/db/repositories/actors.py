@@ -102,6 +102,7 @@ class ActorRepository:
 
     def get(self, actor_id: int, *, include_deleted: bool = False) -> Actor:
         """The actor with ``actor_id``; ``NotFound`` when unknown (or deleted)."""
+        access.caller()  # nobody recorded is NoCaller, whether the id exists or not
         actor = self.session.get(Actor, actor_id)
         if actor is None or (actor.deleted_at is not None and not include_deleted):
             raise NotFound(f"actor {actor_id} not found")
@@ -111,6 +112,7 @@ class ActorRepository:
 
     def get_for_update(self, actor_id: int, *, include_deleted: bool = False) -> Actor:
         """Like :meth:`get`, locking the row on PostgreSQL until the transaction ends."""
+        access.caller()
         actor = self.session.scalars(
             select(Actor).where(Actor.id == actor_id).with_for_update()
         ).first()

@@ -76,6 +76,7 @@ class LoraRepository:
 
     def get(self, training_id: int) -> LoraTraining:
         """The training ``training_id``; ``NotFound`` when there is none."""
+        access.caller()  # nobody recorded is NoCaller, whether the row exists or not
         row = self.session.get(LoraTraining, training_id)
         # A version belongs to its actor's owner; anyone else gets the unknown-id answer.
         owner = (

@@ -86,6 +86,7 @@ class PersonaRepository:
 
     def get_task(self, task_id: str, *, lock: bool = False) -> PersonaTask:
         """The task with the public ``task_id``; ``NotFound`` when there is none."""
+        access.caller()  # nobody recorded is NoCaller, whether the task exists or not
         query = select(PersonaTask).where(PersonaTask.task_id == task_id)
         if lock:
             query = query.with_for_update()

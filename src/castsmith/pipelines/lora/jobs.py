@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 from castsmith.domain.errors import ValidationError
-from castsmith.jobs.registry import HandlerRegistry, JobContext
+from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
 from castsmith.pipelines.lora.grid import draw_grid, poster_provider
 from castsmith.pipelines.lora.records import TEST_GRID, TRAIN, load, update
 from castsmith.pipelines.lora.run import run_training
@@ -19,6 +19,19 @@ from castsmith.pipelines.posters.params import PosterOverrides
 
 # Trainings are billed: a few attempts resume polling; they never submit twice.
 TRAIN_ATTEMPTS = 5
+
+
+class TrainPayload(JobPayload):
+    """``lora.train``: the training row (and its actor, for the job list)."""
+
+    training_id: PayloadRowId
+    actor_id: PayloadRowId | None = None
+
+
+class GridPayload(JobPayload):
+    """``lora.test_grid``: the training whose version the grid shows."""
+
+    training_id: PayloadRowId
 
 
 async def queue_follow_ups(services: Any, training_id: int) -> dict[str, Any]:
@@ -76,5 +89,5 @@ async def _handle_grid(ctx: JobContext) -> dict[str, Any]:
 
 def register_handlers(registry: HandlerRegistry) -> None:
     """Register the LoRA job kinds."""
-    registry.register(TRAIN, _handle_train, max_attempts=TRAIN_ATTEMPTS)
-    registry.register(TEST_GRID, _handle_grid)
+    registry.register(TRAIN, _handle_train, max_attempts=TRAIN_ATTEMPTS, payload=TrainPayload)
+    registry.register(TEST_GRID, _handle_grid, payload=GridPayload)

@@ -9,19 +9,32 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, PersonaTask
 from castsmith.db.repositories.personas import PersonaRepository
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import CastsmithError
-from castsmith.jobs.registry import HandlerRegistry, JobContext
+from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
 from castsmith.pipelines._checks import request_checks
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.personas import KIND_BASE, KIND_GRID, KIND_TASK
 from castsmith.pipelines.personas.data import generate_personas
 from castsmith.pipelines.personas.images import PersonaImages, base_asset, failure_message
+
+
+class TaskPayload(JobPayload):
+    """``persona.task``: the task to run."""
+
+    task_id: str = Field(min_length=1, max_length=64)
+
+
+class PersonaPayload(TaskPayload):
+    """``persona.base`` and ``persona.grid``: one persona of a task."""
+
+    result_id: PayloadRowId
 
 
 async def run_task(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
@@ -266,8 +279,10 @@ def _mark(services: Services, task_id: str, result_id: int, status: str, error: 
 
 def register_handlers(registry: HandlerRegistry) -> None:
     """Register the persona task kinds on the job engine."""
-    registry.register(KIND_TASK, run_task, max_attempts=3, on_children_done=finish_task)
+    registry.register(
+        KIND_TASK, run_task, max_attempts=3, on_children_done=finish_task, payload=TaskPayload
+    )
     # No finalizer on the base kind: the engine settles a waiting base job from its grid
     # job directly, without another claim that would need a provider slot.
-    registry.register(KIND_BASE, run_base, max_attempts=3, timeout=1800)
-    registry.register(KIND_GRID, run_grid, max_attempts=3, timeout=1800)
+    registry.register(KIND_BASE, run_base, max_attempts=3, timeout=1800, payload=PersonaPayload)
+    registry.register(KIND_GRID, run_grid, max_attempts=3, timeout=1800, payload=PersonaPayload)

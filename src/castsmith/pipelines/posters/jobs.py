@@ -4,11 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from castsmith.jobs.registry import HandlerRegistry, JobContext
+from pydantic import Field
+
+from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
 from castsmith.pipelines._remote import RemoteWork
-from castsmith.pipelines.posters import KIND_BATCH, KIND_GENERATE, generate_poster
+from castsmith.pipelines.posters import KIND_BATCH, KIND_GENERATE, MAX_BATCH, generate_poster
 from castsmith.pipelines.posters.params import PosterOverrides
+
+
+class PosterPayload(JobPayload):
+    """``poster.generate``: the actor and the overrides of how its poster is drawn."""
+
+    actor_id: PayloadRowId
+    overrides: PosterOverrides = Field(default_factory=PosterOverrides)
+    # False: a draft that joins the history without replacing the current poster.
+    make_current: bool = True
+
+
+class BatchPayload(JobPayload):
+    """``poster.batch``: the actors, shared overrides, and the provider the children use."""
+
+    actor_ids: list[PayloadRowId] = Field(default_factory=list, max_length=MAX_BATCH)
+    overrides: PosterOverrides = Field(default_factory=PosterOverrides)
+    provider: str | None = Field(default=None, max_length=100)
 
 
 async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
@@ -24,6 +43,7 @@ async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
         job_id=ctx.job_id,
         progress=report,
         remote=RemoteWork(ctx),
+        make_current=ctx.payload.get("make_current", True) is not False,
     )
 
 
@@ -58,5 +78,5 @@ async def _batch_done(_ctx: JobContext, summary: ChildrenSummary) -> dict[str, A
 
 def register_handlers(registry: HandlerRegistry) -> None:
     """Register the poster job kinds."""
-    registry.register(KIND_GENERATE, _handle_generate)
-    registry.register(KIND_BATCH, _handle_batch, on_children_done=_batch_done)
+    registry.register(KIND_GENERATE, _handle_generate, payload=PosterPayload)
+    registry.register(KIND_BATCH, _handle_batch, on_children_done=_batch_done, payload=BatchPayload)

@@ -79,13 +79,13 @@ class ReferenceRequest:
         object.__setattr__(self, "description", text)
 
     def payload(self) -> dict[str, Any]:
-        """The job payload."""
+        """The job payload. The owner is not in it: the job's owner (its caller) owns
+        what it makes, so a payload cannot plant rows in someone else's name."""
         return {
             "character_description": self.description,
             "num_images": self.num_images,
             "aspect_ratio": self.aspect_ratio,
             "seed": self.seed,
-            "owner_id": self.owner_id,
             "actor_id": self.actor_id,
         }
 

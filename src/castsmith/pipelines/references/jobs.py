@@ -8,24 +8,41 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, CharacterReference
+from castsmith.domain import access
 from castsmith.domain.errors import CastsmithError
-from castsmith.jobs.registry import HandlerRegistry, JobContext
+from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
 from castsmith.pipelines._assets import AssetProvenance, store_asset
 from castsmith.pipelines._checks import request_checks
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.references import (
     EXTENSIONS,
     KIND_GENERATE,
+    MAX_DESCRIPTION,
     ReferenceRequest,
     cache_path,
+    check_actor,
 )
 from castsmith.providers.base import TextToImage
 
 log = logging.getLogger(__name__)
+
+
+class GeneratePayload(JobPayload):
+    """``reference.generate``: what to draw, how many, and the actor it is for.
+
+    No owner field: what the job makes belongs to the job's owner.
+    """
+
+    character_description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    num_images: int = Field(default=4, ge=1, le=4)
+    aspect_ratio: str = Field(default="1:1", max_length=10)
+    seed: int | None = None
+    actor_id: PayloadRowId | None = None
 
 
 def _write_cache(path: Path, data: bytes) -> None:
@@ -129,15 +146,19 @@ async def _remove(services: Services, keys: list[str]) -> None:
 
 
 async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
-    payload = ctx.payload
+    payload = GeneratePayload.model_validate(ctx.payload)
     request = ReferenceRequest(
-        description=str(payload.get("character_description", "")),
-        num_images=int(payload.get("num_images", 4)),
-        aspect_ratio=str(payload.get("aspect_ratio", "1:1")),
-        seed=payload.get("seed"),
-        owner_id=payload.get("owner_id"),
-        actor_id=payload.get("actor_id"),
+        description=payload.character_description,
+        num_images=payload.num_images,
+        aspect_ratio=payload.aspect_ratio,
+        seed=payload.seed,
+        # The handler acts as the job's owner: what it makes is theirs.
+        owner_id=access.acting_user_id(),
+        actor_id=payload.actor_id,
     )
+    if request.actor_id is not None:
+        # Checked again here, in the owner's scope: the job may not name their actor.
+        await check_actor(ctx.services, request.actor_id)
     images = await generate(ctx.services, request, ctx)
     await ctx.progress(100, f"{len(images)} reference image(s) ready")
     return {"images": images}
@@ -145,4 +166,4 @@ async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
 
 def register_handlers(registry: HandlerRegistry) -> None:
     """Register ``reference.generate``."""
-    registry.register(KIND_GENERATE, _handle_generate, timeout=600)
+    registry.register(KIND_GENERATE, _handle_generate, timeout=600, payload=GeneratePayload)

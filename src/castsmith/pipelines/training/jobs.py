@@ -5,7 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from castsmith.jobs.registry import HandlerRegistry, HandlerResult, JobContext
+from pydantic import Field
+
+from castsmith.jobs.registry import (
+    HandlerRegistry,
+    HandlerResult,
+    JobContext,
+    JobPayload,
+    PayloadRowId,
+)
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
 from castsmith.pipelines._checks import KIND_CHECK, request_checks
 from castsmith.pipelines.training import (
@@ -25,6 +33,43 @@ from castsmith.pipelines.training.images import (
     generate_training_image,
     load_actor,
 )
+
+# Bounds as the routes that queue these kinds apply them.
+PROMPT_MAX = 4000
+URL_MAX = 2048
+CHECK_ASSETS_MAX = 10_000
+
+
+class OptionsPayload(JobPayload):
+    """What a training request may say besides the actor (see ``GenerateOptions``)."""
+
+    actor_id: PayloadRowId
+    provider: str | None = Field(default=None, max_length=100)
+    base_image_url: str | None = Field(default=None, max_length=URL_MAX)
+    actor_type: str | None = Field(default=None, max_length=100)
+    actor_sex: str | None = Field(default=None, max_length=100)
+    seed: int | None = None
+    auto_triage: bool | None = None
+
+
+class GenerateAllPayload(OptionsPayload):
+    """``training.generate_all``: the actor, and the options every child gets."""
+
+
+class GenerateOnePayload(OptionsPayload):
+    """``training.generate_one``: one prompt for the actor (a library one names its id)."""
+
+    prompt: str = Field(min_length=1, max_length=PROMPT_MAX)
+    prompt_id: str | None = Field(default=None, max_length=100)
+
+
+class CheckPayload(JobPayload):
+    """``curation.check``: an actor's images, or the assets named; triage when asked."""
+
+    actor_id: PayloadRowId | None = None
+    asset_ids: list[PayloadRowId] = Field(default_factory=list, max_length=CHECK_ASSETS_MAX)
+    again: bool = False
+    triage: bool | None = None
 
 
 async def handle_generate_one(ctx: JobContext) -> HandlerResult:
@@ -135,6 +180,13 @@ async def finish_generate_all(ctx: JobContext, summary: ChildrenSummary) -> dict
 def register_handlers(registry: HandlerRegistry) -> None:
     """Register the training job kinds."""
     # A provider that never answers must not hold a capped slot for ever.
-    registry.register(KIND_ONE, handle_generate_one, timeout=ONE_IMAGE_TIMEOUT)
-    registry.register(KIND_ALL, handle_generate_all, on_children_done=finish_generate_all)
-    registry.register(KIND_CHECK, handle_check)
+    registry.register(
+        KIND_ONE, handle_generate_one, timeout=ONE_IMAGE_TIMEOUT, payload=GenerateOnePayload
+    )
+    registry.register(
+        KIND_ALL,
+        handle_generate_all,
+        on_children_done=finish_generate_all,
+        payload=GenerateAllPayload,
+    )
+    registry.register(KIND_CHECK, handle_check, payload=CheckPayload)
