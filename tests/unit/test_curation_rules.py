@@ -114,3 +114,13 @@ def test_too_few_usable_images_are_not_ready() -> None:
         "duplicates": 0,
         "blurred": 0,
     }
+
+
+def test_placeholder_art_still_being_checked_is_usable_and_does_not_hold_the_dataset() -> None:
+    art = [ItemVerdict(f"art_{n}.jpg", Verdict.PENDING, (), placeholder=True) for n in range(10)]
+    report = readiness(art, Thresholds())
+    assert report.ready and report.usable == 10 and report.pending == 0
+    assert report.reasons == ("10 image(s) are placeholder art: identity not checked",)
+    photo = ItemVerdict("photo.jpg", Verdict.PENDING, ())
+    waiting = readiness([*art, photo], Thresholds())
+    assert not waiting.ready and waiting.pending == 1

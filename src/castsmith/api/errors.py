@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from castsmith.domain.errors import (
@@ -40,9 +40,14 @@ STATUS_BY_ERROR: list[tuple[type[CastsmithError], int]] = [
 class ErrorOut(BaseModel):
     """Every error answer: ``detail`` says what went wrong, ``field`` names the input."""
 
+    model_config = ConfigDict(extra="allow")
+
     detail: str
     error: str
     field: str | None = None
+    report: dict[str, Any] | None = Field(
+        None, description="A dataset's readiness report, when a training was refused for it."
+    )
 
 
 # What any API route may answer besides its own successes: 400 for a body that is not
@@ -66,6 +71,11 @@ def error_body(error: CastsmithError) -> dict[str, object]:
     field = getattr(error, "field", None)
     if field:
         body["field"] = field
+    # Some errors carry more for a client to show (a dataset's readiness report); they
+    # add keys, never replace the three above.
+    details = getattr(error, "details", None)
+    if isinstance(details, dict):
+        body.update({k: v for k, v in details.items() if k not in body})
     return body
 
 

@@ -4,7 +4,8 @@
 job; ``?wait=SECONDS`` holds the answer until the job ends (200) or the time runs out
 (202). Refusals are 4xx naming the field: an unknown or unconfigured trainer
 (``provider``), no trigger word, too few images (``dataset``), a file that is not
-safetensors (``weights``).
+safetensors (``weights``). A dataset whose readiness report says not ready is a 409
+(``field`` ``dataset``, the report under ``report``) unless the body has ``"force": true``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ class TrainBody(BaseModel):
     learning_rate: float | None = None
     resolution: int | None = None
     trigger_word: str | None = Field(None, max_length=NAME_MAX)
+    force: bool = Field(
+        False,
+        description="Train even when the dataset's readiness report says it is not ready.",
+    )
 
 
 class StrengthBody(BaseModel):

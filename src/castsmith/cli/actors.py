@@ -110,6 +110,48 @@ def create(
         typer.echo(f"created actor {actor['id']} {actor['name']}")
 
 
+@actors_app.command("update")
+def update(
+    ctx: typer.Context,
+    actor: str = typer.Argument(..., help="Actor id or name."),
+    description: str | None = typer.Option(None, "--description"),
+    identity_threshold: float | None = typer.Option(
+        None,
+        "--identity-threshold",
+        help="The actor's own identity threshold for the curation checks (0-2; dlib's is 0.6).",
+    ),
+    clear_identity_threshold: bool = typer.Option(
+        False, "--clear-identity-threshold", help="Go back to the configured threshold."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Change an actor's description or curation identity threshold."""
+    from castsmith.pipelines import actors as use
+
+    fields: dict[str, Any] = {}
+    if description is not None:
+        fields["description"] = description
+    if identity_threshold is not None and clear_identity_threshold:
+        fail("give --identity-threshold or --clear-identity-threshold, not both")
+    if identity_threshold is not None or clear_identity_threshold:
+        fields["curation_identity_threshold"] = identity_threshold
+    if not fields:
+        fail("nothing to change: give --description or --identity-threshold")
+
+    async def work(container: Container) -> dict[str, Any]:
+        return await use.update_actor(container, await resolve_actor_id(container, actor), fields)
+
+    shown = run_in_container(ctx, work)
+    if as_json:
+        print_json(shown)
+    else:
+        threshold = shown["curation_identity_threshold"]
+        typer.echo(
+            f"updated actor {shown['id']} {shown['name']}; identity threshold: "
+            + (f"{threshold:g}" if threshold is not None else "the configured one")
+        )
+
+
 @actors_app.command("base-image")
 def base_image(
     ctx: typer.Context,

@@ -58,6 +58,20 @@ async def _follow(container: Container, job_id: int) -> Any:
         await asyncio.sleep(0.2)
 
 
+async def _checks_done(container: Container, actor_id: int) -> None:
+    """Run the checks of photographs not checked yet here, so the readiness gate does
+    not wait for workers this command may not have."""
+    from castsmith.pipelines._checks import request_checks
+    from castsmith.pipelines.training.curation import readiness_report
+
+    if not (await readiness_report(container, actor_id)).pending:
+        return
+    job = await request_checks(container, actor_id=actor_id)
+    if job is not None:
+        async with in_process_worker(container, min_concurrency=2):
+            await _follow(container, job.id)
+
+
 @lora_app.command("train")
 def train(
     ctx: typer.Context,
@@ -71,15 +85,23 @@ def train(
     resolution: int | None = typer.Option(None, "--resolution"),
     trigger_word: str | None = typer.Option(None, "--trigger-word"),
     wait: bool = typer.Option(False, "--wait/--no-wait", help="Run the job here and wait."),
+    force: bool = typer.Option(
+        False, "--force", help="Train even if the dataset's readiness report says not ready."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the version as JSON."),
 ) -> None:
-    """Train a new LoRA version on the actor's dataset."""
+    """Train a new LoRA version on the actor's dataset (refused when the dataset is not
+    ready, see ``castsmith training check``, unless ``--force``)."""
     from castsmith.pipelines import lora
 
-    request = lora.TrainRequest(provider, steps, rank, learning_rate, resolution, trigger_word)
+    request = lora.TrainRequest(
+        provider, steps, rank, learning_rate, resolution, trigger_word, force=force
+    )
 
     async def work(container: Container) -> tuple[dict[str, Any], Any]:
         actor_id = await resolve_actor_id(container, actor)
+        if not force:
+            await _checks_done(container, actor_id)
         view, job = await lora.start_training(container, actor_id, request)
         if wait:
             async with in_process_worker(container, min_concurrency=4):

@@ -246,10 +246,20 @@ class ReadinessReport:
 
 
 def readiness(items: Sequence[ItemVerdict], thresholds: Thresholds) -> ReadinessReport:
-    """Judge a dataset (its images not rejected by the user) as a whole."""
-    pending = [i for i in items if i.verdict is Verdict.PENDING]
+    """Judge a dataset (its images not rejected by the user) as a whole.
+
+    Placeholder art counts as usable whether or not its check has run: its checks can
+    only add warnings (no identity, blur or near-copy rules apply to it; short of a file
+    that cannot be read), so waiting for them would only slow the offline flows down.
+    """
+    pending = [i for i in items if i.verdict is Verdict.PENDING and not i.placeholder]
     rejects = [i for i in items if i.verdict is Verdict.REJECT]
-    usable = [i for i in items if i.verdict in (Verdict.OK, Verdict.WARN)]
+    usable = [
+        i
+        for i in items
+        if i.verdict in (Verdict.OK, Verdict.WARN)
+        or (i.verdict is Verdict.PENDING and i.placeholder)
+    ]
     distances = sorted(i.identity_distance for i in items if i.identity_distance is not None)
     reasons: list[str] = []
     if pending:

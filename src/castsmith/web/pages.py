@@ -24,6 +24,7 @@ from castsmith.domain.jobs import ACTIVE_STATUSES
 from castsmith.pipelines import actors as actor_use
 from castsmith.web.library import PAGE_SIZE, LibraryQuery, placeholder_flags, previous_cursor
 from castsmith.web.live import job_tree, latest_event, running_training
+from castsmith.web.lora_panel import lora_panel_data
 
 log = logging.getLogger("castsmith.web")
 
@@ -157,32 +158,6 @@ async def _training(services: Container, actor_id: int) -> dict[str, Any]:
     from castsmith.pipelines.training import dataset as training_dataset
 
     return await training_dataset.training_data(services, actor_id)
-
-
-async def lora_panel_data(services: Any, actor_id: int) -> dict[str, Any]:
-    """The "Train LoRA" panel: versions, trainers, dataset size and readiness, the grid."""
-    from castsmith.pipelines import lora
-    from castsmith.pipelines.lora.readiness import readiness
-    from castsmith.pipelines.lora.records import trainer_registry
-
-    registry = trainer_registry(services)
-    default = registry.get()
-    ready = await asyncio.to_thread(readiness, services, actor_id, default)
-    versions = await lora.versions(services, actor_id)
-    shown = next((v for v in versions if v["is_current"]), versions[0] if versions else None)
-    grid = await lora.test_grid(services, shown["id"]) if shown else None
-    ended = ("succeeded", "failed", "canceled")
-    running = next((v for v in versions if v["status"] not in ended), None)
-    return {
-        "versions": versions,
-        "trainers": registry.names(),
-        "default": default.name,
-        "images": ready.images,
-        "needed": ready.needed,
-        "ready": ready.ready,
-        "grid": grid,
-        "running": running,
-    }
 
 
 async def _optional(coro: Any, default: Any) -> Any:

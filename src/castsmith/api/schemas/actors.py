@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, URL_MAX, RowIdField, UtcDateTime
 
@@ -70,6 +70,12 @@ class ActorPatch(BaseModel):
     style: str | None = Field(None, max_length=NAME_MAX)
     lora: LoraIn | None = None
     owner_id: RowIdField | None = None
+    # Strict: true is not 1.0 here, and a string is not a number.
+    curation_identity_threshold: StrictFloat | None = Field(
+        None,
+        description="The actor's own identity threshold for the curation checks "
+        "(above 0, at most 2; null goes back to the setting).",
+    )
 
     def fields(self) -> dict[str, Any]:
         """The fields the client actually sent."""
@@ -104,6 +110,7 @@ class ActorOut(BaseModel):
     style: str | None
     lora: LoraOut | None
     owner_id: int | None
+    curation_identity_threshold: float | None = None
     base_image_url: str | None
     poster_frames: PosterFrames | None
     deleted: bool

@@ -44,6 +44,7 @@ from castsmith.pipelines._assets import (
 from castsmith.pipelines._checks import request_checks
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.actors.views import ActorView, load_views, to_json
+from castsmith.pipelines.training.curation import ACTOR_THRESHOLD, validate_threshold
 from castsmith.providers.base import ImageProvider, TextToImage
 
 log = logging.getLogger("castsmith.pipelines.actors")
@@ -86,7 +87,15 @@ def _require_user(session: Session, user_id: int | None) -> None:
 
 
 async def update_actor(services: Services, actor_id: int, fields: dict[str, Any]) -> dict[str, Any]:
-    """Change the given fields of a live actor (a renamed actor keeps its stored keys)."""
+    """Change the given fields of a live actor (a renamed actor keeps its stored keys).
+
+    ``curation_identity_threshold`` (a number above 0 and at most 2, or ``None`` to
+    clear it) is the actor's own identity threshold for the curation checks; it lives
+    in the actor's ``extra`` settings, not in a column.
+    """
+    fields = dict(fields)
+    threshold_given = ACTOR_THRESHOLD in fields
+    threshold = validate_threshold(fields.pop(ACTOR_THRESHOLD, None))
     values = clean_actor_fields(fields, partial=True)
     if "owner_id" in values:
         access.check_owner_change(values["owner_id"])
@@ -101,6 +110,12 @@ async def update_actor(services: Services, actor_id: int, fields: dict[str, Any]
                 repo.rename_check(actor, values["name"])
             for column, value in values.items():
                 setattr(actor, column, value)
+            if threshold_given:
+                # A new dict, so SQLAlchemy sees the JSON column change.
+                extra = {k: v for k, v in (actor.extra or {}).items() if k != ACTOR_THRESHOLD}
+                if threshold is not None:
+                    extra[ACTOR_THRESHOLD] = threshold
+                actor.extra = extra
 
     await asyncio.to_thread(write)
     return await _show(services, actor_id)

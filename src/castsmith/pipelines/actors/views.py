@@ -14,6 +14,7 @@ from castsmith.db.repositories.assets import AssetRepository
 from castsmith.domain.keys import POSTER_SIZES
 from castsmith.pipelines._assets import asset_url, public_pair
 from castsmith.pipelines._services import Services
+from castsmith.pipelines.training.curation import ACTOR_THRESHOLD
 
 
 @dataclass
@@ -95,6 +96,8 @@ async def to_json(services: Services, item: ActorView) -> dict[str, Any]:
         if has_lora
         else None,
         "owner_id": actor.owner_id,
+        # The actor's own identity threshold for the curation checks (null: the setting).
+        "curation_identity_threshold": (actor.extra or {}).get(ACTOR_THRESHOLD),
         "base_image_url": await asset_url(services, item.base_key) if item.base_key else None,
         "poster_frames": await poster_frames_json(services, item.poster, item.poster_keys),
         "deleted": actor.deleted_at is not None,

@@ -5,7 +5,9 @@ Use cases for the API, CLI and web page: :func:`start_training`, :func:`versions
 :func:`test_grid`, :func:`pick_strength` and :func:`import_lora` (in
 :mod:`castsmith.pipelines.lora.importing`). Every request is checked before anything
 is written: an unknown or unconfigured trainer, a missing trigger word, bad
-parameters or too few images are refused naming the field.
+parameters or too few images are refused naming the field, and a dataset the curation
+report calls not ready is refused (409 with the report) unless the request forces it
+(see :mod:`castsmith.pipelines.lora.readiness`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from castsmith.domain.lora import (
 from castsmith.jobs.types import JobView
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.lora.grid import grid_view
-from castsmith.pipelines.lora.readiness import check_ready
+from castsmith.pipelines.lora.readiness import gate
 from castsmith.pipelines.lora.records import TRAIN, load, load_actor, trainer_registry, view
 from castsmith.pipelines.lora.run import cancel_remote
 from castsmith.pipelines.lora.weights import weights_url
@@ -45,6 +47,7 @@ class TrainRequest:
     learning_rate: float | None = None
     resolution: int | None = None
     trigger_word: str | None = None
+    force: bool = False
 
 
 def _params(request: TrainRequest, actor_trigger: str | None) -> TrainingParams:
@@ -68,14 +71,17 @@ def _active(services: Services, actor_id: int) -> int | None:
 async def start_training(
     services: Services, actor_id: int, request: TrainRequest
 ) -> tuple[dict[str, Any], JobView]:
-    """Check the request, record version n and queue its ``lora.train`` job."""
+    """Check the request and the dataset, record version n and queue its ``lora.train``
+    job. ``DatasetNotReady`` (a 409 with the report) unless ``request.force``."""
     actor = await asyncio.to_thread(load_actor, services, actor_id)
     trainer = trainer_registry(services).get(request.provider)
     params = _params(request, actor.lora_trigger_word)
-    await asyncio.to_thread(check_ready, services, actor_id, trainer)
+    if not isinstance(request.force, bool):
+        raise ValidationError("force must be true or false", "force")
     running = await asyncio.to_thread(_active, services, actor_id)
     if running is not None:
         raise Conflict(f"LoRA v{running} of {actor.name!r} is still training; cancel it first")
+    await gate(services, actor_id, trainer, force=request.force)
 
     def create() -> int:
         with services.sessions.begin() as session:

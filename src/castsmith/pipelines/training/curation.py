@@ -48,6 +48,9 @@ class DatasetNotReady(Conflict):
             "(pass force to train anyway)"
         )
         self.report = report
+        self.field = "dataset"
+        # Carried into the API's error body, so a client can show the whole report.
+        self.details: dict[str, object] = {"report": report.as_dict()}
 
 
 def thresholds(settings: Settings, actor_extra: dict[str, Any] | None = None) -> Thresholds:
@@ -94,7 +97,7 @@ def _descriptors(check: ImageCheck) -> list[list[float]]:
     return [face["descriptor"] for face in check.faces or [] if face.get("descriptor")]
 
 
-def _pending(item: TrainingDataItem) -> ItemChecks:
+def _pending(item: TrainingDataItem, placeholder: bool = False) -> ItemChecks:
     checks: dict[str, Any] = {
         "faces": None,
         "face_boxes": [],
@@ -104,11 +107,12 @@ def _pending(item: TrainingDataItem) -> ItemChecks:
         "resolution": None,
         "phash": None,
         "duplicate_of": None,
-        "placeholder": None,
+        "placeholder": placeholder or None,
         "verdict": Verdict.PENDING.value,
         "reasons": [],
     }
-    verdict = ItemVerdict(item.filename, Verdict.PENDING, ())
+    # The readiness report counts placeholder art as usable even before its check.
+    verdict = ItemVerdict(item.filename, Verdict.PENDING, (), placeholder=placeholder)
     return ItemChecks(item.id, item.status, checks, verdict)
 
 
@@ -147,7 +151,7 @@ def dataset_checks(session: Session, actor_id: int, limits: Thresholds) -> list[
     for item, asset, check in rows:
         current = _current(check, asset)
         if current is None or (reference_pending and not is_placeholder(asset)):
-            out.append(_pending(item))
+            out.append(_pending(item, is_placeholder(asset)))
             continue
         out.append(_judged(item, asset, current, reference, limits, copies.get(item.filename)))
     return out

@@ -69,7 +69,8 @@
     for (const [key, value] of form.entries()) {
       if (value === "") continue;
       body[key] = ["steps", "rank", "resolution"].includes(key) ? Number.parseInt(value, 10)
-        : key === "learning_rate" ? Number.parseFloat(value) : value;
+        : key === "learning_rate" ? Number.parseFloat(value)
+        : key === "force" ? true : value;
     }
     cs.busy(trainButton, "Starting...");
     try {
@@ -80,8 +81,22 @@
     } catch (e) {
       cs.idle(trainButton);
       cs.toast(e.message, "error");
+      if (e.status === 409 && e.body && e.body.report) showReport(e.body.report);
     }
   });
+
+  // A training refused for the dataset: say why and offer to train anyway.
+  function showReport(report) {
+    const list = document.getElementById("lora-readiness-reasons");
+    list.replaceChildren(...(report.reasons || []).map((reason) => {
+      const item = document.createElement("li");
+      item.textContent = reason;
+      return item;
+    }));
+    list.hidden = !(report.reasons || []).length;
+    message.textContent = "The dataset is not ready for training.";
+    document.getElementById("lt-force-field").hidden = false;
+  }
 
   cancelButton.addEventListener("click", async () => {
     if (!current) return;
