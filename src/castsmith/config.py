@@ -242,6 +242,13 @@ class Settings(TrainerSettings):
         default="auto",
         validation_alias=AliasChoices("CASTSMITH_POSTER_PROVIDER", "poster_provider"),
     )
+    poster_style_loras: str = Field(
+        default="SBai_style_101",
+        description="Comma-separated style LoRA names the poster dialog offers (file names "
+        "on the poster provider's ComfyUI server). A poster that names none is drawn with "
+        "SBai_style_101, the seeds' style.",
+        validation_alias=_alias("poster_style_loras"),
+    )
     reference_provider: str = Field(
         default="auto",
         validation_alias=AliasChoices("CASTSMITH_REFERENCE_PROVIDER", "reference_provider"),
@@ -587,6 +594,12 @@ class Settings(TrainerSettings):
                 concurrency = self.max_concurrent_requests
             limits[name] = ProviderLimit(concurrency=concurrency, rpm=limit.rpm)
         return limits
+
+    @property
+    def style_lora_choices(self) -> list[str]:
+        """The configured style LoRA names, in order, without blanks or repeats."""
+        names = (name.strip() for name in self.poster_style_loras.split(","))
+        return list(dict.fromkeys(name for name in names if name))
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,9 +1,10 @@
-"""The poster frame REST API: regenerate (one actor or many), history, make-current.
+"""The poster frame REST API: regenerate (one actor or many), history, make-current,
+and each actor's remembered poster parameters.
 
 ``POST /api/actors/{id}/regenerate-poster-frame`` takes the seed UI's body and answers
 202 with the queued job; with ``?wait=SECONDS`` it waits for the job and answers with
 the seed's response (200), or 504 with the job id when it is not done in time (the job
-keeps running).
+keeps running). ``make_current: false`` draws a version that only joins the history.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from castsmith.db.repositories.actors import ActorFilters
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job
 from castsmith.pipelines import posters as use
+from castsmith.pipelines.posters.defaults import (
+    PosterDefaults,
+    get_defaults,
+    poster_choices,
+    save_defaults,
+)
 from castsmith.pipelines.posters.params import PosterOverrides
 
 router = APIRouter(tags=["posters"])
@@ -32,6 +39,10 @@ class RegenerateBody(PosterOverrides):
     optional parameter overrides. ``actor_name`` must match the actor when given."""
 
     actor_name: str | None = Field(default=None, max_length=200)
+    make_current: bool = Field(
+        default=True,
+        description="false: the new version joins the history; the current poster stays.",
+    )
 
 
 class PosterUrls(BaseModel):
@@ -49,14 +60,22 @@ class PosterFrames(BaseModel):
     standard: PosterUrls
 
 
+class DraftVersion(BaseModel):
+    """Which version a draft (``make_current: false``) became."""
+
+    version: int
+    is_current: bool
+
+
 class RegenerateResponse(BaseModel):
-    """The seed's response once the poster is saved."""
+    """The seed's response once the poster is saved (``poster`` only for a draft)."""
 
     success: bool
     actor_id: str
     actor_name: str
     poster_frames: PosterFrames
     message: str
+    poster: DraftVersion | None = None
 
 
 class PosterJobAccepted(BaseModel):
@@ -149,8 +168,12 @@ async def regenerate_poster_frame(
     """Queue a new poster version for the actor (202), or wait for it with ``?wait``."""
     body = body or RegenerateBody()
     services = container_of(request)
-    overrides = PosterOverrides.model_validate(body.model_dump(exclude={"actor_name"}))
-    job = await use.request_poster(services, actor_id, overrides, actor_name=body.actor_name)
+    overrides = PosterOverrides.model_validate(
+        body.model_dump(exclude={"actor_name", "make_current"})
+    )
+    job = await use.request_poster(
+        services, actor_id, overrides, actor_name=body.actor_name, make_current=body.make_current
+    )
     accepted = _accepted(job, actor_id, response)
     if wait is None:
         return accepted
@@ -188,6 +211,44 @@ async def poster_history(actor_id: RowId, request: Request) -> dict[str, Any]:
 async def make_current(actor_id: RowId, version: RowId, request: Request) -> dict[str, Any]:
     """Make an earlier version the actor's poster again (404 for an unknown version)."""
     return await use.make_current(container_of(request), actor_id, version)
+
+
+class PosterOptions(BaseModel):
+    """What the regenerate dialog offers, and the workflow's own defaults."""
+
+    style_loras: list[str]
+    sizes: list[tuple[int, int]]
+    defaults: dict[str, Any]
+
+
+@router.get("/api/poster-frames/options", response_model=PosterOptions)
+async def poster_options(request: Request) -> dict[str, Any]:
+    """The configured style LoRAs (``CASTSMITH_POSTER_STYLE_LORAS``), the sizes the
+    dialog offers, and what a poster is drawn with when nothing is named."""
+    return poster_choices(container_of(request).settings.style_lora_choices)
+
+
+@router.get(
+    "/api/actors/{actor_id}/poster-defaults",
+    response_model=PosterDefaults,
+    response_model_exclude_none=True,
+)
+async def poster_defaults(actor_id: RowId, request: Request) -> dict[str, Any]:
+    """The poster parameters the actor remembers (empty: the workflow's defaults)."""
+    return await get_defaults(container_of(request), actor_id)
+
+
+@router.put(
+    "/api/actors/{actor_id}/poster-defaults",
+    response_model=PosterDefaults,
+    response_model_exclude_none=True,
+)
+async def set_poster_defaults(
+    actor_id: RowId, body: PosterDefaults, request: Request
+) -> dict[str, Any]:
+    """Remember poster parameters for the actor (replacing earlier ones); its later
+    posters use them for every field a request leaves out. Bad values are a 422."""
+    return await save_defaults(container_of(request), actor_id, body)
 
 
 @router.post(

@@ -74,6 +74,14 @@ def _finish(job: JobView) -> None:
         fail(job.error or f"job {job.id} ended {job.status}")
 
 
+# Override fields whose option is named differently (errors name the option typed).
+_FLAGS = {
+    "style_lora_strength": "style-strength",
+    "lora_strength_model": "lora-strength",
+    "lora_strength_clip": "lora-clip-strength",
+}
+
+
 @posters_app.command("generate")
 def generate(
     ctx: typer.Context,
@@ -84,25 +92,57 @@ def generate(
     seed: int | None = typer.Option(None, "--seed"),
     width: int | None = typer.Option(None, "--width"),
     height: int | None = typer.Option(None, "--height"),
+    guidance: float | None = typer.Option(None, "--guidance"),
+    lora_strength: float | None = typer.Option(
+        None, "--lora-strength", help="Character LoRA strength (model)."
+    ),
+    lora_clip_strength: float | None = typer.Option(
+        None, "--lora-clip-strength", help="Character LoRA strength (CLIP)."
+    ),
+    teacache: str | None = typer.Option(None, "--teacache", help="current, legacy or off."),
+    new_seed: bool = typer.Option(
+        False, "--new-seed", help="A fresh seed even if the actor's defaults keep one."
+    ),
+    make_current: bool = typer.Option(
+        True,
+        "--make-current/--no-make-current",
+        help="--no-make-current: the version joins the history; the current poster stays.",
+    ),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Run the job here and wait."),
     as_json: bool = typer.Option(False, "--json", help="Print the response as JSON."),
 ) -> None:
-    """Draw a new poster version for ACTOR."""
+    """Draw a new poster version for ACTOR (options left out: the actor's remembered
+    poster defaults, else the workflow's)."""
+    from pydantic import ValidationError as PydanticError
+
     from castsmith.pipelines import posters as use
     from castsmith.pipelines.posters.params import PosterOverrides
 
-    overrides = PosterOverrides(
-        style_lora=style_lora,
-        style_lora_strength=style_strength,
-        steps=steps,
-        seed=seed,
-        width=width,
-        height=height,
-    )
+    try:
+        overrides = PosterOverrides.model_validate(
+            {
+                "style_lora": style_lora,
+                "style_lora_strength": style_strength,
+                "steps": steps,
+                "seed": seed,
+                "width": width,
+                "height": height,
+                "guidance": guidance,
+                "lora_strength_model": lora_strength,
+                "lora_strength_clip": lora_clip_strength,
+                "teacache": teacache,
+                "new_seed": new_seed or None,
+            }
+        )
+    except PydanticError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0])
+        flag = _FLAGS.get(field, field.replace("_", "-"))
+        fail(f"--{flag}: {first['msg']}")
 
     async def work(container: Container) -> JobView:
         actor_id = await resolve_actor_id(container, actor)
-        job = await use.request_poster(container, actor_id, overrides)
+        job = await use.request_poster(container, actor_id, overrides, make_current=make_current)
         if not wait:
             return job
         async with in_process_worker(container):
@@ -118,7 +158,8 @@ def generate(
         print_json(use.seed_shape(result))
         return
     poster = result.get("poster", {})
-    typer.echo(f"{result.get('actor_name')}: poster version {poster.get('version')}")
+    kept = "" if poster.get("is_current", True) else " (not made current)"
+    typer.echo(f"{result.get('actor_name')}: poster version {poster.get('version')}{kept}")
     for size, url in result.get("poster_frames", {}).get("standard", {}).items():
         typer.echo(f"  {size}: {url}")
 

@@ -21,7 +21,6 @@ from castsmith.db.repositories.actors import ActorFilters, ActorRepository
 from castsmith.db.repositories.posters import PosterRepository
 from castsmith.domain.errors import (
     NotFound,
-    OutputExpired,
     ProviderError,
     ValidationError,
 )
@@ -29,6 +28,7 @@ from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import make_renditions
 from castsmith.jobs.types import JobView
 from castsmith.pipelines._assets import AssetProvenance
+from castsmith.pipelines._ledger import provider_call
 from castsmith.pipelines._remote import RemoteWork
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.lora.delivery import deliver_current
@@ -70,8 +70,12 @@ async def generate_poster(
     job_id: int | None = None,
     progress: Progress = _no_progress,
     remote: RemoteWork | None = None,
+    make_current: bool = True,
 ) -> dict[str, Any]:
     """Draw, convert and save one poster version; return the job result.
+
+    ``make_current=False`` keeps the actor's current poster: the new version only joins
+    the history, to be compared and maybe made current later.
 
     ``remote`` (from the job handler) records the provider's job id before waiting and
     resumes it on a later attempt, so one poster is paid for once.
@@ -96,16 +100,15 @@ async def generate_poster(
     # TeaCache only speeds sampling up: unless the request asked for it, the provider may
     # draw without it on a server that lacks it (and says so in the provenance).
     optional = TEACACHE_NODES if overrides.teacache is None else frozenset()
-    try:
+    # Metered in the cost ledger; the remote id is checkpointed (paid once) in a job.
+    async with provider_call(
+        services, provider, "workflow", actor_id=actor_id, work=remote
+    ) as remote_call:
         result = await provider.run_workflow(
             RunWorkflow(workflow, optional_nodes=optional),
             provider_progress,
-            remote=remote.call(provider) if remote is not None else None,
+            remote=remote_call,
         )
-    except OutputExpired as exc:
-        if remote is not None:
-            await remote.forget(exc)
-        raise
     if not result.images:
         raise ProviderError(f"{provider.name} finished without returning an image", provider.name)
     image = result.images[0]
@@ -147,6 +150,7 @@ async def generate_poster(
         params=record,
         job_id=job_id,
         on_converted=converted,
+        make_current=make_current,
     )
     response = await seed_response(services, ref, keys.renditions)
     response["poster"] = {
@@ -154,8 +158,12 @@ async def generate_poster(
         "seed": params.seed,
         "provider": prov.provider,
         "placeholder": prov.placeholder,
+        "is_current": make_current,
     }
-    await progress(100, f"poster version {keys.version} saved")
+    if not make_current:
+        response["message"] = f"Poster version {keys.version} drawn; the current poster is kept"
+    kept = "" if make_current else " (not made current)"
+    await progress(100, f"poster version {keys.version} saved{kept}")
     return response
 
 
@@ -188,11 +196,13 @@ async def request_poster(
     overrides: PosterOverrides,
     *,
     actor_name: str | None = None,
+    make_current: bool = True,
 ) -> JobView:
     """Queue a poster for an actor after checking the request; return the job.
 
     While a poster job for the actor is queued or running, the same job comes back
-    (two quick clicks make one job).
+    (two quick clicks make one job). A draft (``make_current=False``) has a key of its
+    own, so it never hands back a job that will replace the current poster.
     """
     actor = await _load_actor(services, actor_id)
     if actor_name is not None and actor_name != actor.name:
@@ -202,12 +212,17 @@ async def request_poster(
         )
     poster_params(actor, overrides, fix_seed=False)  # refuse bad values before queueing
     provider = services.providers.for_role("poster")
+    payload: dict[str, Any] = {"actor_id": actor_id, "overrides": overrides.payload()}
+    key = f"{KIND_GENERATE}:{actor_id}"
+    if not make_current:
+        payload["make_current"] = False  # left out otherwise: the payload stays the seeds'
+        key += ":draft"
     job: JobView = await asyncio.to_thread(
         services.queue.enqueue,
         KIND_GENERATE,
-        {"actor_id": actor_id, "overrides": overrides.payload()},
+        payload,
         provider=provider.name,
-        idempotency_key=f"{KIND_GENERATE}:{actor_id}",
+        idempotency_key=key,
         owner_id=actor.owner_id,
     )
     return job
@@ -275,5 +290,14 @@ async def make_current(services: Services, actor_id: int, version: int) -> dict[
 
 
 def seed_shape(result: dict[str, Any] | None) -> dict[str, Any]:
-    """The seeds' response fields of a poster job's result."""
-    return {key: (result or {}).get(key) for key in SEED_KEYS}
+    """The seeds' response fields of a poster job's result.
+
+    A draft (not made current) also says which version it became, an extra field the
+    seeds never asked for: their regenerations are always made current.
+    """
+    result = result or {}
+    shape = {key: result.get(key) for key in SEED_KEYS}
+    poster = result.get("poster")
+    if isinstance(poster, dict) and poster.get("is_current") is False:
+        shape["poster"] = {"version": poster.get("version"), "is_current": False}
+    return shape

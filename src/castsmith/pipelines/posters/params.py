@@ -46,10 +46,56 @@ class PosterOverrides(BaseModel):
     seed: int | None = None
     model_form: Literal["unet", "checkpoint"] | None = None
     teacache: Literal["current", "legacy", "off"] | None = None
+    new_seed: bool | None = Field(
+        default=None,
+        description="Draw with a fresh random seed even when the actor's defaults keep one.",
+    )
 
     def payload(self) -> dict[str, Any]:
         """Only the fields that were given, for a job payload."""
         return self.model_dump(exclude_none=True)
+
+
+STYLE_STRENGTH = 0.9  # the style LoRA's strength when a request names none
+
+#: Where an actor's remembered poster parameters live in ``Actor.extra`` (the reserved
+#: prefix keeps them out of exports), and which override fields they may hold.
+DEFAULTS_KEY = "castsmith:poster_defaults"
+DEFAULT_FIELDS = (
+    "style_lora",
+    "style_lora_strength",
+    "lora_strength_model",
+    "lora_strength_clip",
+    "steps",
+    "guidance",
+    "seed",
+    "width",
+    "height",
+    "teacache",
+)
+
+
+def stored_defaults(actor: Actor) -> dict[str, Any]:
+    """The actor's remembered poster parameters (only known fields; ``{}`` when none)."""
+    stored = (actor.extra or {}).get(DEFAULTS_KEY)
+    if not isinstance(stored, dict):
+        return {}
+    return {k: v for k, v in stored.items() if k in DEFAULT_FIELDS and v is not None}
+
+
+def with_actor_defaults(actor: Actor, overrides: PosterOverrides) -> PosterOverrides:
+    """``overrides`` over the actor's remembered defaults: what the request names wins.
+
+    A remembered seed is dropped when the request gives its own or asks for a new one,
+    so "new seed" means a fresh poster even for an actor that keeps one by default.
+    """
+    base = stored_defaults(actor)
+    if not base:
+        return overrides
+    given = overrides.payload()
+    if given.get("new_seed") or "seed" in given:
+        base.pop("seed", None)
+    return PosterOverrides.model_validate({**base, **given})
 
 
 def _character_lora(actor: Actor, overrides: PosterOverrides) -> LoraSpec | None:
@@ -78,7 +124,8 @@ def _character_lora(actor: Actor, overrides: PosterOverrides) -> LoraSpec | None
 def _style_lora(overrides: PosterOverrides) -> LoraSpec | None:
     if overrides.style_lora == "":
         return None
-    strength = 0.9 if overrides.style_lora_strength is None else overrides.style_lora_strength
+    given = overrides.style_lora_strength
+    strength = STYLE_STRENGTH if given is None else given
     return LoraSpec(overrides.style_lora or DEFAULT_STYLE_LORA, strength, strength)
 
 
@@ -87,8 +134,10 @@ def poster_params(actor: Actor, overrides: PosterOverrides, *, fix_seed: bool) -
 
     ``fix_seed`` draws a random seed now when none was asked for, so the recorded
     parameters reproduce the poster. Bad values raise ``ValidationError`` naming the
-    request field.
+    request field. The actor's remembered defaults (:func:`with_actor_defaults`) fill
+    in what ``overrides`` leaves out.
     """
+    overrides = with_actor_defaults(actor, overrides)
     description = overrides.actor_description or actor.description or ""
     given = {
         name: getattr(overrides, name)

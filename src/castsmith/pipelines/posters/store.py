@@ -8,7 +8,8 @@ Order, so nothing is ever half-written and nothing is ever overwritten:
    number, and numbers whose keys already hold objects are skipped.
 2. Upload the source image and the three WebP renditions in parallel.
 3. One transaction: un-hide the asset, insert the renditions and the version row, and
-   make it current. If it fails, the objects and the reservation are removed again.
+   make it current (unless asked not to: a draft to compare first). If it fails, the
+   objects and the reservation are removed again.
 
 A worker killed between 1 and 3 leaves a hidden asset row (and maybe some objects),
 and the retried job takes the next number. The orphan cleanup drops such stale
@@ -167,8 +168,10 @@ async def save_poster_version(
     params: dict[str, Any],
     job_id: int | None = None,
     on_converted: Callable[[], Awaitable[None]] | None = None,
+    make_current: bool = True,
 ) -> PosterKeys:
-    """Store ``source`` and its renditions as the actor's next version and make it current.
+    """Store ``source`` and its renditions as the actor's next version and make it current
+    (with ``make_current=False`` it joins the history and the current poster stays).
 
     ``renditions`` may still be in the making (a task): the version is reserved and
     the source uploaded meanwhile, so only the rendition uploads and the final
@@ -195,7 +198,9 @@ async def save_poster_version(
         ]
         await services.store.put_many(items, concurrency=len(items))
         await source_put
-        await asyncio.to_thread(_record, services, keys, asset_id, made, actor, params, job_id)
+        await asyncio.to_thread(
+            _record, services, keys, asset_id, made, actor, params, job_id, make_current
+        )
     except BaseException:
         pending.cancel()
         source_put.cancel()
@@ -213,8 +218,9 @@ def _record(
     actor: ActorRef,
     params: dict[str, Any],
     job_id: int | None,
+    make_current: bool = True,
 ) -> None:
-    """The one transaction that makes a reserved version real and current."""
+    """The one transaction that makes a reserved version real (and current, if asked)."""
     with services.sessions.begin() as session:
         asset = AssetRepository(session).get(asset_id)
         asset.deleted_at = None
@@ -234,7 +240,12 @@ def _record(
             )
         session.flush()
         PosterRepository(session).add_version(
-            actor.id, keys.version, asset_id, params=params, job_id=job_id
+            actor.id,
+            keys.version,
+            asset_id,
+            params=params,
+            job_id=job_id,
+            make_current=make_current,
         )
 
 
