@@ -110,6 +110,10 @@ async def handle_check(ctx: JobContext) -> HandlerResult:
     async def progress(done: int, total: int) -> None:
         await ctx.progress(90 * done / max(total, 1), f"{done} of {total} images checked")
 
+    if actor_id is not None:
+        # In the job owner's scope: another user's actor is NotFound, before any of its
+        # images is measured or its dataset triaged.
+        await asyncio.to_thread(load_actor, services, int(actor_id))
     checked = await check_assets(
         services,
         actor_id=int(actor_id) if actor_id is not None else None,
