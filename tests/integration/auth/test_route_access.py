@@ -1,10 +1,13 @@
-"""Every route that names something by id keeps another user out.
+"""Every route and every job kind that names something by id keeps another user out.
 
-The app's routes are enumerated: a route with a path parameter, or a route whose body
-names an owned row, must have a probe here. Each probe is sent as Bob against Alice's
-data and must answer 404 (as for an id that does not exist); afterwards Alice's data
-is exactly as before. A route added later without a probe fails
-``test_every_route_taking_an_id_has_a_probe``.
+The app's routes are enumerated: a route with a path parameter, or a route whose
+request body (as the OpenAPI documents it) has a field named ``id``, ``*_id`` or
+``*_ids``, must have a probe here. Each probe is sent as Bob against Alice's data and
+must answer 404 (as for an id that does not exist; the few other answers are listed in
+``EXPECTED``); afterwards Alice's data is exactly as before. The registered job kinds
+are enumerated too: each has a payload naming Alice's rows, queued as a job Bob owns,
+which must not complete. A route or a kind added later without a probe fails
+``test_every_route_taking_an_id_has_a_probe`` or ``test_every_job_kind_has_a_probe``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +23,14 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from PIL import Image
+from sqlalchemy import select
 
 from castsmith.api.app import create_app
+from castsmith.bootstrap import build_container
+from castsmith.config import Settings
+from castsmith.db.models import Actor, PersonaResult, PersonaTask
+from castsmith.domain.errors import ValidationError
+from castsmith.jobs.registry import HandlerRegistry
 from castsmith.jobs.worker import Worker
 from tests.harness import WORKER_DEFAULTS, wait_job
 from tests.integration.auth.conftest import Cast
@@ -29,12 +39,24 @@ from tests.integration.auth.test_ownership import _reference
 # Routes whose authorization is a signature in the link, not the caller: anyone holding
 # the link may open it, logged in or not (see SECURITY.md). Without one: 403.
 SIGNED = {("GET", "/files/{key:path}"), ("GET", "/api/mv/character_reference_file/{image_id}")}
-# Routes that take no id in their path but name owned rows in their body.
-BODY_IDS = {
-    ("POST", "/api/poster-frames/regenerate"),
-    ("POST", "/api/mv/generate_character_reference"),
-    ("POST", "/api/jobs"),
+# The generic enqueue route: its ``payload`` names rows for every kind, so besides its
+# route probe each registered kind has a probe of its own (``kind_probes``).
+GENERIC_ENQUEUE = ("POST", "/api/jobs")
+# Answers other than 404 that still keep Alice's data out of Bob's reach.
+EXPECTED = {
+    GENERIC_ENQUEUE: 403,  # feature kinds are for admins here
+    ("POST", "/api/actors"): 201,  # Bob's own actor: a non-admin's owner_id is ignored
+    ("POST", "/api/video-jobs"): 409,  # the id is taken (a known limit, see SECURITY.md)
 }
+# Kinds whose payload names no owned row: their probes may complete. The fields listed
+# are ids they carry for information only (a delivery names its message and the job it
+# reports on).
+NAMES_NOTHING: dict[str, set[str]] = {
+    "diagnostic.sleep": set(),
+    "diagnostic.remote": set(),
+    "webhook.deliver": {"job_id", "msg_id"},
+}
+ID_NAME = re.compile(r"(^|_)ids?$")
 
 
 def routes(app: FastAPI) -> Iterator[tuple[str, str]]:
@@ -53,6 +75,51 @@ def routes(app: FastAPI) -> Iterator[tuple[str, str]]:
             yield method, str(getattr(route, "path", ""))
 
 
+def body_ids(app: FastAPI) -> dict[tuple[str, str], list[str]]:
+    """Routes whose documented request body has id fields, with those fields' paths.
+
+    Read from the OpenAPI document (what clients are told), nested objects and arrays
+    included, so a route added later with an id in its body is found by itself.
+    """
+    document = app.openapi()
+    schemas = document.get("components", {}).get("schemas", {})
+
+    def resolve(schema: Any) -> Any:
+        while isinstance(schema, dict) and "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+        return schema
+
+    def id_fields(schema: Any, prefix: str, depth: int = 0) -> Iterator[str]:
+        schema = resolve(schema)
+        if not isinstance(schema, dict) or depth > 8:
+            return
+        for key in ("anyOf", "oneOf", "allOf"):
+            for option in schema.get(key, []):
+                yield from id_fields(option, prefix, depth + 1)
+        if "items" in schema:
+            yield from id_fields(schema["items"], f"{prefix}[]", depth + 1)
+        for name, field in schema.get("properties", {}).items():
+            if ID_NAME.search(name):
+                yield f"{prefix}{name}"
+            yield from id_fields(field, f"{prefix}{name}.", depth + 1)
+
+    found: dict[tuple[str, str], list[str]] = {}
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            content = (operation.get("requestBody") or {}).get("content", {})
+            fields = sorted(
+                {f for media in content.values() for f in id_fields(media.get("schema"), "")}
+            )
+            if fields:
+                found[(method.upper(), path)] = fields
+    return found
+
+
+def openapi_path(path: str) -> str:
+    """A route's path as the OpenAPI document writes it (``{path:path}`` -> ``{path}``)."""
+    return re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
+
+
 @dataclass
 class World:
     """Alice's things, one of each kind, and their ids."""
@@ -65,6 +132,12 @@ class World:
     image: str
     video: str
     lora: int
+    result: int = 1
+    """A persona of Alice's task."""
+    asset: int = 1
+    """The asset of Alice's actor's base image."""
+    alice: int = 1
+    """Alice's user id."""
 
 
 def safetensors() -> bytes:
@@ -134,8 +207,26 @@ async def world(cast: Cast) -> AsyncIterator[World]:
             headers=alice,
         )
         assert lora.status_code == 201, lora.text
+        with cast.container.sessions() as session:
+            result = session.scalars(
+                select(PersonaResult.id)
+                .join(PersonaTask, PersonaTask.id == PersonaResult.task_id)
+                .where(PersonaTask.task_id == task["task_id"])
+            ).first()
+            asset = session.scalar(select(Actor.base_image_asset_id).where(Actor.id == actor))
+        assert result is not None and asset is not None
         yield World(
-            actor, poster_job, version, item, task["task_id"], image, video["id"], lora.json()["id"]
+            actor,
+            poster_job,
+            version,
+            item,
+            task["task_id"],
+            image,
+            video["id"],
+            lora.json()["id"],
+            result=result,
+            asset=asset,
+            alice=cast.ids["alice"],
         )
     finally:
         worker.stop()
@@ -294,6 +385,54 @@ def probes(w: World) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
             "/api/mv/generate_character_reference?wait=0",
             {"json": {"character_description": "x", "actor_id": a}},
         ),
+        # Naming Alice as the owner of a new actor makes Bob's own actor, nothing of hers.
+        ("POST", "/api/actors"): (
+            "/api/actors",
+            {"json": {"name": "Bobs_actor", "owner_id": w.alice}},
+        ),
+        # Alice's video job id is taken; Bob cannot start writing into it.
+        ("POST", "/api/video-jobs"): ("/api/video-jobs", {"json": {"id": v}}),
+    }
+
+
+def more_probes(w: World) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Further probes of routes that already have one: (method, route, path, options)."""
+    return [
+        # Bob attaches Alice's reference to his own video job (made in the test).
+        (
+            "POST",
+            "/api/video-jobs/{job_id}/character-references",
+            "/api/video-jobs/bob-clip/character-references",
+            {"json": {"image_ids": [w.image]}},
+        ),
+    ]
+
+
+def kind_probes(w: World) -> dict[str, dict[str, Any]]:
+    """For each registered job kind: a payload naming Alice's rows, for a job Bob owns."""
+    a = w.actor
+    return {
+        "actor.base_image": {"actor_id": a},
+        "training.generate_one": {"actor_id": a, "prompt": "in the rain"},
+        "training.generate_all": {"actor_id": a},
+        "curation.check": {"actor_id": a, "triage": True},
+        "poster.generate": {"actor_id": a, "overrides": {}},
+        "poster.regenerate_batch": {"actor_ids": [a]},
+        "lora.train": {"training_id": w.lora, "actor_id": a},
+        "lora.test_grid": {"training_id": w.lora},
+        "persona.task": {"task_id": w.task},
+        "persona.base": {"task_id": w.task, "result_id": w.result},
+        "persona.grid": {"task_id": w.task, "result_id": w.result},
+        "reference.generate": {"character_description": "x", "actor_id": a},
+        "diagnostic.sleep": {},
+        "diagnostic.remote": {},
+        # Loopback is refused by the address guard without dialling it.
+        "webhook.deliver": {
+            "url": "http://127.0.0.1:9/hook",
+            "msg_id": "msg_probe",
+            "job_id": w.poster_job,
+            "body": {"data": {"id": w.poster_job}},
+        },
     }
 
 
@@ -317,7 +456,14 @@ async def snapshot(cast: Cast, w: World) -> list[Any]:
         assert answer.status_code == 200, (path, answer.text)
         seen.append(_without_links(answer.json()))
     jobs = (await http.get("/api/jobs?limit=500", headers=cast.auth("root"))).json()["items"]
-    seen.append(sorted((j["id"], j["status"], j["cancel_requested"], j["owner_id"]) for j in jobs))
+    # Bob's own probe jobs are his; every other job must be as it was.
+    seen.append(
+        sorted(
+            (j["id"], j["status"], j["cancel_requested"], j["owner_id"])
+            for j in jobs
+            if j["owner_id"] != cast.ids["bob"]
+        )
+    )
     return seen
 
 
@@ -334,27 +480,72 @@ def _without_links(value: Any) -> Any:
 
 
 def test_every_route_taking_an_id_has_a_probe(tmp_path: Any, sqlite_database_url: str) -> None:
-    from castsmith.bootstrap import build_container
-    from castsmith.config import Settings
-
     container = build_container(Settings(data_dir=tmp_path, database_url=sqlite_database_url))
     try:
-        served = set(routes(create_app(container)))
+        app = create_app(container)
+        served = set(routes(app))
+        in_body = body_ids(app)
     finally:
         container.close()
-    named = {route for route in served if "{" in route[1]} | (BODY_IDS & served)
+    with_body_ids = {route for route in served if (route[0], openapi_path(route[1])) in in_body}
+    # The finder really reads bodies: these name rows only there.
+    assert {
+        ("POST", "/api/poster-frames/regenerate"),
+        ("POST", "/api/mv/generate_character_reference"),
+        ("POST", "/api/video-jobs"),
+    } <= with_body_ids
+    named = {route for route in served if "{" in route[1]} | with_body_ids | {GENERIC_ENQUEUE}
     known = set(probes(World(1, 1, 1, 1, "t", "i", "v", 1))) | SIGNED
     missing = sorted(named - known)
     assert not missing, f"routes without a cross-user probe in this file: {missing}"
     assert not sorted(known - served), "probes for routes that no longer exist"
+    assert {(m, r) for m, r, _, _ in more_probes(World(1, 1, 1, 1, "t", "i", "v", 1))} <= known
+
+
+def test_every_job_kind_has_a_probe(tmp_path: Any, sqlite_database_url: str) -> None:
+    container = build_container(Settings(data_dir=tmp_path, database_url=sqlite_database_url))
+    try:
+        registry: HandlerRegistry = container.registry
+    finally:
+        container.close()
+    kinds = set(registry.kinds())
+    probed = set(kind_probes(World(1, 1, 1, 1, "t", "i", "v", 1)))
+    assert not sorted(kinds - probed), "job kinds without a cross-user probe in this file"
+    assert not sorted(probed - kinds), "probes for job kinds that no longer exist"
+    for kind, allowed in NAMES_NOTHING.items():
+        schema = registry.require(kind).payload
+        assert schema is not None, kind
+        ids = {name for name in schema.model_fields if ID_NAME.search(name)}
+        assert ids <= allowed, f"{kind} now names rows ({ids - allowed}): give it a real probe"
 
 
 async def test_another_user_gets_404_and_changes_nothing(cast: Cast, world: World) -> None:
+    bob = cast.auth("bob")
+    own = await cast.http.post("/api/video-jobs", json={"id": "bob-clip"}, headers=bob)
+    assert own.status_code == 201, own.text
     before = await snapshot(cast, world)
-    for (method, route), (path, options) in probes(world).items():
-        answer = await cast.http.request(method, path, headers=cast.auth("bob"), **options)
-        expected = 403 if route == "/api/jobs" else 404
+    sent = [(m, r, path, options) for (m, r), (path, options) in probes(world).items()]
+    for method, route, path, options in sent + more_probes(world):
+        answer = await cast.http.request(method, path, headers=bob, **options)
+        expected = EXPECTED.get((method, route), 404)
         assert answer.status_code == expected, (method, route, answer.status_code, answer.text)
+    # Bob's "Ada" owner_id was ignored: the actor is his.
+    mine = (await cast.http.get("/api/actors?limit=200", headers=bob)).json()["items"]
+    assert [(actor["name"], actor["owner_id"]) for actor in mine] == [
+        ("Bobs_actor", cast.ids["bob"])
+    ]
+    # Every job kind, queued as a job Bob owns and naming Alice's rows, reaches nothing.
+    queue, ended = cast.container.queue, {}
+    for kind, payload in kind_probes(world).items():
+        try:
+            job = queue.enqueue(kind, payload, owner_id=cast.ids["bob"])
+        except ValidationError as refused:  # refused at the door is fine too
+            ended[kind] = f"refused: {refused}"
+            continue
+        ended[kind] = (await wait_job(cast.container, job.id)).status
+    for kind, status in ended.items():
+        if kind not in NAMES_NOTHING:
+            assert status != "completed", (kind, status)
     assert await snapshot(cast, world) == before
     # Signed links need their signature, whoever asks.
     for path in ("/files/actors/x.png", f"/api/mv/character_reference_file/{world.image}"):
