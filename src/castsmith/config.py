@@ -472,6 +472,11 @@ class Settings(TrainerSettings):
         default_factory=dict,
         validation_alias=AliasChoices("CASTSMITH_PROVIDER_LIMITS", "provider_limits"),
     )
+    # Cost ledger prices over the defaults in domain/costs.py, e.g.
+    # {"runpod": {"per_second": 0.00031}, "replicate.training": {"per_second": 0.0015}}.
+    prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict, validation_alias=_alias("prices")
+    )
     max_image_pixels: int = Field(
         default=64_000_000,
         validation_alias=AliasChoices("CASTSMITH_MAX_IMAGE_PIXELS", "max_image_pixels"),

@@ -401,5 +401,6 @@ class PeriodicRun(Base):
 
 # Feature tables kept in their own modules; imported here so every table is in Base.metadata.
 from castsmith.db.models_auth import RevokedSession  # noqa: E402, F401
+from castsmith.db.models_costs import ProviderCall  # noqa: E402, F401
 from castsmith.db.models_curation import ImageCheck as ImageCheck  # noqa: E402
 from castsmith.db.models_lora import LoraTraining  # noqa: E402, F401

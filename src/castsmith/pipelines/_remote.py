@@ -34,36 +34,53 @@ TIMEOUT = "timeout"
 
 @dataclass
 class RemoteWork:
-    """The remote side of one job's provider call."""
+    """The remote side of one job's provider call.
+
+    ``step`` names the call when one job makes more than one (each keeps its own remote
+    id); the default keeps the plain ``remote_id``/``provider`` checkpoint keys.
+    """
 
     ctx: JobContext
+    step: str | None = None
+
+    def _keys(self) -> tuple[str, str]:
+        if self.step is None:
+            return "remote_id", "provider"
+        return f"remote_id.{self.step}", f"provider.{self.step}"
 
     def resume_id(self, provider: ImageProvider) -> str | None:
         """The remote id an earlier attempt recorded with this provider, if any."""
+        id_key, provider_key = self._keys()
         state = self.ctx.checkpoint_data
-        if state.get("provider") != provider.name:
+        if state.get(provider_key) != provider.name:
             return None
-        remote_id = state.get("remote_id")
+        remote_id = state.get(id_key)
         return str(remote_id) if remote_id else None
 
     def call(self, provider: ImageProvider) -> RemoteCall:
-        """What ``provider.run_workflow(..., remote=...)`` needs for this job."""
+        """What ``provider.run_workflow(..., remote=...)`` (or an image call) needs."""
+        id_key, provider_key = self._keys()
         resumed = self.resume_id(provider)
+        # One hook per call, cancelling whatever the call has submitted by then (a
+        # provider reports its ids again, comma-separated, as it submits more).
+        latest: list[str] = []
+
+        async def cancel() -> None:
+            reason = self.ctx.cancel_reason
+            if reason == SHUTDOWN or not latest:
+                return  # the next attempt resumes it: paid for once
+            await provider.cancel(latest[-1])
+            if reason == TIMEOUT:
+                # A cancelled remote job can never complete: a retry starts afresh.
+                await self.ctx.checkpoint({id_key: None})
 
         def watch(remote_id: str) -> None:
-            async def cancel() -> None:
-                reason = self.ctx.cancel_reason
-                if reason == SHUTDOWN:
-                    return  # the next attempt resumes it: paid for once
-                await provider.cancel(remote_id)
-                if reason == TIMEOUT:
-                    # A cancelled remote job can never complete: a retry starts afresh.
-                    await self.ctx.checkpoint({"remote_id": None})
-
-            self.ctx.on_cancel(cancel)
+            if not latest:
+                self.ctx.on_cancel(cancel)
+            latest.append(remote_id)
 
         async def submitted(remote_id: str) -> None:
-            await self.ctx.checkpoint({"remote_id": remote_id, "provider": provider.name})
+            await self.ctx.checkpoint({id_key: remote_id, provider_key: provider.name})
             watch(remote_id)
 
         if resumed is not None:
@@ -73,4 +90,4 @@ class RemoteWork:
     async def forget(self, error: BaseException) -> None:
         """After the remote result expired, let the next attempt submit anew."""
         if isinstance(error, OutputExpired):
-            await self.ctx.checkpoint({"remote_id": None})
+            await self.ctx.checkpoint({self._keys()[0]: None})

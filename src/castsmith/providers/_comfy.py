@@ -19,6 +19,7 @@ from castsmith.providers.base import (
     ImageProvider,
     ImageResult,
     ProgressCallback,
+    RemoteCall,
     RunWorkflow,
     TextToImage,
 )
@@ -75,12 +76,18 @@ class WorkflowImageProvider(ImageProvider):
         return "comfyui-workflow"
 
     async def text_to_image(
-        self, request: TextToImage, progress: ProgressCallback | None = None
+        self,
+        request: TextToImage,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
         """Build a workflow for the prompt (when a builder was given) and run it."""
         if self.workflow_builder is None:
             return await super().text_to_image(request, progress)
-        return await self.run_workflow(RunWorkflow(self.workflow_builder(request)), progress)
+        return await self.run_workflow(
+            RunWorkflow(self.workflow_builder(request)), progress, remote=remote
+        )
 
 
 def classify_prompt_error(response: httpx.Response, reason: str) -> ProviderError | None:

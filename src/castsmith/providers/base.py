@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from castsmith.domain.errors import InvalidRequest
+from castsmith.providers import usage
 
 ProgressCallback = Callable[[float, str], Awaitable[None]]
 """``await progress(fraction, message)``: fraction in 0..1, message for a person."""
@@ -96,6 +97,9 @@ class RemoteCall:
     A provider that submits work and then waits for it calls ``on_submitted(remote_id)``
     right after the submission, before waiting, so the caller can record the id. Given
     ``resume_id``, it submits nothing: it follows that remote job (status, then result).
+    A provider that makes several remote jobs for one call (Replicate, one prediction
+    per image) reports them comma-separated, the ones so far each time, and resumes
+    the ones listed in ``resume_id``.
     """
 
     resume_id: str | None = None
@@ -103,6 +107,7 @@ class RemoteCall:
 
     async def submitted(self, remote_id: str) -> None:
         """Tell the caller the remote id (no-op without a callback)."""
+        usage.submitted(remote_id)
         if self.on_submitted is not None:
             await self.on_submitted(remote_id)
 
@@ -194,15 +199,26 @@ class ImageProvider(ABC):
         return self.name
 
     async def text_to_image(
-        self, request: TextToImage, progress: ProgressCallback | None = None
+        self,
+        request: TextToImage,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
-        """Generate images from a prompt."""
+        """Generate images from a prompt (``remote``: as for :meth:`run_workflow`)."""
         raise unsupported(self.name, "make images from text", "choose another image provider")
 
     async def image_to_image(
-        self, request: ImageToImage, progress: ProgressCallback | None = None
+        self,
+        request: ImageToImage,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
-        """Generate images from a prompt and input images."""
+        """Generate images from a prompt and input images (``remote``: see :meth:`run_workflow`).
+
+        Providers whose calls answer at once (OpenAI, Google, offline) ignore ``remote``.
+        """
         raise unsupported(
             self.name, "make images from input images", "choose openai, google or replicate"
         )

@@ -24,6 +24,7 @@ from websockets.exceptions import WebSocketException
 
 from castsmith.domain.errors import InvalidRequest, ProviderError
 from castsmith.net.guard import GuardPolicy
+from castsmith.providers import usage
 from castsmith.providers._comfy import (
     WorkflowBuilder,
     WorkflowImageProvider,
@@ -191,6 +192,7 @@ class ComfyUIProvider(WorkflowImageProvider):
             )
         watch.lap("download")
         await report(progress, 1.0, "done")
+        usage.note(images=len(images))
         return ImageResult(
             images=tuple(images),
             provenance=Provenance(

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from castsmith.domain.errors import ContentFiltered, ProviderError
 from castsmith.imaging.sniff import sniff_content_type
+from castsmith.providers import usage
 from castsmith.providers._http import Boundary, secret_value
 from castsmith.providers._support import Stopwatch, closest_ratio
 from castsmith.providers.base import (
@@ -29,6 +30,7 @@ from castsmith.providers.base import (
     InputImage,
     ProgressCallback,
     Provenance,
+    RemoteCall,
     TextToImage,
     report,
 )
@@ -97,7 +99,11 @@ class GoogleImages(ImageProvider):
         return f"{base}/v1beta/models/{model}:generateContent"
 
     async def text_to_image(
-        self, request: TextToImage, progress: ProgressCallback | None = None
+        self,
+        request: TextToImage,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
         """Imagen ``:predict`` or Gemini ``generateContent`` depending on the model."""
         model = request.model or self.image_model
@@ -143,13 +149,18 @@ class GoogleImages(ImageProvider):
                 self._http.redact(f"imagen withheld the output: {why}"), self.name
             )
         watch.lap("generate")
+        usage.note(images=len(images))  # Google bills image models per image
         return ImageResult(
             images=tuple(images),
             provenance=Provenance(self.name, model, request.seed, None, watch.total()),
         )
 
     async def image_to_image(
-        self, request: ImageToImage, progress: ProgressCallback | None = None
+        self,
+        request: ImageToImage,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
         """Gemini image models take input images as inline parts."""
         model = request.model or self.image_model
@@ -190,6 +201,7 @@ class GoogleImages(ImageProvider):
             )
             images += self._gemini_images(self._http.json(response))
         watch.lap("generate")
+        usage.note(images=len(images))  # Google bills image models per image
         return ImageResult(
             images=tuple(images), provenance=Provenance(self.name, model, None, None, watch.total())
         )

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from castsmith.domain.errors import ContentFiltered, InvalidRequest, ProviderError
 from castsmith.net.guard import GuardPolicy
+from castsmith.providers import usage
 from castsmith.providers._http import Boundary, decode_data_uri, secret_value
 from castsmith.providers._support import Stopwatch, conform, ratio_value, schema_dict
 from castsmith.providers.base import (
@@ -26,6 +27,7 @@ from castsmith.providers.base import (
     ImageToImage,
     ProgressCallback,
     Provenance,
+    RemoteCall,
     TextProvider,
     TextRequest,
     TextResult,
@@ -118,7 +120,11 @@ class OpenAIImages(_OpenAIBase, ImageProvider):
         return self.image_model
 
     async def text_to_image(
-        self, request: TextToImage, progress: ProgressCallback | None = None
+        self,
+        request: TextToImage,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
         """``POST /images/generations``."""
         model = request.model or self.image_model
@@ -137,7 +143,11 @@ class OpenAIImages(_OpenAIBase, ImageProvider):
         return await self._result(response, model, watch)
 
     async def image_to_image(
-        self, request: ImageToImage, progress: ProgressCallback | None = None
+        self,
+        request: ImageToImage,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
         """``POST /images/edits`` with every input image."""
         if not request.images:
@@ -178,6 +188,13 @@ class OpenAIImages(_OpenAIBase, ImageProvider):
                 raise self._http.malformed("an image item has neither b64_json nor url")
             images.append(GeneratedImage(raw, content_type))
         watch.lap("download")
+        # OpenAI bills per image by size and quality (gpt-image also reports tokens).
+        usage.note(
+            images=len(images),
+            size=body.get("size"),
+            quality=body.get("quality"),
+            tokens=body.get("usage"),
+        )
         return ImageResult(
             images=tuple(images),
             provenance=Provenance(

@@ -3,18 +3,26 @@
 Creates with ``Prefer: wait`` and polls ``urls.get`` when the wait ran out; outputs may
 be a URL, a list of URLs or a data URI and are downloaded at once (Replicate deletes
 them after an hour).
+
+Each prediction is paid for once: its id is reported through ``remote`` (the ids so far,
+comma-separated) right after it is created, and a later attempt given those ids follows
+them (``GET /v1/predictions/{id}``) instead of creating new ones. A prediction that
+Replicate no longer knows, or whose output it already deleted, raises
+:class:`~castsmith.domain.errors.OutputExpired` so the caller can start afresh.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
-from castsmith.domain.errors import ContentFiltered, ProviderError
+from castsmith.domain.errors import ContentFiltered, OutputExpired, ProviderError
 from castsmith.net.guard import GuardPolicy
+from castsmith.providers import usage
 from castsmith.providers._http import Boundary, secret_value, to_data_uri
 from castsmith.providers._support import ASPECT_RATIOS, Poller, Stopwatch, closest_ratio
 from castsmith.providers.base import (
@@ -25,6 +33,7 @@ from castsmith.providers.base import (
     ImageToImage,
     ProgressCallback,
     Provenance,
+    RemoteCall,
     TextToImage,
     report,
 )
@@ -85,18 +94,26 @@ class ReplicateProvider(ImageProvider):
         return self.default_model
 
     async def text_to_image(
-        self, request: TextToImage, progress: ProgressCallback | None = None
+        self,
+        request: TextToImage,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
         """One prediction per requested image (the model returns a single image)."""
         ratio = request.aspect_ratio or closest_ratio(request.width, request.height)
         base_input: dict[str, Any] = {"prompt": request.prompt, "aspect_ratio": ratio}
         base_input["safety_tolerance"] = self.safety_tolerance
         return await self._generate(
-            request.model, base_input, request.seed, request.count, progress
+            request.model, base_input, request.seed, request.count, progress, remote
         )
 
     async def image_to_image(
-        self, request: ImageToImage, progress: ProgressCallback | None = None
+        self,
+        request: ImageToImage,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
         """Edit the first input image (flux-kontext takes one ``input_image``)."""
         if not request.images:
@@ -115,7 +132,7 @@ class ReplicateProvider(ImageProvider):
             "safety_tolerance": min(2, self.safety_tolerance),
         }
         return await self._generate(
-            request.model, base_input, request.seed, request.count, progress
+            request.model, base_input, request.seed, request.count, progress, remote
         )
 
     async def _generate(
@@ -125,8 +142,11 @@ class ReplicateProvider(ImageProvider):
         seed: int | None,
         count: int,
         progress: ProgressCallback | None,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
         model = model or self.default_model
+        call = remote or RemoteCall()
+        resumed = [pid for pid in (call.resume_id or "").split(",") if pid]
         watch = Stopwatch()
         images: list[GeneratedImage] = []
         job_ids: list[str] = []
@@ -135,13 +155,24 @@ class ReplicateProvider(ImageProvider):
             image_seed = None if seed is None else seed + index
             if image_seed is not None:
                 payload["seed"] = image_seed
-            prediction = await self._predict(model, payload, progress, index, count)
+            if index < len(resumed):
+                # Created (and paid for) by an earlier attempt: follow it, never re-create.
+                prediction = {"id": resumed[index], "status": "starting"}
+                usage.submitted(resumed[index])
+            else:
+                prediction = await self._create(model, payload)
+                usage.add("predictions", 1)
             job_ids.append(str(prediction.get("id", "")))
+            if index >= len(resumed):
+                await call.submitted(",".join(job_ids))
+            fetch_first = index < len(resumed)
+            prediction = await self._wait(prediction, progress, index, count, fetch_first)
             for url in _output_urls(prediction.get("output")):
                 data, content_type = await self._http.download(url)
                 images.append(GeneratedImage(data, content_type, image_seed))
         if not images:
             raise self._http.malformed("the prediction succeeded without output")
+        usage.note(images=len(images))
         watch.lap("generate")
         return ImageResult(
             images=tuple(images),
@@ -154,14 +185,7 @@ class ReplicateProvider(ImageProvider):
             ),
         )
 
-    async def _predict(
-        self,
-        model: str,
-        payload: dict[str, Any],
-        progress: ProgressCallback | None,
-        index: int,
-        count: int,
-    ) -> dict[str, Any]:
+    async def _create(self, model: str, payload: dict[str, Any]) -> dict[str, Any]:
         owner, _, name = model.partition("/")
         if not owner or not name:
             raise self._http.invalid(f"replicate model must be owner/name, got {model!r}")
@@ -172,26 +196,59 @@ class ReplicateProvider(ImageProvider):
             headers={**self._headers, "Prefer": f"wait={self.wait_seconds}"},
             timeout=self._http.timeout + self.wait_seconds,
         )
-        prediction = self._prediction(response)
+        return self._prediction(response)
+
+    async def _wait(
+        self,
+        prediction: dict[str, Any],
+        progress: ProgressCallback | None,
+        index: int,
+        count: int,
+        fetch_first: bool = False,
+    ) -> dict[str, Any]:
+        """Poll until the prediction ends (``fetch_first``: ask at once, it was resumed)."""
         poller = Poller(self.poll_interval, self.poll_max_interval, self.max_wait)
-        while prediction.get("status") not in TERMINAL:
+        resumed = fetch_first
+        while resumed or prediction.get("status") not in TERMINAL:
             if poller.expired:
                 raise self._http.unavailable(
                     f"replicate prediction {prediction.get('id')} did not finish within "
                     f"{self.max_wait:g} s"
                 )
-            await report(
-                progress,
-                (index + 0.5) / max(1, count),
-                f"replicate prediction {prediction.get('id')}: {prediction.get('status')}",
-            )
-            await poller.wait()
+            if not resumed:
+                await report(
+                    progress,
+                    (index + 0.5) / max(1, count),
+                    f"replicate prediction {prediction.get('id')}: {prediction.get('status')}",
+                )
+                await poller.wait()
+            resumed = False
             response = await self._http.request(
-                "GET", self._get_url(prediction), headers=self._headers
+                "GET",
+                self._get_url(prediction),
+                headers=self._headers,
+                not_found=self._forgotten(str(prediction.get("id"))),
             )
             prediction = self._prediction(response)
+        metrics = prediction.get("metrics")
+        if isinstance(metrics, dict) and isinstance(metrics.get("predict_time"), int | float):
+            usage.add("predict_time", float(metrics["predict_time"]))
         await report(progress, (index + 1) / max(1, count), "prediction finished")
+        if prediction.get("data_removed"):
+            raise OutputExpired(
+                f"replicate prediction {prediction.get('id')} ended over an hour ago and "
+                "its output was deleted",
+                self.name,
+            )
         return self._raise_for_terminal(prediction)
+
+    def _forgotten(self, pid: str) -> Callable[[httpx.Response], ProviderError]:
+        """The error for a prediction Replicate answers 404 for (expired or unknown)."""
+
+        def expired(_: httpx.Response) -> ProviderError:
+            return OutputExpired(f"replicate prediction {pid} is no longer known", self.name)
+
+        return expired
 
     def _get_url(self, prediction: dict[str, Any]) -> str:
         urls = prediction.get("urls")

@@ -26,6 +26,7 @@ from castsmith.domain.errors import (
 )
 from castsmith.imaging.sniff import sniff_content_type
 from castsmith.net.guard import GuardPolicy
+from castsmith.providers import usage
 from castsmith.providers._comfy import (
     WorkflowBuilder,
     WorkflowImageProvider,
@@ -137,6 +138,7 @@ class RunPodProvider(WorkflowImageProvider):
         job_id = str(job.get("id", ""))
         watch.lap("generate")
         images = await self._images(job)
+        usage.note(images=len(images))
         watch.lap("download")
         return ImageResult(
             images=tuple(images),
@@ -227,6 +229,8 @@ class RunPodProvider(WorkflowImageProvider):
         body = self._http.json(response)
         if not isinstance(body, dict) or "status" not in body:
             raise self._http.malformed("a job object with a status was expected")
+        # What RunPod bills by (ms): kept for the cost ledger, also for failed jobs.
+        usage.note(executionTime=body.get("executionTime"), delayTime=body.get("delayTime"))
         return body
 
     async def _wait(self, job: dict[str, Any], progress: ProgressCallback | None) -> dict[str, Any]:

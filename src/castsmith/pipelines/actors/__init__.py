@@ -32,7 +32,6 @@ from castsmith.domain.errors import (
     ProviderUnavailable,
     ValidationError,
 )
-from castsmith.domain.keys import base_image_key
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import to_jpeg
 from castsmith.net.fetch import fetch_url, policy_from_settings
@@ -42,6 +41,7 @@ from castsmith.pipelines._assets import (
     store_asset,
 )
 from castsmith.pipelines._checks import request_checks
+from castsmith.pipelines._ledger import provider_call
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.actors.views import ActorView, load_views, to_json
 from castsmith.pipelines.training.curation import ACTOR_THRESHOLD, validate_threshold
@@ -213,7 +213,7 @@ async def set_base_image(
             return ActorRepository(session).get(actor_id).name
 
     name = await asyncio.to_thread(actor_name)
-    key = await free_key(services, base_image_key(name))
+    key = await free_key(services, services.keys.base_image(name))
     base = provenance or AssetProvenance()
     provenance = AssetProvenance(
         provider=base.provider,
@@ -310,7 +310,8 @@ async def generate_base_image(
 
     text = prompt or portrait_prompt(await asyncio.to_thread(subject))
     generator = provider or services.providers.for_role("image")
-    result = await generator.text_to_image(TextToImage(prompt=text, seed=seed))
+    async with provider_call(services, generator, "text_to_image", actor_id=actor_id) as remote:
+        result = await generator.text_to_image(TextToImage(prompt=text, seed=seed), remote=remote)
     if not result.images:
         raise ProviderUnavailable(f"{generator.name} returned no image")
     image = result.images[0]

@@ -27,11 +27,11 @@ from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.personas import PersonaRepository
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import CastsmithError, ImageError
-from castsmith.domain.keys import persona_base_key, persona_image_key
 from castsmith.imaging.grid import split_grid
 from castsmith.imaging.inspect import ImageInfo, inspect_image
 from castsmith.imaging.renditions import to_png
 from castsmith.pipelines._assets import free_key
+from castsmith.pipelines._ledger import provider_call
 from castsmith.pipelines._services import Services
 from castsmith.providers.base import (
     ImageProvider,
@@ -234,10 +234,15 @@ class PersonaImages:
 
         self._step(2, task, name)
         # The free key is looked up while the provider works.
-        made, key = await _alongside(
-            self.images.text_to_image(TextToImage(prompt=prompt, width=1024, height=1024)),
-            self._free_key(persona_base_key(task.task_id, result.id)),
-        )
+        async with provider_call(
+            self.services, self.images, "text_to_image", persona_task_id=task.task_id
+        ) as remote:
+            made, key = await _alongside(
+                self.images.text_to_image(
+                    TextToImage(prompt=prompt, width=1024, height=1024), remote=remote
+                ),
+                self._free_key(self.services.keys.persona_base(task.task_id, result.id)),
+            )
         limit = self.services.settings.max_image_pixels
         data, info = await asyncio.to_thread(_png, made.images[0].data, limit)
 
@@ -259,19 +264,23 @@ class PersonaImages:
             raise ImageError(f"persona {result.id} has no recorded base image")
         base_data = await self.services.store.get(base.storage_key)
         grid_prompt = rules.grid_prompt(result.image_prompt or base.prompt or "")
-        grid, keys = await _alongside(
-            self.images.image_to_image(
-                ImageToImage(
-                    prompt=grid_prompt,
-                    images=(InputImage(base_data, "base.png", "image/png"),),
-                    width=1024,
-                    height=1024,
-                    seed=base.seed,
-                    grid=True,
-                )
-            ),
-            self._free_keys([persona_image_key(task.task_id, result.id, i) for i in range(4)]),
-        )
+        async with provider_call(
+            self.services, self.images, "image_to_image", persona_task_id=task.task_id
+        ) as remote:
+            grid, keys = await _alongside(
+                self.images.image_to_image(
+                    ImageToImage(
+                        prompt=grid_prompt,
+                        images=(InputImage(base_data, "base.png", "image/png"),),
+                        width=1024,
+                        height=1024,
+                        seed=base.seed,
+                        grid=True,
+                    ),
+                    remote=remote,
+                ),
+                self._free_keys(self._image_keys(task, result)),
+            )
 
         self._step(5, task, name)
         pieces = await asyncio.to_thread(split_grid, grid.images[0].data)
@@ -292,6 +301,10 @@ class PersonaImages:
             self._record_splits, task.task_id, result.id, base.id, splits, meta
         )
         return [base.id, *ids]
+
+    def _image_keys(self, task: PersonaTask, result: PersonaResult) -> list[str]:
+        """The four split images' wanted keys, in the configured layout."""
+        return [self.services.keys.persona_image(task.task_id, result.id, i) for i in range(4)]
 
     async def _free_key(self, key: str) -> str:
         return (await self._free_keys([key]))[0]

@@ -21,7 +21,6 @@ from castsmith.db.repositories.actors import ActorFilters, ActorRepository
 from castsmith.db.repositories.posters import PosterRepository
 from castsmith.domain.errors import (
     NotFound,
-    OutputExpired,
     ProviderError,
     ValidationError,
 )
@@ -29,6 +28,7 @@ from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import make_renditions
 from castsmith.jobs.types import JobView
 from castsmith.pipelines._assets import AssetProvenance
+from castsmith.pipelines._ledger import provider_call
 from castsmith.pipelines._remote import RemoteWork
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.lora.delivery import deliver_current
@@ -100,16 +100,15 @@ async def generate_poster(
     # TeaCache only speeds sampling up: unless the request asked for it, the provider may
     # draw without it on a server that lacks it (and says so in the provenance).
     optional = TEACACHE_NODES if overrides.teacache is None else frozenset()
-    try:
+    # Metered in the cost ledger; the remote id is checkpointed (paid once) in a job.
+    async with provider_call(
+        services, provider, "workflow", actor_id=actor_id, work=remote
+    ) as remote_call:
         result = await provider.run_workflow(
             RunWorkflow(workflow, optional_nodes=optional),
             provider_progress,
-            remote=remote.call(provider) if remote is not None else None,
+            remote=remote_call,
         )
-    except OutputExpired as exc:
-        if remote is not None:
-            await remote.forget(exc)
-        raise
     if not result.images:
         raise ProviderError(f"{provider.name} finished without returning an image", provider.name)
     image = result.images[0]

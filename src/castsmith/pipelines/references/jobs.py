@@ -18,6 +18,7 @@ from castsmith.domain.errors import CastsmithError
 from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
 from castsmith.pipelines._assets import AssetProvenance, store_asset
 from castsmith.pipelines._checks import request_checks
+from castsmith.pipelines._ledger import provider_call
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.references import (
     EXTENSIONS,
@@ -59,16 +60,20 @@ async def generate(
     provider = services.providers.for_role("reference")
     if ctx:
         await ctx.progress(10, f"generating {request.num_images} image(s) with {provider.name}")
-    result = await provider.text_to_image(
-        TextToImage(
-            prompt=request.description,
-            width=None,
-            height=None,
-            aspect_ratio=request.aspect_ratio,
-            seed=request.seed,
-            count=request.num_images,
+    async with provider_call(
+        services, provider, "text_to_image", actor_id=request.actor_id
+    ) as remote:
+        result = await provider.text_to_image(
+            TextToImage(
+                prompt=request.description,
+                width=None,
+                height=None,
+                aspect_ratio=request.aspect_ratio,
+                seed=request.seed,
+                count=request.num_images,
+            ),
+            remote=remote,
         )
-    )
     if ctx:
         ctx.check_cancelled()
         await ctx.progress(70, "storing the images")

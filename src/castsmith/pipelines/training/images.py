@@ -33,10 +33,10 @@ from castsmith.db.repositories.training import (
     TrainingRepository,
 )
 from castsmith.domain.errors import CastsmithError, Conflict, ValidationError
-from castsmith.domain.keys import training_image_key
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import to_jpeg
 from castsmith.net.fetch import fetch_url, policy_from_settings
+from castsmith.pipelines._ledger import provider_call
 from castsmith.pipelines._services import Services
 from castsmith.providers.base import ImageProvider, ImageToImage, InputImage, ProgressCallback
 
@@ -173,7 +173,7 @@ def reserve_number(
     """
 
     def key_for(n: int) -> str:
-        return training_image_key(actor.name, n)
+        return services.keys.training_image(actor.name, n)
 
     for _ in range(MAX_RESERVE_ATTEMPTS):
         n = floor + 1
@@ -296,14 +296,19 @@ async def generate_training_image(
     except CastsmithError as exc:
         field = "base_image_url" if request.base_image_url else "base_image"
         raise ValidationError(f"{field}: {exc}", field) from exc
-    result = await provider.image_to_image(
-        ImageToImage(
-            prompt=request.prompt,
-            images=(InputImage(base, f"base.{base_info.extension}", base_info.content_type),),
-            seed=request.seed,
-        ),
-        progress,
-    )
+    # Metered in the cost ledger; a Replicate prediction is checkpointed and resumed.
+    async with provider_call(
+        services, provider, "image_to_image", actor_id=request.actor_id
+    ) as remote:
+        result = await provider.image_to_image(
+            ImageToImage(
+                prompt=request.prompt,
+                images=(InputImage(base, f"base.{base_info.extension}", base_info.content_type),),
+                seed=request.seed,
+            ),
+            progress,
+            remote=remote,
+        )
     if not result.images:
         raise ValidationError(f"provider {provider.name!r} returned no image", "provider")
     jpeg = await asyncio.to_thread(

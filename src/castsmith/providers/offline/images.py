@@ -11,6 +11,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from castsmith.domain.errors import InvalidRequest
+from castsmith.providers import usage
 from castsmith.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -54,7 +55,11 @@ class OfflineImages(ImageProvider):
         return MODEL
 
     async def text_to_image(
-        self, request: TextToImage, progress: ProgressCallback | None = None
+        self,
+        request: TextToImage,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
         """Portraits of the described character; a 2x2 grid when asked for one."""
         width, height = image_size(request.width, request.height, request.aspect_ratio)
@@ -77,7 +82,11 @@ class OfflineImages(ImageProvider):
         return encode_png(render_portrait(traits, width, height, seed), "offline portrait")
 
     async def image_to_image(
-        self, request: ImageToImage, progress: ProgressCallback | None = None
+        self,
+        request: ImageToImage,
+        progress: ProgressCallback | None = None,
+        *,
+        remote: RemoteCall | None = None,
     ) -> ImageResult:
         """Variations of the first input image; a 2x2 grid of four when asked."""
         if not request.images:
@@ -133,6 +142,7 @@ class OfflineImages(ImageProvider):
             data = await asyncio.to_thread(make, index)
             images.append(GeneratedImage(data, "image/png", seed + index))
             await report(progress, (index + 1) / total, f"drew image {index + 1} of {total}")
+        usage.note(images=len(images))
         return ImageResult(
             images=tuple(images),
             provenance=Provenance(

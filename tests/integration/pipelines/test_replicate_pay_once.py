@@ -1,0 +1,143 @@
+"""Replicate predictions are paid for once and cancelled with their job, on SQLite and
+PostgreSQL: references (four predictions in one call) and a training image.
+
+The fake Replicate counts the predictions created and the cancels it receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from castsmith.config import Settings
+from castsmith.db.models_costs import ProviderCall
+from castsmith.jobs.types import JobSpec
+from castsmith.pipelines import references
+from tests.fakes import FakeReplicate
+from tests.harness import AppEnv, running_app, wait_job
+from tests.integration.jobs.helpers import until
+from tests.integration.pipelines.test_posters_stopped import start_worker
+
+pytestmark = pytest.mark.slow
+
+CREATE = "/v1/models/black-forest-labs/flux-kontext-pro/predictions"
+
+
+def on_replicate(base: Settings, fake: FakeReplicate, database_url: str) -> Settings:
+    return base.model_copy(
+        update={
+            "database_url": database_url,
+            "replicate_api_token": SecretStr(fake.token),
+            "replicate_base_url": fake.url,
+            "reference_provider": "replicate",
+            "image_provider": "replicate",
+        }
+    )
+
+
+def created(fake: FakeReplicate) -> int:
+    return len(fake.calls_to(CREATE, "POST"))
+
+
+def cancels(fake: FakeReplicate) -> list[str]:
+    return [
+        c.path.split("/")[3]
+        for c in fake.calls_to("/v1/predictions/", "POST")
+        if c.path.endswith("/cancel")
+    ]
+
+
+def slow(fake: FakeReplicate) -> FakeReplicate:
+    """Predictions that run until a test lets them finish."""
+    fake.sync_finishes = False
+    fake.polls_before_done = 10_000
+    return fake
+
+
+def finish_all(fake: FakeReplicate) -> None:
+    fake.polls_before_done = 0
+    for prediction in fake.predictions.values():
+        prediction["_polls"] = 0
+
+
+async def enqueue_references(env: AppEnv, count: int = 4) -> int:
+    request = references.ReferenceRequest("a tall woman in a red coat", num_images=count)
+    spec = JobSpec(kind=references.KIND_GENERATE, payload=request.payload())
+    (job,) = await asyncio.to_thread(env.queue.enqueue_many, [spec])
+    return job.id
+
+
+def ledger(env: AppEnv, job_id: int) -> list[ProviderCall]:
+    with env.container.sessions() as session:
+        query = select(ProviderCall).where(ProviderCall.job_id == job_id)
+        return list(session.scalars(query.order_by(ProviderCall.id)))
+
+
+async def test_references_resume_their_predictions_after_a_worker_stops(
+    database_url: str, tmp_path: Path
+) -> None:
+    with FakeReplicate() as fake:
+        slow(fake)
+        settings = on_replicate(Settings(data_dir=tmp_path), fake, database_url)
+        async with running_app(settings, worker=False) as env:
+            job_id = await enqueue_references(env)
+            first, task = start_worker(env, shutdown_grace=0.2)
+            # The first prediction was created and is being polled: stop the worker.
+            await until(lambda: len(fake.calls_to("/v1/predictions/", "GET")) >= 1, 30)
+            first.stop()
+            await asyncio.wait_for(task, 30)
+            assert created(fake) == 1
+            assert cancels(fake) == []
+
+            finish_all(fake)
+            second, task = start_worker(env)
+            try:
+                done = await wait_job(env.container, job_id, 60)
+            finally:
+                second.stop()
+                await asyncio.wait_for(task, 30)
+            rows = ledger(env, job_id)
+    assert done.status == "completed", done.error
+    assert len(done.result["images"]) == 4
+    # Four images, four predictions: the first one was followed, not made again.
+    assert created(fake) == 4
+    assert cancels(fake) == []
+    assert all(p["status"] == "succeeded" for p in fake.predictions.values())
+    # One ledger line for the call, recorded when it ended, with Replicate's own usage.
+    (row,) = rows
+    assert (row.provider, row.kind, row.status, row.images) == (
+        "replicate",
+        "text_to_image",
+        "succeeded",
+        4,
+    )
+    assert row.usage["predict_time"] == pytest.approx(4 * 1.2)
+    assert row.cost == pytest.approx(4 * 0.04)
+
+
+async def test_cancelling_a_reference_job_cancels_its_prediction(
+    database_url: str, tmp_path: Path
+) -> None:
+    with FakeReplicate() as fake:
+        slow(fake)
+        settings = on_replicate(Settings(data_dir=tmp_path), fake, database_url)
+        async with running_app(settings) as env:
+            job_id = await enqueue_references(env, count=2)
+            await until(lambda: created(fake) == 1, 30)
+            (pid,) = list(fake.predictions)
+            answer = await env.client.post(f"/api/jobs/{job_id}/cancel")
+            assert answer.status_code == 200, answer.text
+            done = await wait_job(env.container, job_id, 30)
+            await until(lambda: fake.predictions[pid]["status"] == "canceled", 10)
+            await until(lambda: len(ledger(env, job_id)) == 1, 10)
+            rows = ledger(env, job_id)
+    assert done.status == "cancelled"
+    assert cancels(fake) == [pid]
+    assert created(fake) == 1  # the second image was never asked for
+    (row,) = rows
+    assert (row.status, row.images, row.cost) == ("cancelled", 0, 0.0)
+    assert row.remote_id == pid
