@@ -183,3 +183,9 @@ class Manifest(BaseModel):
     training_data: list[ManifestItem]
     statistics: ManifestStatistics
     training_data_updated: str | None
+    lora_model_url: str | None = None
+    lora_name: str | None = None
+    lora_trigger_word: str | None = None
+    lora_strength_model: float | None = None
+    lora_strength_clip: float | None = None
+    poster_frame_url: str | None = Field(None, description="The current poster image's URL.")

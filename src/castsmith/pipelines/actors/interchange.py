@@ -29,11 +29,18 @@ from castsmith.domain.actors import (
     validate_actor_name,
     validate_age,
     validate_description,
+    validate_strength,
     validate_token,
 )
 from castsmith.domain.errors import CastsmithError, ValidationError
 from castsmith.domain.keys import validate_key
 from castsmith.pipelines._services import Services
+from castsmith.pipelines.actors.export_fields import (
+    POSTER_FRAME_URL,
+    has_lora,
+    lora_fields,
+    poster_frame_url,
+)
 from castsmith.pipelines.actors.views import poster_frames_json
 
 RESERVED = "castsmith:"
@@ -42,6 +49,7 @@ MANIFEST_KEY = f"{RESERVED}manifest"
 
 _TEXT_COLUMNS = {"sex": 20, "ethnicity": 80, "style": 80, "actor_type": 40}
 _LORA_COLUMNS = {"lora_model_url": 2048, "lora_name": 300, "lora_trigger_word": 200}
+_STRENGTH_COLUMNS = ("lora_strength_model", "lora_strength_clip")
 _N = re.compile(r"_(\d+)\.[A-Za-z0-9]+\Z")
 
 
@@ -72,8 +80,8 @@ def _column_values(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     columns: dict[str, Any] = {}
     rest: dict[str, Any] = {}
     for key, value in record.items():
-        if key in {"name", "poster_frames"}:
-            continue
+        if key in {"name", "poster_frames", POSTER_FRAME_URL}:
+            continue  # worked out from the actor's current poster on export
         try:
             if key == "description" and isinstance(value, str):
                 columns[key] = validate_description(value)
@@ -94,6 +102,9 @@ def _column_values(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
             )
             if lossless_token or lossless_lora:
                 columns[key] = value
+                continue
+            if key in _STRENGTH_COLUMNS and not isinstance(value, bool):
+                columns[key] = validate_strength(value, key)
                 continue
         except ValidationError:
             pass
@@ -189,8 +200,11 @@ def import_actors_data(
     return counts
 
 
-def export_record(actor: Actor, poster_frames: dict[str, Any] | None) -> dict[str, Any]:
-    """One ``actorsData.json`` record: kept fields, then current column values."""
+def export_record(
+    actor: Actor, poster_frames: dict[str, Any] | None, poster_url: str | None = None
+) -> dict[str, Any]:
+    """One ``actorsData.json`` record: kept fields, then current column values, the
+    LoRA's strengths (when it has one) and seed 000's ``poster_frame_url``."""
     extra = {k: v for k, v in (actor.extra or {}).items() if not k.startswith(RESERVED)}
     record: dict[str, Any] = {"id": extra.pop("id", actor.legacy_id or actor.id)}
     record["name"] = actor.name
@@ -201,6 +215,10 @@ def export_record(actor: Actor, poster_frames: dict[str, Any] | None) -> dict[st
         value = getattr(actor, column)
         if value is not None:
             record[column] = value
+    if has_lora(actor):
+        record.update(lora_fields(actor))
+    if poster_url is not None:
+        record[POSTER_FRAME_URL] = poster_url
     if poster_frames is not None:
         record["poster_frames"] = poster_frames
     return record
@@ -237,25 +255,35 @@ async def import_actors_data_file(services: Services, path: Path) -> dict[str, i
 async def actors_data(services: Services) -> list[dict[str, Any]]:
     """Every live actor as an ``actorsData.json`` record."""
 
-    def read() -> list[tuple[Actor, PosterFrameVersion | None, dict[str, str]]]:
+    Row = tuple[Actor, PosterFrameVersion | None, dict[str, str], str | None]
+
+    def read() -> list[Row]:
         with services.sessions() as session:
             repo = ActorRepository(session)
             actors = list(repo.all_live())
             posters = repo.current_posters(a.id for a in actors)
             renditions = AssetRepository(session).renditions(p.asset_id for p in posters.values())
-            out = []
+            ids = [p.asset_id for p in posters.values()]
+            originals: dict[int, str] = {}
+            if ids:
+                query = select(Asset.id, Asset.storage_key).where(Asset.id.in_(ids))
+                originals = {row.id: row.storage_key for row in session.execute(query)}
+            out: list[Row] = []
             for actor in actors:
                 poster = posters.get(actor.id)
                 keys = {
                     r.name.removeprefix("webp_"): r.storage_key
                     for r in (renditions.get(poster.asset_id, []) if poster else [])
                 }
-                out.append((actor, poster, keys))
+                original = originals.get(poster.asset_id) if poster else None
+                out.append((actor, poster, keys, original))
             return out
 
     records = []
-    for actor, poster, keys in await asyncio.to_thread(read):
-        records.append(export_record(actor, await poster_frames_json(services, poster, keys)))
+    for actor, poster, keys, original in await asyncio.to_thread(read):
+        frames = await poster_frames_json(services, poster, keys)
+        url = await poster_frame_url(services, poster, original)
+        records.append(export_record(actor, frames, url))
     return records
 
 

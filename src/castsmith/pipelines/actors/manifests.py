@@ -3,6 +3,9 @@
 A manifest lists an actor's training images: each entry becomes a ``TrainingDataItem``
 with an ``Asset`` at the key parsed from its ``s3_url`` (nothing is downloaded), keeping
 md5, size, timestamps and status; ``statistics`` are recomputed from the entries on export.
+An exported manifest also carries the actor's LoRA (``lora_model_url``, ``lora_name``,
+``lora_trigger_word``, ``lora_strength_model``, ``lora_strength_clip``) and seed 000's
+``poster_frame_url``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from castsmith.db.models import Actor, Asset, TrainingDataItem
+from castsmith.db.models import Actor, Asset, PosterFrameVersion, TrainingDataItem
 from castsmith.db.repositories.actors import ActorRepository
 from castsmith.db.repositories.assets import AssetRepository
 from castsmith.domain.actors import validate_actor_name
@@ -23,6 +26,12 @@ from castsmith.domain.errors import ValidationError
 from castsmith.domain.keys import validate_name
 from castsmith.pipelines._assets import public_pair
 from castsmith.pipelines._services import Services
+from castsmith.pipelines.actors.export_fields import (
+    POSTER_FRAME_URL,
+    lora_fields,
+    poster_frame_url,
+    poster_source,
+)
 from castsmith.pipelines.actors.interchange import (
     MANIFEST_KEY,
     key_from_url,
@@ -240,12 +249,19 @@ async def actor_manifest(services: Services, actor_id: int) -> dict[str, Any]:
     for key in await asyncio.to_thread(keys):
         urls[key] = (await public_pair(services, key))[1]
 
-    def read() -> dict[str, Any]:
+    def read() -> tuple[dict[str, Any], dict[str, Any], PosterFrameVersion | None, str | None]:
         with services.sessions() as session:
             actor = ActorRepository(session).get(actor_id)
-            return export_manifest(session, actor, urls)
+            poster, key = poster_source(session, actor_id)
+            return export_manifest(session, actor, urls), lora_fields(actor), poster, key
 
-    manifest = await asyncio.to_thread(read)
+    manifest, lora, poster, poster_key = await asyncio.to_thread(read)
+    derived = {**lora, POSTER_FRAME_URL: await poster_frame_url(services, poster, poster_key)}
+    for name, value in derived.items():
+        # The actor's own values win; an imported manifest's value stays where the actor
+        # has none (its LoRA may live only in the file it came from).
+        if value is not None or manifest.get(name) is None:
+            manifest[name] = value
     checks = await checks_by_filename(services, actor_id)
     for entry in manifest["training_data"]:
         entry["checks"] = checks.get(entry["filename"])
