@@ -6,36 +6,37 @@ import pytest
 
 from castsmith.domain import keys
 from castsmith.domain.errors import ConfigurationError, InvalidName
+from castsmith.domain.keys import DEFAULT_LAYOUT as DEFAULT
 
 
 def test_default_layouts_match_the_seed_paths() -> None:
     name = "0001_european_20_female"
-    assert keys.poster_frame_key(name, 3, "sm") == (
+    assert DEFAULT.poster_frame(name, 3, "sm") == (
         f"actors/{name}/poster_frame/v3/{name}_poster_sm.webp"
     )
-    assert keys.poster_frame_current_key(name, "lg") == (
+    assert DEFAULT.poster_frame_current(name, "lg") == (
         f"actors/{name}/poster_frame/{name}_poster_lg.webp"
     )
-    assert keys.character_poster_frame_key("user-7", "42", 1, "md") == (
+    assert DEFAULT.character_poster_frame("user-7", "42", 1, "md") == (
         "characters/user-7/42/poster_frames/v1/42_poster_md.webp"
     )
-    assert keys.base_image_key(name) == f"system_actors/base_images/{name}_base.jpg"
-    assert keys.training_image_key("0012_european_30_male", 14) == (
+    assert DEFAULT.base_image(name) == f"system_actors/base_images/{name}_base.jpg"
+    assert DEFAULT.training_image("0012_european_30_male", 14) == (
         "system_actors/training_data/0012_european_30_male/0012_european_30_male_14.jpg"
     )
-    assert keys.persona_base_key(123, 456) == "avatars/task_123/persona_456/base.png"
-    assert [keys.persona_image_key(123, 456, i) for i in range(4)] == [
+    assert DEFAULT.persona_base(123, 456) == "avatars/task_123/persona_456/base.png"
+    assert [DEFAULT.persona_image(123, 456, i) for i in range(4)] == [
         f"avatars/task_123/persona_456/image_{i}.png" for i in range(4)
     ]
-    assert keys.character_reference_key("abc-123", "png") == "character_references/abc-123.png"
-    assert keys.job_character_reference_key("job9", "abc-123", "jpg") == (
+    assert DEFAULT.character_reference("abc-123", "png") == "character_references/abc-123.png"
+    assert DEFAULT.job_character_reference("job9", "abc-123", "jpg") == (
         "videos/job9/intermediate/character_reference/abc-123.jpg"
     )
 
 
 def test_versions_never_share_a_key() -> None:
     name = "0002_asian_30_male"
-    assert keys.poster_frame_key(name, 1, "md") != keys.poster_frame_key(name, 2, "md")
+    assert DEFAULT.poster_frame(name, 1, "md") != DEFAULT.poster_frame(name, 2, "md")
 
 
 @pytest.mark.parametrize(
@@ -57,7 +58,7 @@ def test_versions_never_share_a_key() -> None:
 )
 def test_bad_names_are_refused_with_field_and_reason(value: str, reason: str) -> None:
     with pytest.raises(InvalidName) as caught:
-        keys.poster_frame_key(value, 1, "sm")
+        DEFAULT.poster_frame(value, 1, "sm")
     assert caught.value.field == "actor_name"
     assert "actor_name" in str(caught.value)
     assert reason in str(caught.value)
@@ -76,15 +77,15 @@ def test_good_names_pass() -> None:
 
 def test_numbers_and_sizes_are_checked() -> None:
     with pytest.raises(InvalidName, match="version"):
-        keys.poster_frame_key("a", 0, "sm")
+        DEFAULT.poster_frame("a", 0, "sm")
     with pytest.raises(InvalidName, match="size"):
-        keys.poster_frame_key("a", 1, "xl")  # type: ignore[arg-type]
+        DEFAULT.poster_frame("a", 1, "xl")  # type: ignore[arg-type]
     with pytest.raises(InvalidName, match="i must be at most 3"):
-        keys.persona_image_key(1, 2, 4)
+        DEFAULT.persona_image(1, 2, 4)
     with pytest.raises(InvalidName, match="ext"):
-        keys.character_reference_key("a", "../png")
+        DEFAULT.character_reference("a", "../png")
     with pytest.raises(InvalidName, match="task_id"):
-        keys.persona_base_key("../1", 2)
+        DEFAULT.persona_base("../1", 2)
 
 
 def test_templates_are_configurable() -> None:

@@ -277,17 +277,5 @@ class KeyLayout:
 
 
 DEFAULT_LAYOUT = KeyLayout()
-
-# One function per layout, bound to the default templates.
-poster_frame_key = DEFAULT_LAYOUT.poster_frame
-poster_frame_current_key = DEFAULT_LAYOUT.poster_frame_current
-character_poster_frame_key = DEFAULT_LAYOUT.character_poster_frame
-base_image_key = DEFAULT_LAYOUT.base_image
-training_image_key = DEFAULT_LAYOUT.training_image
-persona_base_key = DEFAULT_LAYOUT.persona_base
-persona_image_key = DEFAULT_LAYOUT.persona_image
-character_reference_key = DEFAULT_LAYOUT.character_reference
-job_character_reference_key = DEFAULT_LAYOUT.job_character_reference
-lora_weights_key = DEFAULT_LAYOUT.lora_weights
-lora_dataset_key = DEFAULT_LAYOUT.lora_dataset
-lora_test_image_key = DEFAULT_LAYOUT.lora_test_image
+"""The built-in templates. Flows never use it: they take ``services.keys``, the layout
+built from ``CASTSMITH_KEY_LAYOUTS``, so a configured layout reaches every key."""

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from castsmith.db.repositories.training import TrainingRepository
-from castsmith.domain.keys import lora_dataset_key
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.lora.files import StoredFile, store_chunks
 from castsmith.pipelines.training.dataset import Sink
@@ -84,7 +83,7 @@ async def build_zip(
     """Stream the snapshot's zip into the store under the version's dataset key."""
     return await store_chunks(
         services,
-        lora_dataset_key(actor_name, version),
+        services.keys.lora_dataset(actor_name, version),
         zip_chunks(services, items),
         kind="lora_dataset",
         content_type="application/zip",

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from castsmith.domain.errors import ProviderError
-from castsmith.domain.keys import lora_test_image_key
 from castsmith.domain.lora import grid_cells
 from castsmith.pipelines._assets import AssetProvenance, asset_url, store_asset
 from castsmith.pipelines._services import Services
@@ -66,7 +65,7 @@ async def draw_grid(
             )
         asset = await store_asset(
             services,
-            lora_test_image_key(actor.name, row.version, cell.n),
+            services.keys.lora_test_image(actor.name, row.version, cell.n),
             result.images[0].data,
             kind="lora_test",
             provenance=AssetProvenance(

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from castsmith.db.models import Asset, utcnow
 from castsmith.db.repositories.lora import LoraRepository
 from castsmith.domain.errors import ValidationError
-from castsmith.domain.keys import lora_weights_key
 from castsmith.domain.lora import SUCCEEDED
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.lora.files import StoredFile, store_path
@@ -59,7 +58,7 @@ async def store_weights(
     """Check, upload and record the weights of a version; make it current."""
     header = await asyncio.to_thread(check_file, path, services.settings.lora_max_weights_bytes)
     metadata = header.get("__metadata__") or {}
-    key = lora_weights_key(actor_name, version)
+    key = services.keys.lora_weights(actor_name, version)
 
     def with_row(session: Session, asset: Asset) -> None:
         repo = LoraRepository(session)

@@ -23,7 +23,7 @@ class PosterPayload(JobPayload):
 
 
 class BatchPayload(JobPayload):
-    """``poster.regenerate_batch``: the actors, shared overrides, and the provider the children use."""
+    """``poster.regenerate_batch``: the actors, shared overrides, and the children's provider."""
 
     actor_ids: list[PayloadRowId] = Field(default_factory=list, max_length=MAX_BATCH)
     overrides: PosterOverrides = Field(default_factory=PosterOverrides)
