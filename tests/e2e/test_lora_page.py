@@ -37,7 +37,7 @@ def test_train_a_lora_from_the_actor_page(browser: Any, page: Any, live_app: Liv
     expect(page.locator("#lora-versions")).to_contain_text("current", timeout=90_000)
     expect(page.locator("#lora-versions")).to_contain_text("zq301lat")
     expect(page.locator("#lora-grid img")).to_have_count(9)
-    expect(page.locator("#poster-compare img.poster")).to_have_count(1)
+    expect(page.locator("#poster-current img.poster")).to_have_count(1)
     screenshot(page, "lora-panel-1280")
     page.locator('button[data-action="lora-strength"][data-strength="0.6"]').click()
     expect(page.locator("#lora-versions")).to_contain_text("strength 0.6")

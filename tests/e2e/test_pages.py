@@ -34,22 +34,23 @@ def test_actor_page_base_image_keyboard_poster_and_training(page: Any, live_app:
     assert page.evaluate("document.activeElement.id") == "poster-regenerate"
     page.keyboard.press("Enter")
     expect(page.get_by_role("dialog")).to_be_visible()
-    assert page.evaluate("document.activeElement.id") == "confirm-ok"
+    assert page.evaluate("document.activeElement.id") == "poster-draw"
     page.keyboard.press("Enter")
     expect(page.locator("#toasts")).to_contain_text(
         f"Regenerating poster frame for {actor['name']}"
     )
-    expect(page.locator("#poster-compare img.poster")).to_have_count(1)
+    expect(page.locator("#poster-history img.poster")).to_have_count(1)
+    expect(page.locator("#poster-current")).to_contain_text("Current poster")
     expect(page.locator("#toasts")).to_contain_text("is ready")
     assert_was_busy(page)
     expect(button).to_be_enabled()
 
-    # A second version: compare shows two, the older one can be made current again.
+    # A second version: the history shows two, the older one can be made current again.
     button.click()
-    page.get_by_role("dialog").get_by_role("button", name="Regenerate").click()
-    expect(page.locator("#poster-compare img.poster")).to_have_count(2)
+    page.get_by_role("dialog").get_by_role("button", name="Draw poster").click()
+    expect(page.locator("#poster-history img.poster")).to_have_count(2)
     page.locator('#poster-history button[data-action="make-current"]').first.click()
-    expect(page.locator("#toasts")).to_contain_text("current poster again")
+    expect(page.locator("#toasts")).to_contain_text("is now the current poster")
 
     # Escape closes the dialog and nothing is queued.
     button.click()

@@ -1,5 +1,5 @@
-// The actor page: base image (generate, upload, URL), poster regeneration with
-// history/compare/revert, the training data manager and the LoRA form.
+// The actor page: base image (generate, upload, URL), the training data manager and
+// the LoRA form. The poster panel (history, compare, regenerate) is posters.js.
 "use strict";
 
 (function () {
@@ -53,72 +53,6 @@
       cs.toast("Base image fetched.", "success");
     } catch (error) {
       cs.toast("Could not fetch the image: " + error.message, "error");
-    }
-  }
-
-  // --- posters ---------------------------------------------------------------------
-  function badgeIf(flag) { return flag ? cs.placeholderBadge() : null; }
-
-  function renderPosters(items) {
-    const compare = document.getElementById("poster-compare");
-    compare.replaceChildren(
-      ...items.slice(0, 2).map((v) =>
-        cs.el("figure", { class: "figure" }, [
-          cs.posterImage(v.poster_frames, (v.is_current ? "Current" : "Version " + v.version) + " poster of " + actorName, "(max-width: 900px) 45vw, 400px"),
-          cs.el("figcaption", {}, [document.createTextNode("v" + v.version + (v.is_current ? " · current " : " ")), badgeIf(v.placeholder)]),
-        ])
-      )
-    );
-    const history = document.getElementById("poster-history");
-    history.replaceChildren(
-      ...items.map((v) =>
-        cs.el("li", { class: "item", "data-version": String(v.version) }, [
-          cs.posterImage(v.poster_frames, "Poster version " + v.version, "140px"),
-          cs.el("div", { class: "body" }, [
-            cs.el("span", {}, [document.createTextNode("v" + v.version + " "), v.is_current ? cs.el("strong", { text: "current" }) : null, badgeIf(v.placeholder)]),
-            v.is_current ? null : cs.el("button", { type: "button", class: "btn", "data-action": "make-current", "data-version": String(v.version), text: "Make current" }),
-          ]),
-        ])
-      )
-    );
-  }
-
-  async function reloadPosters() {
-    const history = await cs.api("GET", "/api/actors/" + actorId + "/poster-frames");
-    renderPosters(history.items);
-  }
-
-  async function regeneratePoster(button) {
-    const ok = await cs.confirmDialog("Regenerate poster", "Regenerate the poster frame for " + actorName + "? The current poster stays in its history.", "Regenerate");
-    if (!ok) return;
-    const bar = document.getElementById("poster-progress");
-    cs.toast("Regenerating poster frame for " + actorName + "...");
-    cs.busy(button, "Generating...");
-    cs.setProgress(bar, 0);
-    try {
-      const accepted = await cs.api("POST", "/api/actors/" + actorId + "/regenerate-poster-frame", { actor_name: actorName });
-      const job = await cs.followJob(accepted.job_id, (u) => {
-        cs.setProgress(bar, u.progress);
-        button.textContent = "Generating... " + Math.round(Number(u.progress) || 0) + "%";
-      });
-      if (job.status !== "completed") throw new Error(job.error || "the poster job ended " + job.status);
-      await reloadPosters();
-      cs.toast("New poster frame for " + actorName + " is ready.", "success");
-    } catch (error) {
-      cs.toast("Poster regeneration failed for " + actorName + ": " + error.message, "error");
-    } finally {
-      cs.idle(button);
-      bar.hidden = true;
-    }
-  }
-
-  async function makeCurrent(version) {
-    try {
-      await cs.api("POST", "/api/actors/" + actorId + "/poster-frames/" + version + "/make-current");
-      await reloadPosters();
-      cs.toast("Version " + version + " is the current poster again.", "success");
-    } catch (error) {
-      cs.toast("Could not revert: " + error.message, "error");
     }
   }
 
@@ -257,11 +191,6 @@
     on("base-generate", "click", (e) => generateBase(e.currentTarget));
     on("base-upload", "submit", (e) => { e.preventDefault(); uploadBase(e.currentTarget); });
     on("base-url", "submit", (e) => { e.preventDefault(); baseFromUrl(e.currentTarget); });
-    on("poster-regenerate", "click", (e) => regeneratePoster(e.currentTarget));
-    on("poster-history", "click", (e) => {
-      const button = e.target.closest('button[data-action="make-current"]');
-      if (button) makeCurrent(button.dataset.version);
-    });
     on("training-all", "click", (e) =>
       runTraining(e.currentTarget, "/api/actors/" + actorId + "/training-data/generate-all-prompts", { actor_id: actorId, actor_name: actorName }, "Generating training images for " + actorName));
     on("training-one", "submit", (e) => {
