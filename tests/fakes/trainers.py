@@ -6,7 +6,8 @@ can be scripted for 429 with Retry-After or slow answers through :meth:`script`.
 A training stays queued/running for ``polls`` status polls (``step k/n`` log lines),
 then succeeds with real weights (Replicate: an uncompressed tar holding one
 ``lora.safetensors``; fal: the ``.safetensors`` itself), or fails after
-``fail_next(reason)``. Cancels are recorded and end the training.
+``fail_next(reason)``. Cancels are recorded and end the training. Replicate's
+``lose_next_create_answer()`` creates a training but answers 504.
 """
 
 from __future__ import annotations
@@ -111,6 +112,12 @@ class FakeReplicateTrainings(_Trainings):
         self.models: dict[str, dict[str, Any]] = {}
         self.uploads = {}
         self.tar_members = 1
+        self.lost_answers = 0
+
+    def lose_next_create_answer(self) -> None:
+        """The next training is created, but its answer is a gateway timeout (504), as
+        when the connection drops after Replicate accepted the request."""
+        self.lost_answers += 1
 
     def _auth(self, request: Request) -> Response | None:
         if bearer_ok(request, self.token):
@@ -196,6 +203,9 @@ class FakeReplicateTrainings(_Trainings):
             metrics={},
             urls={"get": f"{self.url}/v1/predictions/{tid}"},
         )
+        if self.lost_answers:
+            self.lost_answers -= 1
+            return JSONResponse({"detail": "upstream request timeout"}, status_code=504)
         return JSONResponse(self._public(self.trainings[tid]), status_code=201)
 
     def _advance(self, t: dict[str, Any]) -> None:

@@ -5,7 +5,9 @@ resumes where the last one stopped:
 
 1. snapshot the dataset and stream its zip into the store (``dataset_key``);
 2. submit to the trainer and record the remote id **before** polling; a retry that
-   finds a remote id never submits again;
+   finds a remote id never submits again, and one that finds only the record of what
+   was being submitted (the answer was lost) asks the trainer for that training first
+   (Replicate lists its trainings; fal has no such list);
 3. poll status, progress and log lines until the training ends (429s and outages
    while polling wait and poll again; they do not cost a new training);
 4. download the weights to a temporary file, check them, store them streamed as
@@ -32,12 +34,14 @@ from castsmith.pipelines._services import Services
 from castsmith.pipelines.lora.dataset import build_zip, dataset_for_trainer, snapshot_async
 from castsmith.pipelines.lora.records import load, load_actor, trainer_registry, update_async
 from castsmith.pipelines.lora.weights import store_weights
-from castsmith.providers.trainers.base import Submission, Trainer, TrainingState
+from castsmith.providers.trainers.base import Submission, Submitted, Trainer, TrainingState
 
 log = logging.getLogger("castsmith.pipelines.lora")
 Progress = Callable[[float, str], Awaitable[None]]
 MAX_POLL_ERRORS = 30
 KEEP_LOG_LINES = 50
+# Key of ``remote`` (hidden from views by its underscore) for what is being submitted.
+SUBMITTING_MARKER = "_submitting"
 
 
 async def _dataset(services: Services, row: LoraTraining, name: str) -> LoraTraining:
@@ -70,7 +74,24 @@ async def submit(
     )
     md5s = tuple(str(item["md5"]) for item in row.dataset)
     params = TrainingParams.from_dict(row.params)
-    submitted = await trainer.submit(Submission(name, params, dataset, md5s))
+    # An earlier attempt recorded what it was about to submit, then died (or lost the
+    # answer) before the remote id was recorded: look that training up, never pay twice.
+    marker = (row.remote or {}).get(SUBMITTING_MARKER)
+    found = await trainer.find_previous(marker) if isinstance(marker, dict) else None
+    if found is not None:
+        note = f"found the training an earlier attempt submitted: {found.remote_id}"
+        return await _record_submission(services, row, found, note)
+    submission, marker = await trainer.prepare(Submission(name, params, dataset, md5s))
+    if marker:
+        await update_async(services, row.id, remote={SUBMITTING_MARKER: marker})
+    submitted = await trainer.submit(submission)
+    note = f"submitted to {trainer.name} as {submitted.remote_id}"
+    return await _record_submission(services, row, submitted, note)
+
+
+async def _record_submission(
+    services: Services, row: LoraTraining, submitted: Submitted, note: str
+) -> LoraTraining:
     await update_async(
         services,
         row.id,
@@ -78,7 +99,7 @@ async def submit(
         remote=submitted.meta,
         status=RUNNING,
         submitted_at=utcnow(),
-        logs=[f"submitted to {trainer.name} as {submitted.remote_id}"],
+        logs=[note],
     )
     return await asyncio.to_thread(load, services, row.id)
 
@@ -147,9 +168,16 @@ async def finish(
 
 async def cancel_remote(services: Services, row: LoraTraining) -> None:
     """Cancel the remote training (if it was submitted) and mark the version canceled."""
-    if row.remote_id:
+    remote_id, meta = row.remote_id, row.remote or {}
+    marker = meta.get(SUBMITTING_MARKER)
+    if remote_id or isinstance(marker, dict):
         trainer = trainer_registry(services).get(row.provider)
-        await trainer.cancel(row.remote_id, row.remote or {})
+        if not remote_id and isinstance(marker, dict):
+            # Submitted, but the answer was lost: cancel the training the trainer lists.
+            found = await trainer.find_previous(marker)
+            remote_id, meta = (found.remote_id, found.meta) if found else (None, meta)
+        if remote_id:
+            await trainer.cancel(remote_id, meta)
     await update_async(services, row.id, status=CANCELED, finished_at=utcnow())
 
 

@@ -88,6 +88,18 @@ class Trainer(ABC):
     placeholder: bool = False
     poll_interval: float = 2.0
 
+    async def prepare(self, submission: Submission) -> tuple[Submission, dict[str, Any]]:
+        """Get a submission ready to send (upload, presign) and say what to record
+        before sending it, so :meth:`find_previous` can find the training again if the
+        answer to :meth:`submit` is lost. The default records nothing."""
+        return submission, {}
+
+    async def find_previous(self, marker: dict[str, Any]) -> Submitted | None:
+        """The training an earlier attempt created from the submission ``marker``
+        describes (recorded by :meth:`prepare`), when the trainer can look it up;
+        ``None`` means submit again. The default cannot look anything up."""
+        return None
+
     @abstractmethod
     async def submit(self, submission: Submission) -> Submitted:
         """Start a training; return its remote id. Called once per training."""

@@ -4,7 +4,8 @@ Submitting: the trainer version is pinned (configured, else the model's latest),
 destination model ``{owner}/flux-{name}`` is created when ``GET /v1/models`` says 404,
 the dataset is the store's presigned URL or is uploaded through the Files API when the
 store cannot presign, then ``POST .../versions/{v}/trainings``. That POST is sent once
-and never retried here: a lost answer is resolved by :meth:`find` on the next attempt.
+and never retried here: the dataset URL is recorded first (:meth:`prepare`), and a lost
+answer is resolved by :meth:`find_previous` (``GET /v1/trainings``) on the next attempt.
 Weights come as a tar; its single ``.safetensors`` is kept.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +190,23 @@ class ReplicateTrainer(Trainer):
             raise self._http.malformed("the created training has no id")
         meta = {"destination": destination, "version": version, "input_images": images}
         return Submitted(str(remote_id), meta)
+
+    async def prepare(self, submission: Submission) -> tuple[Submission, dict[str, Any]]:
+        """Resolve the dataset URL now (presigned, or uploaded once) and record it: it is
+        what :meth:`find` recognises the training by."""
+        url = await self.dataset_url(submission.dataset)
+        dataset = replace(submission.dataset, url=url)
+        return replace(submission, dataset=dataset), {"input_images": url}
+
+    async def find_previous(self, marker: dict[str, Any]) -> Submitted | None:
+        """The training created from ``marker["input_images"]``, if Replicate lists it."""
+        images = marker.get("input_images")
+        if not isinstance(images, str) or not images:
+            return None
+        remote_id = await self.find(images)
+        if remote_id is None:
+            return None
+        return Submitted(remote_id, {"input_images": images, "found_after_retry": True})
 
     async def find(self, input_images: str) -> str | None:
         """The id of a training already created for ``input_images`` (newest page only)."""
