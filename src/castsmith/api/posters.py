@@ -217,7 +217,7 @@ class PosterOptions(BaseModel):
     """What the regenerate dialog offers, and the workflow's own defaults."""
 
     style_loras: list[str]
-    sizes: list[tuple[int, int]]
+    sizes: list[list[int]]  # [width, height] pairs
     defaults: dict[str, Any]
 
 
