@@ -10,10 +10,16 @@ identity threshold lets the stranger pass; bad thresholds are refused and change
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
 
+from castsmith.config import Settings
+from castsmith.pipelines._checks import KIND_CHECK
+from castsmith.pipelines.lora.readiness import settled_report
+from castsmith.pipelines.training.curation import ACTOR_THRESHOLD, thresholds
 from tests.harness import AppEnv, running_app
 from tests.integration.curation.support import NAME, actor_with_photo, backend_settings
 from tests.photos import blurred, photo_bytes
@@ -101,3 +107,35 @@ async def test_the_gate_stops_a_stranger_and_a_blur_and_force_passes_it(
         report = (await env.client.get(f"{path}/training-data/report")).json()
         assert set(report["flagged"]) == {STRANGER, SOFT}
         assert report["identity"]["threshold"] == 0.6
+
+
+async def test_photographs_still_being_checked_keep_the_dataset_not_ready(
+    sqlite_database_url: str, local_settings: Settings
+) -> None:
+    settings = local_settings.model_copy(
+        update={"database_url": sqlite_database_url, "curation_min_images": 2}
+    )
+    # No worker: the checks stay queued, as behind a long queue.
+    async with running_app(settings, worker=False) as env:
+        actor_id = await actor_with_photo(env)
+        await upload(env, actor_id)
+        report = await settled_report(env.container, actor_id, wait=0.3)
+        assert report.ready is False and report.pending == 4
+        assert "4 image(s) are still being checked; wait for the checks" in report.reasons
+        queued, _ = await asyncio.to_thread(env.queue.list_jobs, status="queued", kind=KIND_CHECK)
+        assert len(queued) == 1  # one check job for the actor, not one per question
+
+        # Forced, the training does not wait for the checks.
+        started = time.monotonic()
+        answer = await env.client.post(
+            f"/api/actors/{actor_id}/lora-trainings", json={"force": True, "steps": 50}
+        )
+        assert answer.status_code == 202, answer.text
+        assert time.monotonic() - started < 10
+
+
+def test_an_imported_threshold_out_of_range_is_not_applied() -> None:
+    settings = Settings()
+    assert thresholds(settings, {ACTOR_THRESHOLD: 0.45}).identity == 0.45
+    for bad in (5, 0, "0.4", True):
+        assert thresholds(settings, {ACTOR_THRESHOLD: bad}).identity == 0.6

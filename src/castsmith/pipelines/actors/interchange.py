@@ -80,8 +80,8 @@ def _column_values(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     columns: dict[str, Any] = {}
     rest: dict[str, Any] = {}
     for key, value in record.items():
-        if key in {"name", "poster_frames", POSTER_FRAME_URL}:
-            continue  # worked out from the actor's current poster on export
+        if key in {"name", "poster_frames"}:
+            continue
         try:
             if key == "description" and isinstance(value, str):
                 columns[key] = validate_description(value)
@@ -218,6 +218,7 @@ def export_record(
     if has_lora(actor):
         record.update(lora_fields(actor))
     if poster_url is not None:
+        # The current poster's URL wins over one kept from an imported record.
         record[POSTER_FRAME_URL] = poster_url
     if poster_frames is not None:
         record["poster_frames"] = poster_frames

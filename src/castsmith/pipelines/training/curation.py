@@ -63,7 +63,11 @@ def thresholds(settings: Settings, actor_extra: dict[str, Any] | None = None) ->
         min_side=settings.curation_min_side,
         min_images=settings.curation_min_images,
     )
-    return base.for_actor(float(override) if isinstance(override, int | float) else None)
+    try:
+        own = validate_threshold(override)
+    except ValidationError:
+        own = None  # an out-of-range value that arrived by an import is not applied
+    return base.for_actor(own)
 
 
 def validate_threshold(value: Any) -> float | None:
