@@ -309,7 +309,9 @@
       { once: true }
     );
     dialog.showModal();
-    $("poster-draw").focus();
+    // Enter draws at once; the dialog still opens at its top (its title, on a phone).
+    $("poster-draw").focus({ preventScroll: true });
+    dialog.scrollTop = 0;
   }
 
   async function draw(params, makeCurrentToo, remember) {
@@ -357,9 +359,12 @@
       if (button.dataset.action === "compare") openCompare(button.dataset.version);
       else makeCurrent(button.dataset.version);
     });
-    $("compare-sides").addEventListener("click", (e) => {
+    $("compare-sides").addEventListener("click", async (e) => {
       const button = e.target.closest('button[data-action="make-current"]');
-      if (button) makeCurrent(button.dataset.version);
+      if (!button) return;
+      await makeCurrent(button.dataset.version);
+      // The button is gone once its version is current: keep the focus in the view.
+      if ($("compare-view").open) $("compare-a").focus();
     });
     $("compare-a").addEventListener("change", (e) => { pair.a = Number(e.target.value); renderCompare(); });
     $("compare-b").addEventListener("change", (e) => { pair.b = Number(e.target.value); renderCompare(); });
