@@ -125,6 +125,16 @@ async def test_photographs_still_being_checked_keep_the_dataset_not_ready(
         queued, _ = await asyncio.to_thread(env.queue.list_jobs, status="queued", kind=KIND_CHECK)
         assert len(queued) == 1  # one check job for the actor, not one per question
 
+        # Asked for a training, the gate gives up waiting soon: no worker takes the job.
+        started = time.monotonic()
+        refused = await env.client.post(
+            f"/api/actors/{actor_id}/lora-trainings", json={"steps": 50}
+        )
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["report"]["counts"]["pending"] == 4
+        assert "still being checked" in refused.json()["detail"]
+        assert time.monotonic() - started < 10
+
         # Forced, the training does not wait for the checks.
         started = time.monotonic()
         answer = await env.client.post(

@@ -11,8 +11,9 @@ Two questions, in this order:
 Checks still running: placeholder art counts as usable whether checked or not (see
 :func:`castsmith.domain.curation.readiness`), so the offline flows never wait. For
 real photographs the gate makes sure a check job is queued and waits up to
-:data:`CHECKS_WAIT_SECONDS` for it; images still unchecked after that keep the dataset
-not ready ("still being checked"), and ``force`` trains without waiting.
+:data:`CHECKS_WAIT_SECONDS` for it (less when no worker picks the job up); images still
+unchecked after that keep the dataset not ready ("still being checked"), and ``force``
+trains without waiting.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from castsmith.db.repositories.training import TrainingRepository
 from castsmith.domain.curation import ReadinessReport
 from castsmith.domain.errors import ValidationError
+from castsmith.domain.jobs import QUEUED, TERMINAL_STATUSES
 from castsmith.pipelines._checks import request_checks
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.training.curation import readiness_report, require_ready
@@ -32,6 +34,8 @@ from castsmith.providers.trainers.base import Trainer
 
 #: How long a training request waits for the checks of freshly stored photographs.
 CHECKS_WAIT_SECONDS = 30.0
+#: How long a queued check job may wait for a worker before the request stops waiting.
+UNCLAIMED_SECONDS = 3.0
 _POLL_SECONDS = 0.25
 
 
@@ -73,16 +77,27 @@ async def settled_report(
     """The readiness report once no photograph is waiting for its check, or after ``wait``.
 
     Asks for a check job first (one per actor is queued at most), so an image stored
-    while no job was queued is not waited for in vain.
+    while no job was queued is not waited for in vain. A check job that no worker picks
+    up within :data:`UNCLAIMED_SECONDS` ends the wait early: there may be no worker
+    running (a command line without one, a stopped deployment).
     """
     report = await readiness_report(services, actor_id)
     if not report.pending or wait <= 0:
         return report
-    await request_checks(services, actor_id=actor_id)
-    deadline = time.monotonic() + wait
-    while report.pending and time.monotonic() < deadline:
+    job = await request_checks(services, actor_id=actor_id)
+    started = asked = time.monotonic()
+    while report.pending and time.monotonic() - started < wait:
         await asyncio.sleep(_POLL_SECONDS)
         report = await readiness_report(services, actor_id)
+        if job is None or not report.pending:
+            continue
+        current = await asyncio.to_thread(services.queue.get, job.id)
+        if current.status == QUEUED and time.monotonic() - asked > UNCLAIMED_SECONDS:
+            break
+        if current.status in TERMINAL_STATUSES:
+            # It ended before an image stored meanwhile was measured: ask again.
+            job = await request_checks(services, actor_id=actor_id)
+            asked = time.monotonic()
     return report
 
 
