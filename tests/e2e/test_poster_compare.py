@@ -191,3 +191,25 @@ def test_the_current_poster_is_shown_after_going_back_to_v1(tab: Any, live_app: 
     compare.get_by_label("Right", exact=True).select_option("2")
     expect(compare.locator('.compare-side[data-version="2"]')).to_contain_text("not current")
     no_sideways_scroll(tab)
+
+
+def test_character_lora_strengths_are_drawn_and_remembered(page: Any, live_app: LiveApp) -> None:
+    actor_id = actor_with_posters(live_app, "0803_lora_strengths", 1)
+    lora = {"model_url": "s3://bucket/models/0803.safetensors", "strength_model": 0.8}
+    assert live_app.client.patch(f"/api/actors/{actor_id}", json={"lora": lora}).status_code == 200
+    page.goto(f"/actors/{actor_id}")
+    page.get_by_role("button", name="Regenerate Poster").click()
+    dialog = page.get_by_role("dialog", name="Regenerate poster")
+    model = dialog.get_by_label("Character LoRA strength", exact=True)
+    expect(model).to_have_value("0.8")
+    expect(dialog.get_by_label("Character LoRA CLIP strength")).to_be_enabled()
+    model.fill("0.6")
+    dialog.get_by_role("button", name="Draw poster").click()
+    expect(page.locator("#toasts")).to_contain_text("is ready", timeout=30_000)
+    expect(page.locator("#poster-current")).to_contain_text("v2")
+
+    drawn = history(live_app, actor_id)[0]["params"]["character_lora"]
+    assert drawn == {"name": "0803.safetensors", "strength_model": 0.6, "strength_clip": 0.8}
+    # Only what differs from the LoRA settings is remembered: those still reach posters.
+    remembered = live_app.client.get(f"/api/actors/{actor_id}/poster-defaults").json()
+    assert remembered["lora_strength_model"] == 0.6 and "lora_strength_clip" not in remembered

@@ -285,6 +285,17 @@
     return params;
   }
 
+  /** What to remember of ``params``: a character LoRA strength equal to the LoRA
+   * settings' is left out, so changing those settings later still reaches the posters. */
+  function toRemember(params) {
+    const kept = Object.assign({}, params);
+    for (const [id, key] of [["p-lora-model", "lora_strength_model"], ["p-lora-clip", "lora_strength_clip"]]) {
+      const setting = $(id).dataset.loraSetting;
+      if (setting !== undefined && Number(setting) === kept[key]) delete kept[key];
+    }
+    return kept;
+  }
+
   async function openRegenerate() {
     const button = $("poster-regenerate");
     try {
@@ -321,7 +332,7 @@
     cs.busy(button, "Generating...");
     cs.setProgress(bar, 0);
     try {
-      if (remember) await cs.api("PUT", "/api/actors/" + actorId + "/poster-defaults", params);
+      if (remember) await cs.api("PUT", "/api/actors/" + actorId + "/poster-defaults", toRemember(params));
       const body = Object.assign({ actor_name: actorName, make_current: makeCurrentToo }, params);
       if (params.seed === undefined) body.new_seed = true;
       const accepted = await cs.api("POST", "/api/actors/" + actorId + "/regenerate-poster-frame", body);
