@@ -92,7 +92,9 @@ def train(
 ) -> None:
     """Train a new LoRA version on the actor's dataset (refused when the dataset is not
     ready, see ``castsmith training check``, unless ``--force``)."""
+    from castsmith.cli.curation import print_report
     from castsmith.pipelines import lora
+    from castsmith.pipelines.training.curation import DatasetNotReady
 
     request = lora.TrainRequest(
         provider, steps, rank, learning_rate, resolution, trigger_word, force=force
@@ -102,7 +104,15 @@ def train(
         actor_id = await resolve_actor_id(container, actor)
         if not force:
             await _checks_done(container, actor_id)
-        view, job = await lora.start_training(container, actor_id, request)
+        try:
+            view, job = await lora.start_training(container, actor_id, request)
+        except DatasetNotReady as exc:
+            # The whole report, so the user sees what to fix before the one-line error.
+            if as_json:
+                print_json({"error": str(exc), "report": exc.report.as_dict()})
+            else:
+                print_report(exc.report.as_dict())
+            raise
         if wait:
             async with in_process_worker(container, min_concurrency=4):
                 job = await _follow(container, job.id)

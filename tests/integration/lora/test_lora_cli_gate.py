@@ -32,6 +32,7 @@ def test_a_refused_training_is_forced_then_cancelled(tmp_path: Path) -> None:
     assert code != 0, out
     assert "is not ready for training" in out and "should be rejected" in out
     assert "pass force" in out
+    assert "NOT ready for training" in out and "blurred: 1" in out  # the report in words
     assert "no LoRA versions yet" in run(tmp_path, "lora", "list", NAME)[1]
 
     # Forced, without --wait: queued for workers (none run here), then cancelled.
