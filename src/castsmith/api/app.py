@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from castsmith import __version__, auth, web
 from castsmith.api import (
     actors,
+    costs,
     errors,
     files,
     health,
@@ -107,6 +108,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.include_router(training.router)
     app.include_router(lora.router)
     app.include_router(references.router)
+    app.include_router(costs.router)
     web.install(app)
     errors.document(app)
     return app

@@ -9,6 +9,7 @@ import typer
 from castsmith.cli import (
     actors,
     cleanup,
+    costs,
     jobs,
     lora,
     personas,
@@ -73,6 +74,7 @@ personas.register(app)
 references.register(app)
 users.register(app)
 cleanup.register(app)
+costs.register(app)
 app.command("generate")(generate)
 app.add_typer(providers_app, name="providers")
 

@@ -15,6 +15,7 @@ def install(app: FastAPI) -> None:
     """Mount the pages, ``/static``, the API docs, the favicon, HTML error pages and
     ``POST /api/demo-cast`` on ``app`` (after the API's error handlers)."""
     from castsmith.web import docs, errors
+    from castsmith.web.costs import router as costs_router
     from castsmith.web.demo import router as demo_router
     from castsmith.web.login import router as login_router
     from castsmith.web.pages import router as pages_router
@@ -22,6 +23,7 @@ def install(app: FastAPI) -> None:
     app.include_router(login_router)
     app.include_router(demo_router)
     app.include_router(pages_router)
+    app.include_router(costs_router)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> FileResponse:

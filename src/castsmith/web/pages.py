@@ -22,6 +22,7 @@ from castsmith.domain.errors import CastsmithError
 from castsmith.domain.ids import MAX_ROW_ID, parse_row_id
 from castsmith.domain.jobs import ACTIVE_STATUSES
 from castsmith.pipelines import actors as actor_use
+from castsmith.pipelines.costs import job_costs_sync
 from castsmith.web.library import PAGE_SIZE, LibraryQuery, placeholder_flags, previous_cursor
 from castsmith.web.live import job_tree, latest_event, running_training
 from castsmith.web.lora_panel import lora_panel_data
@@ -230,21 +231,25 @@ async def jobs_page(request: Request, view: str = "active") -> HTMLResponse:
     queue = container_of(request).queue
     statuses = JOB_VIEWS.get(view, JOB_VIEWS["active"])
 
-    def read() -> tuple[int, list[Any]]:
+    def read() -> tuple[int, list[Any], dict[int, Any]]:
         # The replay point comes first: an event newer than it reaches the page live.
         after = latest_event(queue)
         found: dict[int, Any] = {}
         for status in statuses:
             items, _next = queue.list_jobs(status=status, limit=100)
             found.update((job.id, job) for job in items)
-        return after, sorted(found.values(), key=lambda job: job.id, reverse=True)[:100]
+        jobs = sorted(found.values(), key=lambda job: job.id, reverse=True)[:100]
+        # What each job's provider calls cost (the ledger), shown beside it.
+        costs = job_costs_sync(container_of(request), [job.id for job in jobs])
+        return after, jobs, costs
 
-    after, jobs = await asyncio.to_thread(read)
+    after, jobs, costs = await asyncio.to_thread(read)
     return _page(
         request,
         "jobs.html",
         nav="jobs",
         jobs=jobs,
+        costs=costs,
         events_after=after,
         view=view if view in JOB_VIEWS else "active",
         active=ACTIVE_STATUSES,

@@ -22,6 +22,7 @@
       cell("Status", "job-status", []),
       cell("Progress", null, [cs.el("progress", { max: "100", value: "0", "aria-label": "Progress of job " + id })]),
       cell("Message", "job-message", []),
+      cell("Cost", "job-cost", []),
       cell("Actions", "job-actions", [cancel, document.createTextNode(" "), retry]),
     ]);
     return row;
@@ -36,6 +37,20 @@
     if (message !== undefined && message !== null) row.querySelector(".job-message").textContent = message;
     row.querySelector('[data-action="cancel"]').hidden = !ACTIVE.has(job.status);
     row.querySelector('[data-action="retry"]').hidden = !(job.status === "failed" || job.status === "cancelled");
+    if (!ACTIVE.has(job.status)) showCost(row);
+  }
+
+  // An ended job's provider calls are in the cost ledger: show what they cost.
+  async function showCost(row) {
+    const cell = row.querySelector(".job-cost");
+    if (!cell || cell.textContent) return;
+    try {
+      const report = await cs.api("GET", "/api/costs?by=job&job_id=" + encodeURIComponent(row.dataset.jobId));
+      const line = report.rows[0];
+      if (!line) return;
+      cell.textContent = line.cost.toFixed(4) + (line.cancelled ? " (cancelled)" : "");
+      cell.title = line.calls + " provider call(s): " + line.succeeded + " succeeded, " + line.failed + " failed, " + line.cancelled + " cancelled";
+    } catch (e) { /* the cost is a nicety: the row works without it */ }
   }
 
   function countRows() {
