@@ -69,5 +69,8 @@ async def test_the_offline_flow_needs_no_force_and_too_few_images_need_it(app: A
     assert forced.status_code == 200, forced.text
     training = forced.json()["training"]
     assert training["status"] == "succeeded" and training["dataset"]["images"] == 3
+    forced = training["params"]["forced"]["reasons"]
+    assert "3 usable image(s), at least 10 needed: generate or upload more" in forced
+    assert "forced" not in versions[0]["params"]  # the first one was ready
     bad = await app.client.post(path, json={"force": "maybe"})
     assert bad.status_code == 422 and bad.json()["field"] == "force"

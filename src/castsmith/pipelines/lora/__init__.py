@@ -81,7 +81,11 @@ async def start_training(
     running = await asyncio.to_thread(_active, services, actor_id)
     if running is not None:
         raise Conflict(f"LoRA v{running} of {actor.name!r} is still training; cancel it first")
-    await gate(services, actor_id, trainer, force=request.force)
+    report = await gate(services, actor_id, trainer, force=request.force)
+    recorded = params.as_dict()
+    if not report.ready:
+        # Forced: the version keeps what the report said, so nobody wonders later.
+        recorded["forced"] = {"reasons": list(report.reasons)}
 
     def create() -> int:
         with services.sessions.begin() as session:
@@ -90,7 +94,7 @@ async def start_training(
                 source=SOURCE_TRAINED,
                 provider=trainer.name,
                 trigger_word=params.trigger_word,
-                params=params.as_dict(),
+                params=recorded,
                 strength=actor.lora_strength_model or 0.8,
             )
             return row.id
