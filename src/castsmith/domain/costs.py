@@ -64,9 +64,16 @@ def reported_seconds(usage: Mapping[str, Any]) -> float | None:
     """The billed time the provider reported, in seconds (``None`` when it gave none).
 
     RunPod bills ``executionTime`` (ms; queue time, ``delayTime``, is not billed);
-    Replicate reports ``predict_time`` (s); trainers report their ``duration`` (s).
+    Replicate reports ``predict_time`` (s), fal ``inference_time`` (s); other trainers
+    their ``duration`` (s).
     """
-    for name, scale in (("executionTime", 1000.0), ("predict_time", 1.0), ("duration", 1.0)):
+    names = (
+        ("executionTime", 1000.0),
+        ("predict_time", 1.0),
+        ("inference_time", 1.0),
+        ("duration", 1.0),
+    )
+    for name, scale in names:
         value = usage.get(name)
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value) / scale

@@ -120,31 +120,75 @@ class _Entry:
         await self.record(measured, rules.FAILED if timed_out else rules.CANCELLED)
 
     async def record(self, measured: usage.CallUsage, status: str) -> None:
-        """Write the row; a ledger that cannot be written never fails the work itself."""
-        settings = self.services.settings
-        fields = {**measured.fields, "elapsed": round(measured.elapsed, 3)}
-        seconds = rules.reported_seconds(fields)
-        price = rules.price_for(settings.prices, self.values["provider"], self.values["kind"])
-        if seconds is None and price.per_second:
-            # Nothing reported (a job cancelled while it ran): our clock, an upper bound.
-            seconds = fields["elapsed"]
-        images = int(fields.get("images") or 0) if status == rules.SUCCEEDED else 0
-        trainings = 1 if self.values["kind"] == "training" and status == rules.SUCCEEDED else 0
-        row = {
-            **self.values,
-            "status": status,
-            "remote_id": ",".join(measured.remote_ids)[:512] or None,
-            "usage": fields,
-            "seconds": seconds,
-            "images": images,
-            "cost": rules.cost_of(price, seconds=seconds, images=images, trainings=trainings),
-        }
+        """Write the row for the measured call."""
+        await write_call(
+            self.services,
+            self.values,
+            status,
+            {**measured.fields, "elapsed": round(measured.elapsed, 3)},
+            measured.remote_ids,
+        )
 
-        def write() -> None:
-            with self.services.sessions.begin() as session:
-                CostRepository(session).add(**row)
 
-        try:
-            await asyncio.to_thread(write)
-        except Exception:
-            log.exception("the cost of a %s call was not recorded", self.values["provider"])
+async def write_call(
+    services: Services,
+    values: dict[str, Any],
+    status: str,
+    fields: dict[str, Any],
+    remote_ids: list[str],
+) -> None:
+    """Write one ledger row: ``values`` says who and what, ``fields`` the usage.
+
+    A ledger that cannot be written never fails the work itself: it is logged.
+    """
+    seconds = rules.reported_seconds(fields)
+    price = rules.price_for(services.settings.prices, values["provider"], values["kind"])
+    if seconds is None and price.per_second and "elapsed" in fields:
+        # Nothing reported (a job cancelled while it ran): our clock, an upper bound.
+        seconds = float(fields["elapsed"])
+    images = int(fields.get("images") or 0) if status == rules.SUCCEEDED else 0
+    trainings = 1 if values["kind"] == "training" and status == rules.SUCCEEDED else 0
+    row = {
+        **values,
+        "status": status,
+        "remote_id": ",".join(remote_ids)[:512] or None,
+        "usage": fields,
+        "seconds": seconds,
+        "images": images,
+        "cost": rules.cost_of(price, seconds=seconds, images=images, trainings=trainings),
+    }
+
+    def write() -> None:
+        with services.sessions.begin() as session:
+            CostRepository(session).add(**row)
+
+    try:
+        await asyncio.to_thread(write)
+    except Exception:
+        log.exception("the cost of a %s call was not recorded", values["provider"])
+
+
+async def record_training(
+    services: Services,
+    *,
+    provider: str,
+    status: str,
+    usage_fields: dict[str, Any],
+    remote_id: str | None,
+    actor_id: int,
+    elapsed: float | None,
+) -> None:
+    """Write a LoRA training's row once it ended (its usage as the trainer reported)."""
+    ctx = current_job()
+    values = {
+        "job_id": ctx.job_id if ctx is not None else None,
+        "owner_id": ctx.job.owner_id if ctx is not None else None,
+        "actor_id": actor_id,
+        "persona_task_id": None,
+        "provider": provider,
+        "kind": "training",
+    }
+    fields = dict(usage_fields)
+    if elapsed is not None:
+        fields["elapsed"] = round(elapsed, 3)
+    await write_call(services, values, status, fields, [remote_id] if remote_id else [])

@@ -23,13 +23,17 @@ import logging
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 from castsmith.db.models import utcnow
 from castsmith.db.models_lora import LoraTraining
+from castsmith.domain.costs import CANCELLED, SUCCEEDED
+from castsmith.domain.costs import FAILED as FAILED_CALL
 from castsmith.domain.errors import CastsmithError, InvalidRequest, JobCancelled, ProviderError
 from castsmith.domain.lora import CANCELED, FAILED, RUNNING, STORING, SUBMITTING, TrainingParams
+from castsmith.pipelines._ledger import record_training
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.lora.dataset import build_zip, dataset_for_trainer, snapshot_async
 from castsmith.pipelines.lora.records import load, load_actor, trainer_registry, update_async
@@ -181,6 +185,28 @@ async def cancel_remote(services: Services, row: LoraTraining) -> None:
     await update_async(services, row.id, status=CANCELED, finished_at=utcnow())
 
 
+async def _record_cost(
+    services: Services, row: LoraTraining, provider: str, state: str, usage: Any
+) -> None:
+    """One ledger row for an ended training, timed from its submission."""
+    status = {"succeeded": SUCCEEDED, "canceled": CANCELLED}.get(state, FAILED_CALL)
+    elapsed = None
+    if row.submitted_at is not None:
+        submitted = row.submitted_at
+        if submitted.tzinfo is None:  # SQLite gives the stored UTC time back naive
+            submitted = submitted.replace(tzinfo=UTC)
+        elapsed = (utcnow() - submitted).total_seconds()
+    await record_training(
+        services,
+        provider=provider,
+        status=status,
+        usage_fields=dict(usage) if isinstance(usage, dict) else {},
+        remote_id=row.remote_id,
+        actor_id=row.actor_id,
+        elapsed=elapsed,
+    )
+
+
 async def run_training(
     services: Services,
     training_id: int,
@@ -202,6 +228,8 @@ async def run_training(
         row = await submit(services, row, trainer, actor.name)
         await progress(10, f"training on {trainer.name}")
         state = await poll(services, row, trainer, progress)
+        # The cost ledger gets the training once, when the trainer says it ended.
+        await _record_cost(services, row, trainer.name, state.state, state.usage)
         if state.state == "canceled":
             await update_async(services, row.id, status=CANCELED, finished_at=utcnow())
             raise JobCancelled(f"the {trainer.name} training {row.remote_id} was canceled")
@@ -215,6 +243,8 @@ async def run_training(
         if cancel_requested():
             latest = await asyncio.to_thread(load, services, training_id)
             await asyncio.shield(cancel_remote(services, latest))
+            if latest.remote_id:
+                await _record_cost(services, latest, latest.provider, "canceled", latest.usage)
         raise
     except JobCancelled:
         raise
