@@ -97,6 +97,8 @@
       ["Size", p.width && p.height ? p.width + " × " + p.height : null],
       ["TeaCache", p.teacache],
       ["Drawn by", v.provider],
+      ["Drawn on", v.created_at ? new Date(v.created_at).toLocaleString() : null],
+      ["Job", v.job_id ? "#" + v.job_id : null],
     ].filter((row) => row[1] !== null && row[1] !== undefined && row[1] !== "");
     const list = cs.el("dl", { class: "params" });
     for (const [term, value] of rows) list.append(cs.el("dt", { text: term }), cs.el("dd", { text: String(value) }));
