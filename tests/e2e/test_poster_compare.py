@@ -191,6 +191,15 @@ def test_the_current_poster_is_shown_after_going_back_to_v1(tab: Any, live_app: 
     compare.get_by_label("Right", exact=True).select_option("2")
     expect(compare.locator('.compare-side[data-version="2"]')).to_contain_text("not current")
     no_sideways_scroll(tab)
+    # The pair is in the address: opening it again shows the same comparison.
+    expect(tab).to_have_url(re.compile(r"#compare=1,2$"))
+    tab.goto(f"/actors/{actor_id}#compare=3,2")
+    tab.reload()
+    compare = tab.get_by_role("dialog", name="Compare poster versions")
+    expect(compare.get_by_label("Left", exact=True)).to_have_value("3")
+    expect(compare.get_by_label("Right", exact=True)).to_have_value("2")
+    compare.get_by_role("button", name="Close").click()
+    expect(tab).not_to_have_url(re.compile("#compare"))
 
 
 def test_character_lora_strengths_are_drawn_and_remembered(page: Any, live_app: LiveApp) -> None:

@@ -166,6 +166,8 @@
     fillSelect($("compare-b"), b.version);
     $("compare-sides").replaceChildren(side(a, "a"), side(b, "b"));
     renderOverlay(a, b);
+    // The pair is in the address, so a comparison can be reloaded or sent to someone.
+    window.history.replaceState(null, "", "#compare=" + a.version + "," + b.version);
   }
 
   /** Two versions to start from: ``version`` against the current poster (or the
@@ -178,7 +180,9 @@
     return [current, other];
   }
 
-  async function openCompare(version) {
+  /** Open the compare view on ``version`` (against the current poster), or on exactly
+   * ``version`` and ``other`` when both are given and exist. */
+  async function openCompare(version, other) {
     try {
       await reload();
     } catch (error) {
@@ -189,7 +193,8 @@
       cs.toast("Draw another poster first: there is only one version.", "info");
       return;
     }
-    const [a, b] = defaultPair(version === undefined ? null : Number(version));
+    let [a, b] = defaultPair(version === undefined ? null : Number(version));
+    if (other !== undefined && byVersion(version) && byVersion(other)) [a, b] = [byVersion(version), byVersion(other)];
     pair.a = a.version;
     pair.b = b.version;
     renderCompare();
@@ -384,5 +389,8 @@
     for (const radio of document.querySelectorAll('input[name="compare_mode"]')) radio.addEventListener("change", (e) => setMode(e.target.value));
     for (const radio of document.querySelectorAll('input[name="seed_mode"]')) radio.addEventListener("change", syncSeed);
     wireWipe();
+    $("compare-view").addEventListener("close", () => window.history.replaceState(null, "", location.pathname + location.search));
+    const linked = /^#compare=(\d+),(\d+)$/.exec(location.hash);
+    if (linked) openCompare(Number(linked[1]), Number(linked[2]));
   });
 })();
