@@ -39,6 +39,7 @@ from castsmith.bootstrap import build_container  # noqa: E402
 from castsmith.config import Settings  # noqa: E402
 from castsmith.db.engine import make_engine  # noqa: E402
 from castsmith.db.migrate import upgrade  # noqa: E402
+from castsmith.domain.access import OPERATOR, acting_as  # noqa: E402
 from castsmith.imaging.curation import analyse, find_faces, preload, working_image  # noqa: E402
 from castsmith.pipelines.actors import set_base_image  # noqa: E402
 from castsmith.pipelines.training.checks import check_assets, shutdown_pools  # noqa: E402
@@ -151,4 +152,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # A benchmark acts with the operator's authority, as the CLI and workers do.
+    with acting_as(OPERATOR):
+        main()

@@ -30,6 +30,7 @@ import httpx
 
 from castsmith.bootstrap import Container, build_container
 from castsmith.config import Settings
+from castsmith.domain.access import OPERATOR, acting_as
 from castsmith.jobs.types import JobSpec
 
 BIN = Path(sys.executable).parent / "castsmith"
@@ -228,4 +229,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # A benchmark acts with the operator's authority, as the CLI and workers do.
+    with acting_as(OPERATOR):
+        main()

@@ -45,6 +45,7 @@ from castsmith.config import Settings  # noqa: E402
 from castsmith.db.engine import make_engine  # noqa: E402
 from castsmith.db.migrate import upgrade  # noqa: E402
 from castsmith.db.models import Actor  # noqa: E402
+from castsmith.domain.access import OPERATOR, acting_as  # noqa: E402
 from castsmith.pipelines import lora  # noqa: E402
 from castsmith.pipelines.lora.records import load  # noqa: E402
 from castsmith.pipelines.lora.run import finish, submit  # noqa: E402
@@ -281,4 +282,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # A benchmark acts with the operator's authority, as the CLI and workers do.
+    with acting_as(OPERATOR):
+        main()

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from castsmith.domain.access import OPERATOR, acting_as
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.fakes when run as a script
@@ -487,4 +489,6 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    # A benchmark acts with the operator's authority, as the CLI and workers do.
+    with acting_as(OPERATOR):
+        main(sys.argv[1:])

@@ -40,6 +40,7 @@ from benchmarks.queue import drop_pg, scratch_pg
 from benchmarks.scale_fill import Shape, fill
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
+from castsmith.domain.access import OPERATOR, acting_as
 from castsmith.domain.actors import encode_cursor
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.retention import Retention, RetentionPolicy
@@ -343,4 +344,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # A benchmark acts with the operator's authority, as the CLI and workers do.
+    with acting_as(OPERATOR):
+        main()
