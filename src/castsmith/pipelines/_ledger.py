@@ -26,7 +26,7 @@ from typing import Any
 from castsmith.db.repositories.costs import CostRepository
 from castsmith.domain import access
 from castsmith.domain import costs as rules
-from castsmith.domain.errors import JobCancelled, OutputExpired
+from castsmith.domain.errors import JobCancelled
 from castsmith.jobs.current import current_job
 from castsmith.jobs.registry import JobContext
 from castsmith.pipelines._remote import SHUTDOWN, TIMEOUT, RemoteWork
@@ -73,8 +73,9 @@ async def provider_call(
             await entry.record(measured, rules.CANCELLED)
             raise
         except BaseException as exc:
-            if work is not None and isinstance(exc, OutputExpired):
-                await work.forget(exc)
+            if work is not None:
+                # A retry follows the remote job only while it may still succeed.
+                await work.forget(exc, ended="remote_failed" in measured.fields)
             await entry.record(measured, rules.FAILED)
             raise
         await entry.record(measured, rules.SUCCEEDED)

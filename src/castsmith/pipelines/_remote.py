@@ -87,7 +87,8 @@ class RemoteWork:
             watch(resumed)
         return RemoteCall(resume_id=resumed, on_submitted=submitted)
 
-    async def forget(self, error: BaseException) -> None:
-        """After the remote result expired, let the next attempt submit anew."""
-        if isinstance(error, OutputExpired):
+    async def forget(self, error: BaseException, *, ended: bool = False) -> None:
+        """After the remote result expired, or the remote job ``ended`` without one
+        (failed, cancelled, timed out there), let the next attempt submit anew."""
+        if ended or isinstance(error, OutputExpired):
             await self.ctx.checkpoint({self._keys()[0]: None})

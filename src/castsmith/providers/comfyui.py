@@ -314,9 +314,12 @@ class ComfyUIProvider(WorkflowImageProvider):
         elif kind == "execution_error":
             raise self._execution_error(prompt_id, data)
         elif kind == "execution_interrupted":
+            usage.note(remote_failed="interrupted")
             raise ProviderError(f"comfyui prompt {prompt_id} was interrupted", self.name)
 
     def _execution_error(self, prompt_id: str, data: Mapping[str, Any]) -> ProviderError:
+        # The prompt ended: a retry must queue it again, not follow this one.
+        usage.note(remote_failed="execution_error")
         message = (
             f"comfyui prompt {prompt_id} failed in node {data.get('node_id')} "
             f"{data.get('node_type', '')}: {data.get('exception_message', '').strip()}"
@@ -351,9 +354,11 @@ class ComfyUIProvider(WorkflowImageProvider):
                         if kind == "execution_error":
                             raise self._execution_error(prompt_id, data)
                         if kind == "execution_interrupted":
+                            usage.note(remote_failed="interrupted")
                             raise ProviderError(
                                 f"comfyui prompt {prompt_id} was interrupted", self.name
                             )
+                    usage.note(remote_failed="error")
                     raise self._http.unavailable(f"comfyui prompt {prompt_id} failed")
                 return entry
             if poller.expired:

@@ -267,6 +267,8 @@ class ReplicateProvider(ImageProvider):
         pid = prediction.get("id")
         if status == "succeeded":
             return prediction
+        # The prediction ended without output: a retry must create a new one.
+        usage.note(remote_failed=status)
         error = " ".join(str(prediction.get("error") or "no reason given").split())
         if status == "failed" and _FILTERED.search(error):
             raise ContentFiltered(

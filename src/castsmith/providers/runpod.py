@@ -267,6 +267,8 @@ class RunPodProvider(WorkflowImageProvider):
         job_id = job.get("id", "")
         if status == "COMPLETED":
             return job
+        # The remote job ended without a result: a retry must submit anew, not follow it.
+        usage.note(remote_failed=status)
         if status == "TIMED_OUT":
             raise self._http.unavailable(
                 f"runpod job {job_id} timed out before a worker finished it"

@@ -7,6 +7,12 @@ Replicate ``metrics.predict_time`` in seconds, image counts and sizes) with
 parameter on every provider method, because the same call may fail or be cancelled
 half-way: whatever was noted before that is still there for the caller to charge.
 Outside a block the notes go nowhere (a provider used by ``providers check``).
+
+A provider also notes ``remote_failed`` (the remote status) when the remote job it
+follows ended without a result (RunPod ``FAILED``/``CANCELLED``/``TIMED_OUT``, a
+Replicate prediction ``failed``/``canceled``/``aborted``, a ComfyUI execution error):
+the caller then forgets the remote id, so a retry submits anew instead of following a
+job that can only fail again.
 """
 
 from __future__ import annotations

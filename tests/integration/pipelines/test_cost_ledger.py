@@ -89,3 +89,28 @@ async def test_costs_after_the_demo_cast_and_a_cancelled_runpod_poster(
     # The pages: the job's cost beside it, and the totals.
     assert "(cancelled)" in jobs_page
     assert "runpod" in costs_page and "offline" in costs_page
+
+
+async def test_a_failed_runpod_job_is_charged_and_the_retry_submits_anew(
+    database_url: str, tmp_path: Path
+) -> None:
+    with FakeRunPod(polls_before_done=0) as fake:
+        fake.finish_next(
+            status="FAILED", error="Job processing failed", executionTime=1500, delayTime=300
+        )
+        settings = settings_for(Settings(data_dir=tmp_path), fake, database_url)
+        async with running_app(settings) as env:
+            actor_id = await env.create_actor()
+            spec_answer = await env.client.post(f"/api/actors/{actor_id}/regenerate-poster-frame")
+            job_id = int(spec_answer.json()["job_id"])
+
+            done = await wait_job(env.container, job_id, 60)
+            (line,) = (await env.client.get(f"/api/costs?by=job&job_id={job_id}")).json()["rows"]
+    # The workflow failed on the worker; the retry submitted anew (it does not follow a
+    # failed job) and drew the poster. Both are charged: the failed one for the 1.5 s
+    # RunPod reported it ran, with no image.
+    assert done.status == "completed", done.error
+    assert (line["calls"], line["failed"], line["succeeded"], line["images"]) == (2, 1, 1, 1)
+    assert len(fake.calls_to(f"/v2/{fake.endpoint_id}/run")) == 2
+    assert line["seconds"] == pytest.approx(1.5 + 2.3)
+    assert line["cost"] == pytest.approx((1.5 + 2.3) * 0.00031, abs=1e-6)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,13 @@ def start_worker(env: AppEnv, **options: float) -> tuple[Worker, asyncio.Task[No
         **{**WORKER_DEFAULTS, **options},
     )
     return worker, asyncio.create_task(worker.run())
+
+
+async def ledger(env: AppEnv, job_id: int) -> list[dict[str, Any]]:
+    """The job's line in the cost ledger, as ``GET /api/costs?by=job`` shows it."""
+    answer = await env.client.get(f"/api/costs?by=job&job_id={job_id}")
+    rows: list[dict[str, Any]] = answer.json()["rows"]
+    return rows
 
 
 async def poster_versions(env: AppEnv, actor_id: int) -> list[int]:
@@ -67,8 +75,12 @@ async def test_a_stopped_worker_leaves_the_remote_job_running_and_the_next_one_r
                 second.stop()
                 await asyncio.wait_for(task, 30)
             versions = await poster_versions(env, actor_id)
+            calls = await ledger(env, job_id)
     assert done.status == "completed", done.error
     assert versions == [1]
+    # Recorded once, by the attempt that saw it end, at RunPod's execution time.
+    assert [(c["succeeded"], c["failed"], c["cancelled"]) for c in calls] == [(1, 0, 0)]
+    assert calls[0]["seconds"] == 2.3
     # Paid once: one submission, followed to its end, never cancelled.
     assert len(fake.calls_to(f"/v2/{fake.endpoint_id}/run")) == 1
     assert fake.jobs[remote_id]["status"] == "COMPLETED"
@@ -96,6 +108,9 @@ async def test_a_timed_out_attempt_cancels_its_remote_job_and_the_retry_submits_
             fake.polls_before_done = 0
             done = await wait_job(env.container, job.id, 60)
             versions = await poster_versions(env, actor_id)
+            calls = await ledger(env, job.id)
+    # The timed-out call is charged as failed, the retry's as succeeded.
+    assert [(c["calls"], c["succeeded"], c["failed"]) for c in calls] == [(2, 1, 1)]
     assert done.status == "completed", done.error
     assert versions == [1]
     assert done.attempts == 2

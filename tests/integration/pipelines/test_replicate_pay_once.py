@@ -7,6 +7,8 @@ The fake Replicate counts the predictions created and the cancels it receives.
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,9 @@ from castsmith.jobs.types import JobSpec
 from castsmith.pipelines import references
 from tests.fakes import FakeReplicate
 from tests.harness import AppEnv, running_app, wait_job
-from tests.integration.jobs.helpers import until
+from tests.integration.faults.processes import log_tail
+from tests.integration.faults.processes import start_worker as start_worker_process
+from tests.integration.jobs.helpers import stop_processes, until
 from tests.integration.pipelines.test_posters_stopped import start_worker
 
 pytestmark = pytest.mark.slow
@@ -141,3 +145,47 @@ async def test_cancelling_a_reference_job_cancels_its_prediction(
     (row,) = rows
     assert (row.status, row.images, row.cost) == ("cancelled", 0, 0.0)
     assert row.remote_id == pid
+
+
+async def test_a_killed_worker_s_successor_follows_the_same_prediction(
+    database_url: str, tmp_path: Path
+) -> None:
+    with FakeReplicate() as fake:
+        slow(fake)
+        settings = on_replicate(Settings(data_dir=tmp_path), fake, database_url)
+        async with running_app(settings, worker=False) as env:
+            job_id = await enqueue_references(env, count=1)
+            environ = {
+                "CASTSMITH_DATA_DIR": str(tmp_path),
+                "CASTSMITH_REPLICATE_API_TOKEN": fake.token,
+                "CASTSMITH_REPLICATE_BASE_URL": fake.url,
+                "CASTSMITH_REFERENCE_PROVIDER": "replicate",
+                "CASTSMITH_JOB_LEASE_SECONDS": "2",
+            }
+            processes: list[subprocess.Popen[bytes]] = []
+            try:
+                first = start_worker_process(database_url, tmp_path, "first", 1, environ)
+                processes.append(first)
+                try:
+                    await until(lambda: len(fake.calls_to("/v1/predictions/", "GET")) >= 2, 60)
+                except AssertionError:
+                    raise AssertionError(log_tail(tmp_path, "first")) from None
+                first.send_signal(signal.SIGKILL)
+                await asyncio.to_thread(first.wait)
+                (pid,) = list(fake.predictions)
+                finish_all(fake)
+                second = start_worker_process(database_url, tmp_path, "second", 1, environ)
+                processes.append(second)
+                try:
+                    done = await wait_job(env.container, job_id, 90)
+                except AssertionError:
+                    raise AssertionError(log_tail(tmp_path, "second")) from None
+            finally:
+                stop_processes(processes)
+            rows = ledger(env, job_id)
+    assert done.status == "completed", done.error
+    # One prediction, created once, followed by the second worker to its end.
+    assert created(fake) == 1 and list(fake.predictions) == [pid]
+    assert fake.predictions[pid]["status"] == "succeeded"
+    assert cancels(fake) == []
+    assert [(r.status, r.remote_id) for r in rows] == [("succeeded", pid)]
