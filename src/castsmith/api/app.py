@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from castsmith import __version__, auth, web
 from castsmith.api import (
     actors,
+    assets,
     costs,
     errors,
     files,
@@ -101,6 +102,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(files.router)
+    app.include_router(assets.router)
     app.include_router(actors.router)
     app.include_router(posters.router)
     app.include_router(jobs.router)

@@ -79,6 +79,7 @@ class PersonaImageOut(BaseModel):
     asset_id: int
     key: str
     url: str
+    thumb_url: str | None = Field(None, description="A small WebP of the image, for grids.")
     content_type: str
     width: int | None
     height: int | None

@@ -71,6 +71,7 @@ class ReferenceItem(BaseModel):
     video_job_id: str | None
     source_reference_id: str | None
     actor_id: int | None = None
+    thumb_url: str | None = Field(None, description="A small WebP of the image, for galleries.")
 
 
 class ReferenceList(BaseModel):

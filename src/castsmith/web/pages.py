@@ -210,9 +210,11 @@ async def references_page(request: Request) -> HTMLResponse:
 
 
 async def _references(services: Container, actor_id: int | None = None) -> list[dict[str, Any]]:
-    from castsmith.pipelines import references
+    from castsmith.pipelines import references, thumbnails
 
     rows = await references.list_references(services, actor_id=actor_id, limit=60)
+    ids = [row.asset_id for row in rows if row.asset_id is not None]
+    thumbs = await asyncio.to_thread(thumbnails.thumb_keys, services, ids)
     return [
         {
             "id": row.id,
@@ -220,6 +222,11 @@ async def _references(services: Container, actor_id: int | None = None) -> list[
             "aspect_ratio": row.aspect_ratio,
             "video_job_id": row.video_job_id,
             "image_url": await services.urls.url_for(row.key),
+            "thumb_url": (
+                await thumbnails.thumb_url(services, row.asset_id, thumbs.get(row.asset_id))
+                if row.asset_id is not None
+                else None
+            ),
         }
         for row in rows
     ]

@@ -255,6 +255,8 @@ def probes(w: World) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
             {"json": {}},
         ),
         ("GET", "/api/actors/{actor_id}/manifest"): (f"/api/actors/{a}/manifest", none),
+        # Alice's base image: Bob may not see (nor make) its thumbnail.
+        ("GET", "/api/assets/{asset_id}/thumb"): (f"/api/assets/{w.asset}/thumb", none),
         ("POST", "/api/actors/{actor_id}/regenerate-poster-frame"): (
             f"/api/actors/{a}/regenerate-poster-frame",
             none,

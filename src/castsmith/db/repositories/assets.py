@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from castsmith.db.models import Asset, AssetRendition
+from castsmith.db.models import (
+    Actor,
+    Asset,
+    AssetRendition,
+    CharacterReference,
+    PersonaResult,
+    PersonaTask,
+    TrainingDataItem,
+)
 from castsmith.domain.errors import NotFound
+
+# Large enough to keep round trips few, small enough for every driver's parameter limit.
+IN_BATCH = 500
 
 
 class AssetRepository:
@@ -59,6 +70,57 @@ class AssetRepository:
         for row in rows:
             found[row.asset_id].append(row)
         return found
+
+    def rendition(self, asset_id: int, name: str) -> AssetRendition | None:
+        """The rendition ``name`` of ``asset_id``, if it was made."""
+        return self.session.scalars(
+            select(AssetRendition).where(
+                AssetRendition.asset_id == asset_id, AssetRendition.name == name
+            )
+        ).first()
+
+    def rendition_keys(self, asset_ids: Iterable[int], name: str) -> dict[int, str]:
+        """Storage keys of the ``name`` renditions of ``asset_ids`` (those that have one)."""
+        ids = list(dict.fromkeys(asset_ids))
+        found: dict[int, str] = {}
+        for start in range(0, len(ids), IN_BATCH):
+            rows = self.session.execute(
+                select(AssetRendition.asset_id, AssetRendition.storage_key).where(
+                    AssetRendition.asset_id.in_(ids[start : start + IN_BATCH]),
+                    AssetRendition.name == name,
+                )
+            )
+            found.update({asset_id: key for asset_id, key in rows})
+        return found
+
+    def owners(self, asset: Asset) -> set[int | None]:
+        """Every owner whose rows show ``asset``: its own, and those of the actor, persona
+        task or character reference it belongs to.
+
+        Training and persona images carry no owner of their own (their actor or task
+        does), so the rows that point at the asset are asked too.
+        """
+        owners: set[int | None] = {asset.owner_id} if asset.owner_id is not None else set()
+        persona_columns = (
+            PersonaResult.base_image_asset_id,
+            PersonaResult.image_0_asset_id,
+            PersonaResult.image_1_asset_id,
+            PersonaResult.image_2_asset_id,
+            PersonaResult.image_3_asset_id,
+        )
+        queries = (
+            select(Actor.owner_id)
+            .join(TrainingDataItem, TrainingDataItem.actor_id == Actor.id)
+            .where(TrainingDataItem.asset_id == asset.id),
+            select(Actor.owner_id).where(Actor.base_image_asset_id == asset.id),
+            select(PersonaTask.owner_id)
+            .join(PersonaResult, PersonaResult.task_id == PersonaTask.id)
+            .where(or_(*(column == asset.id for column in persona_columns))),
+            select(CharacterReference.owner_id).where(CharacterReference.asset_id == asset.id),
+        )
+        for query in queries:
+            owners.update(self.session.scalars(query))
+        return owners
 
     def delete(self, asset: Asset) -> None:
         """Remove the row (its renditions go with it)."""

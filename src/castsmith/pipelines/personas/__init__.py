@@ -25,12 +25,14 @@ from typing import Any
 from faker.config import AVAILABLE_LOCALES
 
 from castsmith.db.models import PersonaTask
+from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.personas import IMAGE_COLUMNS, PersonaRepository
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import Conflict, NotFound
 from castsmith.pipelines._assets import asset_url
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.personas.checks import persona_checks
+from castsmith.pipelines.thumbnails import THUMB, thumb_url
 
 KIND_TASK = "persona.task"
 KIND_BASE = "persona.base"
@@ -144,19 +146,20 @@ async def get_task(
 ) -> dict[str, Any]:
     """The task as the API shows it; with its personas and their image URLs."""
 
-    def read() -> tuple[PersonaTask, list[Any], dict[int, Any], dict[str, int]]:
+    def read() -> tuple[PersonaTask, list[Any], dict[int, Any], dict[str, int], dict[int, str]]:
         with services.sessions() as session:
             repo = PersonaRepository(session)
             task = repo.get_task(task_id)
             results = repo.results(task) if with_results else []
             assets = repo.assets_of(results)
+            thumbs = AssetRepository(session).rendition_keys(assets, THUMB)
             counts = repo.result_counts([task.id])[task.id]
-            return task, results, assets, counts
+            return task, results, assets, counts, thumbs
 
-    task, results, assets, counts = await asyncio.to_thread(read)
+    task, results, assets, counts, thumbs = await asyncio.to_thread(read)
     body = task_json(task, counts)
     if with_results:
-        body["results"] = [await _result_json(services, r, assets) for r in results]
+        body["results"] = [await _result_json(services, r, assets, thumbs) for r in results]
 
         def judged() -> dict[int, dict[str, Any]]:
             with services.sessions() as session:
@@ -203,7 +206,9 @@ def task_json(task: PersonaTask, counts: dict[str, int]) -> dict[str, Any]:
     }
 
 
-async def _result_json(services: Services, result: Any, assets: dict[int, Any]) -> dict[str, Any]:
+async def _result_json(
+    services: Services, result: Any, assets: dict[int, Any], thumbs: dict[int, str]
+) -> dict[str, Any]:
     images: list[dict[str, Any]] = []
     urls: dict[str, str | None] = dict.fromkeys(SEED_URL_FIELDS)
     for name, column, seed_field in zip(IMAGE_NAMES, IMAGE_COLUMNS, SEED_URL_FIELDS, strict=True):
@@ -218,6 +223,7 @@ async def _result_json(services: Services, result: Any, assets: dict[int, Any]) 
                 "asset_id": asset.id,
                 "key": asset.storage_key,
                 "url": url,
+                "thumb_url": await thumb_url(services, asset.id, thumbs.get(asset.id)),
                 "content_type": asset.content_type,
                 "width": asset.width,
                 "height": asset.height,

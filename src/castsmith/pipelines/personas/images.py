@@ -33,6 +33,7 @@ from castsmith.imaging.renditions import to_png
 from castsmith.pipelines._assets import free_key
 from castsmith.pipelines._ledger import provider_call
 from castsmith.pipelines._services import Services
+from castsmith.pipelines.thumbnails import Source, add_thumbnail, add_thumbnails
 from castsmith.providers.base import (
     ImageProvider,
     ImageToImage,
@@ -250,7 +251,11 @@ class PersonaImages:
         await self._put(key, data)
         base = _Image(key, data, info, made.provenance, prompt)
         meta = _meta(task, result, name)
-        return await asyncio.to_thread(self._record_base, task.task_id, result.id, base, meta, also)
+        asset_id = await asyncio.to_thread(
+            self._record_base, task.task_id, result.id, base, meta, also
+        )
+        await add_thumbnail(self.services, asset_id, data, info.sha256)  # for the grid
+        return asset_id
 
     async def _grid(
         self, task: PersonaTask, result: PersonaResult, base: Asset | None
@@ -300,6 +305,8 @@ class PersonaImages:
         ids = await asyncio.to_thread(
             self._record_splits, task.task_id, result.id, base.id, splits, meta
         )
+        sources = (Source(i, s.data, s.info.sha256) for i, s in zip(ids, splits, strict=True))
+        await add_thumbnails(self.services, sources)
         return [base.id, *ids]
 
     def _image_keys(self, task: PersonaTask, result: PersonaResult) -> list[str]:

@@ -34,6 +34,7 @@ from castsmith.domain.keys import validate_segment
 from castsmith.jobs.types import JobSpec, JobView
 from castsmith.pipelines._assets import asset_url
 from castsmith.pipelines._services import Services
+from castsmith.pipelines.thumbnails import thumb_keys, thumb_url
 
 log = logging.getLogger("castsmith.pipelines.references")
 
@@ -137,6 +138,7 @@ class ReferenceRow:
     source_reference_id: str | None
     created_at: Any
     actor_id: int | None = None
+    asset_id: int | None = None
 
 
 def _rows(session: Session, query: Any) -> list[ReferenceRow]:
@@ -151,6 +153,7 @@ def _rows(session: Session, query: Any) -> list[ReferenceRow]:
             source_reference_id=ref.source_reference_id,
             created_at=ref.created_at,
             actor_id=ref.actor_id,
+            asset_id=asset.id,
         )
         for ref, asset in session.execute(query)
     ]
@@ -276,8 +279,11 @@ async def describe(services: Services, rows: list[ReferenceRow]) -> list[dict[st
     """References as JSON-ready dicts, each with a URL to fetch its image.
 
     A standalone reference is served as :func:`serve_url` decides (its local copy when
-    the bucket is down); a video job's copy by the store's own URL.
+    the bucket is down); a video job's copy by the store's own URL. ``thumb_url`` is the
+    small WebP a gallery shows.
     """
+    ids = [row.asset_id for row in rows if row.asset_id is not None]
+    thumbs = await asyncio.to_thread(thumb_keys, services, ids)
     out = []
     for row in rows:
         if row.video_job_id is None:
@@ -291,6 +297,11 @@ async def describe(services: Services, rows: list[ReferenceRow]) -> list[dict[st
                 "aspect_ratio": row.aspect_ratio,
                 "cloud_path": row.key,
                 "image_url": url,
+                "thumb_url": (
+                    await thumb_url(services, row.asset_id, thumbs.get(row.asset_id))
+                    if row.asset_id is not None
+                    else None
+                ),
                 "video_job_id": row.video_job_id,
                 "source_reference_id": row.source_reference_id,
                 "actor_id": row.actor_id,

@@ -28,6 +28,7 @@ from castsmith.pipelines.references import (
     cache_path,
     check_actor,
 )
+from castsmith.pipelines.thumbnails import Source, add_thumbnails
 from castsmith.providers.base import TextToImage
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ async def generate(
     stored: list[dict[str, Any]] = []
     keys: list[str] = []
     asset_ids: list[int] = []
+    sources: list[Source] = []
     try:
         for image in result.images[: request.num_images]:
             image_id = str(uuid.uuid4())
@@ -119,9 +121,12 @@ async def generate(
                 await asyncio.to_thread(_write_cache, cache_path(services, key), image.data)
             stored.append({"id": image_id, "path": key, "content_type": asset.content_type})
             asset_ids.append(asset.id)
+            sources.append(Source(asset.id, image.data, asset.sha256))
     except BaseException:
         await _remove(services, keys)
         raise
+    # Once the whole batch is kept (a failed batch is removed, so no thumbnail to orphan).
+    await add_thumbnails(services, sources)
     # Faces, sharpness and the rest are recorded for references too.
     await request_checks(services, asset_ids=asset_ids)
     return stored

@@ -3,10 +3,10 @@
 The listing keeps the shape of the older per-actor manifests (``training_data[]`` entries
 with filename, s3_url, md5_hash, size_bytes, size_mb, modified_timestamp, modified_date,
 status; ``statistics``; ``training_data_updated``) and adds ``id``, ``n``, ``prompt``,
-``prompt_id`` and a ``url`` a person can open. Rejecting an image only flips its status:
-the object stays, so a restore brings it back. The export is a zip in the layout LoRA
-trainers read: every non-rejected image next to a same-name ``.txt`` caption that starts
-with the trigger word, streamed one image at a time.
+``prompt_id``, a ``url`` a person can open and a ``thumb_url`` for grids. Rejecting an
+image only flips its status: the object stays, so a restore brings it back. The export is
+a zip in the layout LoRA trainers read: every non-rejected image next to a same-name
+``.txt`` caption that starts with the trigger word, streamed one image at a time.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from castsmith.db.models import Asset, TrainingDataItem
+from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.training import REJECTED, SYNCED, TrainingRepository
 from castsmith.domain.curation import Verdict
 from castsmith.domain.errors import Conflict
@@ -25,6 +26,7 @@ from castsmith.domain.training_prompts import builtin_library
 from castsmith.pipelines._assets import asset_url, public_pair
 from castsmith.pipelines._checks import request_checks
 from castsmith.pipelines._services import Services
+from castsmith.pipelines.thumbnails import THUMB, thumb_url
 from castsmith.pipelines.training.curation import item_checks
 from castsmith.pipelines.training.images import (
     ActorFacts,
@@ -48,7 +50,9 @@ def _iso(value: datetime) -> str:
     return _aware(value).astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
-async def _entry(services: Services, item: TrainingDataItem, asset: Asset) -> dict[str, Any]:
+async def _entry(
+    services: Services, item: TrainingDataItem, asset: Asset, thumb_key: str | None
+) -> dict[str, Any]:
     meta = asset.meta or {}
     modified = _modified(item, asset)
     # Entries imported from older manifests keep the URL and date they arrived with.
@@ -59,6 +63,8 @@ async def _entry(services: Services, item: TrainingDataItem, asset: Asset) -> di
         "filename": item.filename,
         "s3_url": s3_url,
         "url": await asset_url(services, asset.storage_key),
+        # What grids show: a small WebP (made on first use for images older than those).
+        "thumb_url": await thumb_url(services, asset.id, thumb_key),
         "md5_hash": asset.md5,
         "size_bytes": asset.size_bytes,
         "size_mb": round(asset.size_bytes / (1024 * 1024), 2),
@@ -76,14 +82,16 @@ async def _entry(services: Services, item: TrainingDataItem, asset: Asset) -> di
 async def training_data(services: Services, actor_id: int) -> dict[str, Any]:
     """The manifest-like listing of an actor's training images (``NotFound`` if unknown)."""
 
-    def read() -> tuple[ActorFacts, list[tuple[TrainingDataItem, Asset]], Any]:
+    def read() -> tuple[ActorFacts, list[tuple[TrainingDataItem, Asset]], Any, dict[int, str]]:
         actor = load_actor(services, actor_id)
         with services.sessions() as session:
             repo = TrainingRepository(session)
-            return actor, list(repo.items(actor_id)), repo.stats(actor_id)
+            rows = list(repo.items(actor_id))
+            thumbs = AssetRepository(session).rendition_keys((a.id for _, a in rows), THUMB)
+            return actor, rows, repo.stats(actor_id), thumbs
 
-    actor, rows, stats = await asyncio.to_thread(read)
-    entries = [await _entry(services, item, asset) for item, asset in rows]
+    actor, rows, stats, thumbs = await asyncio.to_thread(read)
+    entries = [await _entry(services, item, asset, thumbs.get(asset.id)) for item, asset in rows]
     checks = await item_checks(services, actor_id)
     for entry in entries:
         entry["checks"] = checks.get(entry["id"])
@@ -108,16 +116,17 @@ async def set_item_status(
 ) -> dict[str, Any]:
     """Reject (``rejected``) or restore (``synced``) one image; return its entry."""
 
-    def write() -> tuple[TrainingDataItem, Asset]:
+    def write() -> tuple[TrainingDataItem, Asset, str | None]:
         load_actor(services, actor_id)
         with services.sessions.begin() as session:
             item = TrainingRepository(session).set_status(actor_id, item_id, status)
             asset = session.get(Asset, item.asset_id)
             assert asset is not None
-            return item, asset
+            thumb = AssetRepository(session).rendition_keys([asset.id], THUMB).get(asset.id)
+            return item, asset, thumb
 
-    item, asset = await asyncio.to_thread(write)
-    return await _entry(services, item, asset)
+    item, asset, thumb = await asyncio.to_thread(write)
+    return await _entry(services, item, asset, thumb)
 
 
 async def reject_item(services: Services, actor_id: int, item_id: int) -> dict[str, Any]:

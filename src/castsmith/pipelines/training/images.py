@@ -38,6 +38,7 @@ from castsmith.imaging.renditions import to_jpeg
 from castsmith.net.fetch import fetch_url, policy_from_settings
 from castsmith.pipelines._ledger import provider_call
 from castsmith.pipelines._services import Services
+from castsmith.pipelines.thumbnails import add_thumbnail
 from castsmith.providers.base import ImageProvider, ImageToImage, InputImage, ProgressCallback
 
 log = logging.getLogger("castsmith.pipelines.training")
@@ -263,6 +264,8 @@ async def store_training_image(
             await _discard_object(services, reservation.key)
         await asyncio.to_thread(release, services, reservation)
         raise
+    # After the image is recorded: a thumbnail that fails is made when a grid shows it.
+    await add_thumbnail(services, reservation.asset_id, jpeg, info.sha256)
     return TrainingImage(
         item_id=item_id,
         n=reservation.n,

@@ -60,7 +60,7 @@
   function trainingItem(item) {
     const rejected = item.status === "rejected";
     return cs.el("div", { class: "item " + item.status, "data-item-id": String(item.id) }, [
-      item.url ? cs.el("img", { src: item.url, alt: "Training image " + item.filename, loading: "lazy" }) : null,
+      item.url ? cs.thumbLink(item.url, item.thumb_url, "Training image " + item.filename, item.width, item.height) : null,
       cs.el("div", { class: "body" }, [
         cs.el("span", { class: "mono", text: item.filename }),
         cs.el("span", { class: "badge status status-" + item.status, text: item.status }),

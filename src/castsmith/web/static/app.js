@@ -229,10 +229,21 @@
     old.replaceWith(img);
   }
 
+  /**
+   * A grid image: its small thumbnail (``thumbUrl``; the full image when there is none),
+   * loaded lazily, inside a link to the full image. ``width``/``height`` (the full image's)
+   * reserve the cell's shape before it loads, so lazy loading sees only the visible ones.
+   */
+  function thumbLink(fullUrl, thumbUrl, alt, width, height) {
+    return el("a", { class: "thumb-link", href: fullUrl, target: "_blank", rel: "noopener" }, [
+      el("img", { src: thumbUrl || fullUrl, alt: alt, loading: "lazy", decoding: "async", width: width ? String(width) : null, height: height ? String(height) : null }),
+    ]);
+  }
+
   function placeholderBadge() {
     return el("span", { class: "badge badge-placeholder", title: "Drawn by the offline provider", text: "Placeholder art" });
   }
 
-  window.cs = { posterImage, replacePoster, placeholderBadge, toast, confirmDialog, api, followJob, busy, idle, setProgress, copyText, el, TERMINAL };
+  window.cs = { posterImage, replacePoster, thumbLink, placeholderBadge, toast, confirmDialog, api, followJob, busy, idle, setProgress, copyText, el, TERMINAL };
   document.addEventListener("DOMContentLoaded", setupNav);
 })();

@@ -79,7 +79,7 @@
     const name = ((p.firstname || "") + " " + (p.lastname || "")).trim();
     const figures = (p.images || []).map((img) =>
       cs.el("figure", { class: "item figure" }, [
-        cs.el("img", { src: img.url, alt: img.name.replace(/_/g, " ") + " of " + name, loading: "lazy" }),
+        cs.thumbLink(img.url, img.thumb_url, img.name.replace(/_/g, " ") + " of " + name, img.width, img.height),
         cs.el("figcaption", { class: "body", text: img.name.replace(/_/g, " ") }),
       ])
     );

@@ -16,7 +16,7 @@
     const open = cs.el("a", { class: "btn btn-link", href: "/api/mv/get_character_reference/" + ref.id + "?redirect=true", target: "_blank", rel: "noopener", "aria-label": "Open reference " + ref.id, text: "Open" });
     const box = cs.el("input", { type: "checkbox", class: "select-ref", value: ref.id });
     return cs.el("figure", { class: "item figure reference", "data-ref-id": ref.id }, [
-      cs.el("img", { src: ref.image_url, alt: "Character reference: " + ref.description, loading: "lazy" }),
+      cs.thumbLink(ref.image_url, ref.thumb_url, "Character reference: " + ref.description),
       cs.el("figcaption", { class: "body" }, [
         cs.el("span", { class: "prompt", text: ref.description }),
         cs.el("span", { class: "muted mono", text: ref.id + " · " + ref.aspect_ratio }),
@@ -81,7 +81,7 @@
     document.getElementById("attached-list").replaceChildren(
       ...list.items.map((ref) =>
         cs.el("figure", { class: "item figure", "data-attached-id": ref.id }, [
-          cs.el("img", { src: ref.image_url, alt: "Reference " + ref.id + " of video job " + jobId, loading: "lazy" }),
+          cs.thumbLink(ref.image_url, ref.thumb_url, "Reference " + ref.id + " of video job " + jobId),
           cs.el("figcaption", { class: "body" }, [
             cs.el("span", { class: "prompt", text: ref.description }),
             cs.el("span", { class: "muted mono", text: ref.cloud_path }),

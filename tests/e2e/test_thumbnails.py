@@ -1,0 +1,95 @@
+"""The actor page's training grid loads small thumbnails, never the full images, and each
+thumbnail links to its full image; also for an image that joins the grid while it is open."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import LiveApp
+
+pytestmark = pytest.mark.browser
+
+FULL = 1024
+
+
+def base_png() -> bytes:
+    """A 1024 px base image, so the training images are 1024 px too."""
+    image = Image.linear_gradient("L").resize((FULL, FULL)).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def image_requests(page: Any) -> list[str]:
+    """URLs of the images the page fetches from now on."""
+    seen: list[str] = []
+    page.on(
+        "response",
+        lambda r: seen.append(r.url) if r.request.resource_type == "image" else None,
+    )
+    return seen
+
+
+def loaded_grid(page: Any, count: int) -> list[dict[str, Any]]:
+    """The grid's images once all ``count`` have loaded: src, size, and the link around."""
+    images = page.locator("#training-grid img")
+    expect(images).to_have_count(count)
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('#training-grid img')]"
+        ".filter(i => i.complete && i.naturalWidth > 0).length === n",
+        arg=count,
+    )
+    found: list[dict[str, Any]] = images.evaluate_all(
+        "all => all.map(i => ({src: i.currentSrc, width: i.naturalWidth, height: i.naturalHeight,"
+        " lazy: i.loading, href: i.closest('a') && i.closest('a').href}))"
+    )
+    return found
+
+
+def test_the_training_grid_shows_thumbnails_linking_to_full_images(
+    page: Any, live_app: LiveApp
+) -> None:
+    actor = live_app.post("/api/actors", {"name": "0301_thumbs", "description": "a sculptor"})
+    base = live_app.client.put(
+        f"/api/actors/{actor['id']}/base-image",
+        files={"file": ("base.png", base_png(), "image/png")},
+    )
+    base.raise_for_status()
+    for prompt in ("in the rain", "by a window"):
+        answer = live_app.post(
+            f"/api/actors/{actor['id']}/training-data/generate-single?wait=30", {"prompt": prompt}
+        )
+        assert live_app.wait_job(answer["job_id"])["status"] == "completed"
+
+    fetched = image_requests(page)
+    page.goto(f"/actors/{actor['id']}")
+    grid = loaded_grid(page, 2)
+    for image in grid:
+        assert "/thumbnails/" in image["src"]
+        assert max(image["width"], image["height"]) <= 320
+        assert image["lazy"] == "lazy"
+        assert "/training_data/" in image["href"]  # the full image, one click away
+    # Only thumbnails came over the wire for the grid: no full training image.
+    assert not [url for url in fetched if "/training_data/" in url]
+
+    # An image made from the page joins the grid (drawn by the script) as a thumbnail too.
+    page.get_by_label("Custom prompt").fill("on a bridge at dusk")
+    page.get_by_role("button", name="Generate one").click()
+    grid = loaded_grid(page, 3)
+    assert all("/thumbnails/" in image["src"] for image in grid)
+    assert not [url for url in fetched if "/training_data/" in url]
+
+    # Following the link opens the full 1024 px image.
+    with page.context.expect_page() as opened:
+        page.locator("#training-grid a.thumb-link").first.click()
+    full = opened.value
+    full.wait_for_load_state()
+    assert "/training_data/" in full.url
+    script = "() => [document.images[0].naturalWidth, document.images[0].naturalHeight]"
+    size = full.evaluate(script)
+    assert max(size) == FULL
