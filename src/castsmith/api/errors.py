@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -99,6 +100,32 @@ def validation_body(exc: RequestValidationError) -> dict[str, object]:
     return {"detail": f"{field}: {message}", "error": "ValidationError", "field": field}
 
 
+def methods_elsewhere(request: Request, value: str) -> set[str]:
+    """Methods of other routes whose path has a literal where this one had ``value``.
+
+    ``DELETE /api/actors/1/training-data/export`` reaches the item route with
+    ``item_id="export"``, but the path names the export, which does not allow DELETE:
+    that is a 405 with ``Allow``, not a bad id.
+    """
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for route in _routes(request.app.router.routes):
+        found = route.path_regex.match(path)
+        if found is not None and value not in found.groupdict().values():
+            methods |= set(route.methods or ()) - {"HEAD"}
+    return methods
+
+
+def _routes(items: list[Any]) -> Iterator[Any]:
+    """Every route with a path pattern, those of included routers too."""
+    for route in items:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:
+            yield from contexts()
+        elif getattr(route, "methods", None) and getattr(route, "path_regex", None):
+            yield route
+
+
 def document(app: FastAPI) -> None:
     """Declare the error answers (``ErrorOut``) in the OpenAPI spec of every operation."""
     build_spec = app.openapi
@@ -137,8 +164,19 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, CastsmithError)
         return JSONResponse(error_body(exc), status_code=status_for(exc))
 
-    async def handle_validation(_request: Request, exc: Exception) -> JSONResponse:
+    async def handle_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        errors = exc.errors()
+        location = tuple(errors[0].get("loc", ())) if errors else ()
+        if len(location) == 2 and location[0] == "path":
+            raw = request.path_params.get(str(location[1]))
+            allowed = methods_elsewhere(request, str(raw)) if raw is not None else set()
+            if allowed:
+                return JSONResponse(
+                    {"detail": "Method Not Allowed", "error": "MethodNotAllowed"},
+                    status_code=405,
+                    headers={"Allow": ", ".join(sorted(allowed))},
+                )
         return JSONResponse(validation_body(exc), status_code=422)
 
     async def handle_http(_request: Request, exc: Exception) -> JSONResponse:

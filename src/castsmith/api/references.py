@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi import APIRouter, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from castsmith.api.deps import container_of
 from castsmith.api.headers import attachment, file_headers
@@ -20,15 +20,18 @@ from castsmith.pipelines.references import video as video_jobs
 
 router = APIRouter(tags=["character references"])
 DEFAULT_WAIT = 120.0
+# What the OpenAPI promises a reference id looks like (generated ids are UUIDs); the
+# server's own check (a safe key segment) is looser, and an unknown id is a 404.
+REFERENCE_ID_PATTERN = "^[A-Za-z0-9_-]{1,128}$"
 
 
 class GenerateReferenceBody(BaseModel):
     """The seed's request body."""
 
     character_description: str = Field(max_length=2000)
-    num_images: int = 4
+    num_images: StrictInt = 4
     aspect_ratio: str = Field("1:1", max_length=20)
-    seed: int | None = Field(default=None, ge=0)
+    seed: StrictInt | None = Field(default=None, ge=0)
     actor_id: RowIdField | None = Field(
         default=None, description="The actor the references are made for (optional)."
     )
@@ -162,7 +165,11 @@ async def generate_character_reference(
     response_model=ReferenceUrl,
     responses={302: {"description": "With ?redirect=true: the image URL."}},
 )
-async def get_character_reference(image_id: str, request: Request, redirect: bool = False) -> Any:
+async def get_character_reference(
+    image_id: Annotated[str, Path(json_schema_extra={"pattern": REFERENCE_ID_PATTERN})],
+    request: Request,
+    redirect: bool = False,
+) -> Any:
     """The reference's URL (presigned on S3), or a 302 to it with ``?redirect=true``."""
     services = container_of(request)
     ref = await refs.find(services, image_id)

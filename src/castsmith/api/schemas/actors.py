@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, URL_MAX, RowIdField, UtcDateTime
 
@@ -138,7 +138,7 @@ class GenerateBaseImage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prompt: str | None = Field(None, max_length=TEXT_MAX)
-    seed: int | None = None
+    seed: StrictInt | None = None
 
 
 class JobAccepted(BaseModel):

@@ -50,9 +50,10 @@ def poster_choices(style_loras: list[str]) -> dict[str, Any]:
 class PosterDefaults(BaseModel):
     """The parameters an actor remembers; a missing field falls back to the workflow's
     default. ``seed`` is kept only when the user chose to keep one (else a new seed is
-    drawn each time); ``style_lora=""`` remembers "no style LoRA"."""
+    drawn each time); ``style_lora=""`` remembers "no style LoRA". Strict: JSON's
+    ``true`` is not the integer 1 the OpenAPI asks for."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     style_lora: str | None = Field(default=None, max_length=300)
     style_lora_strength: float | None = None

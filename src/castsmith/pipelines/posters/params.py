@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 from castsmith.db.models import Actor
 from castsmith.domain.errors import ValidationError
@@ -32,21 +32,22 @@ class PosterOverrides(BaseModel):
     actor_description: str | None = Field(default=None, max_length=2000)
     lora_model_url: str | None = Field(default=None, max_length=2048)
     lora_name: str | None = Field(default=None, max_length=300)
-    lora_strength_model: float | None = None
-    lora_strength_clip: float | None = None
+    # Strict numbers: JSON's true is not 1, as the OpenAPI says (an integer, a number).
+    lora_strength_model: StrictFloat | None = None
+    lora_strength_clip: StrictFloat | None = None
     trigger_word: str | None = Field(default=None, max_length=200)
     style_lora: str | None = Field(default=None, max_length=300)
-    style_lora_strength: float | None = None
-    width: int | None = None
-    height: int | None = None
-    steps: int | None = None
-    guidance: float | None = None
+    style_lora_strength: StrictFloat | None = None
+    width: StrictInt | None = None
+    height: StrictInt | None = None
+    steps: StrictInt | None = None
+    guidance: StrictFloat | None = None
     sampler: str | None = None
     scheduler: str | None = None
-    seed: int | None = None
+    seed: StrictInt | None = None
     model_form: Literal["unet", "checkpoint"] | None = None
     teacache: Literal["current", "legacy", "off"] | None = None
-    new_seed: bool | None = Field(
+    new_seed: StrictBool | None = Field(
         default=None,
         description="Draw with a fresh random seed even when the actor's defaults keep one.",
     )
