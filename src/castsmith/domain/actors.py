@@ -9,12 +9,11 @@ typical, but any name of that alphabet is accepted.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from castsmith.domain.cursors import Cursors
 from castsmith.domain.errors import InvalidName, ValidationError
 
 MAX_ACTOR_NAME = 100
@@ -108,24 +107,11 @@ def validate_limit(value: int | None) -> int:
     return value
 
 
-def encode_cursor(last_id: int) -> str:
-    """An opaque cursor pointing after the actor with id ``last_id``."""
-    return base64.urlsafe_b64encode(f"a:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int | None:
-    """The id a cursor points after; ``ValidationError`` naming ``cursor`` when garbled."""
-    if not cursor:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode()).decode()
-        prefix, _, number = text.partition(":")
-        if prefix != "a":
-            raise ValueError(prefix)
-        return int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError("cursor is not one this server made", "cursor") from None
+ACTOR_CURSORS = Cursors("a")
+encode_cursor = ACTOR_CURSORS.encode
+"""An opaque cursor pointing after the actor with id ``last_id``."""
+decode_cursor = ACTOR_CURSORS.after
+"""The id a cursor points after (``None`` for none); ``ValidationError`` when garbled."""
 
 
 @dataclass(frozen=True)

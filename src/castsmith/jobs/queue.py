@@ -7,7 +7,6 @@ Methods are synchronous (SQLAlchemy Core); async callers run them through
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from castsmith.config import ProviderLimit, Settings
 from castsmith.domain import access
 from castsmith.domain import jobs as rules
+from castsmith.domain.cursors import Cursors
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
 from castsmith.jobs.actions import UserActions
 from castsmith.jobs.aftercommit import after_commit
@@ -56,21 +56,10 @@ ACTIVE_KEY_WHERE = text("status IN ('queued', 'running')")
 MAX_PAGE = 500
 
 
-def encode_cursor(last_id: int) -> str:
-    """An opaque pagination cursor."""
-    return base64.urlsafe_b64encode(f"j:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    """The id a cursor points after; a malformed cursor is a user error."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, value = raw.partition(":")
-        if prefix != "j":
-            raise ValueError(raw)
-        return int(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("invalid cursor", field="cursor") from exc
+JOB_CURSORS = Cursors("j")
+# The listing's cursors: newest first, so a page holds the ids below the cursor's.
+encode_cursor = JOB_CURSORS.encode
+decode_cursor = JOB_CURSORS.decode
 
 
 class JobQueue(UserActions, WorkerSide):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +12,7 @@ from sqlalchemy.orm import Session
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
 from castsmith.domain import access
 from castsmith.domain import personas as rules
+from castsmith.domain.cursors import Cursors
 from castsmith.domain.errors import NotFound, ValidationError
 
 MAX_PAGE = 200
@@ -27,24 +26,9 @@ IMAGE_COLUMNS = (
 )
 
 
-def encode_cursor(last_id: int) -> str:
-    """An opaque cursor for the page after the task with primary key ``last_id``."""
-    return base64.urlsafe_b64encode(f"pt:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    """The primary key a cursor points after; ``ValidationError`` naming ``cursor``."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode()).decode()
-        prefix, _, value = text.partition(":")
-        if prefix != "pt":
-            raise ValueError(text)
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError(
-            "cursor is not valid; use next_cursor from a page", "cursor"
-        ) from None
+TASK_CURSORS = Cursors("pt")
+encode_cursor = TASK_CURSORS.encode
+decode_cursor = TASK_CURSORS.decode
 
 
 @dataclass(frozen=True)
