@@ -607,11 +607,6 @@ class Settings(TrainerSettings):
         return list(dict.fromkeys(name for name in names if name))
 
     @property
-    def is_sqlite(self) -> bool:
-        """True when the database is an SQLite file."""
-        return self.database_url.startswith("sqlite")
-
-    @property
     def local_storage_root(self) -> Path:
         """The local storage folder (always set after validation)."""
         assert self.storage_root is not None

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from castsmith.domain.jobs import unscoped_key
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """Treat naive datetimes (SQLite hands them back) as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+from castsmith.domain.times import as_utc
 
 
 @dataclass(frozen=True)
@@ -91,18 +85,18 @@ class JobView:
             timeout_seconds=m["timeout_seconds"],
             provider=m["provider"],
             worker_id=m["worker_id"],
-            run_after=aware(m["run_after"]),
-            lease_until=aware(m["lease_until"]),
+            run_after=as_utc(m["run_after"]),
+            lease_until=as_utc(m["lease_until"]),
             idempotency_key=unscoped_key(m["idempotency_key"]),
             cancel_requested=bool(m["cancel_requested"]),
             parent_id=m["parent_id"],
             owner_id=m["owner_id"],
             label=m["label"],
             stage=m["stage"],
-            created_at=aware(m["created_at"]),
-            started_at=aware(m["started_at"]),
-            finished_at=aware(m["finished_at"]),
-            updated_at=aware(m["updated_at"]),
+            created_at=as_utc(m["created_at"]),
+            started_at=as_utc(m["started_at"]),
+            finished_at=as_utc(m["finished_at"]),
+            updated_at=as_utc(m["updated_at"]),
             webhook_url=m.get("webhook_url"),
         )
 
@@ -129,8 +123,8 @@ class RunView:
             job_id=m["job_id"],
             attempt=m["attempt"],
             worker_id=m["worker_id"],
-            started_at=aware(m["started_at"]),
-            finished_at=aware(m["finished_at"]),
+            started_at=as_utc(m["started_at"]),
+            finished_at=as_utc(m["finished_at"]),
             outcome=m["outcome"],
             error=m["error"],
         )
@@ -165,7 +159,7 @@ class EventView:
             progress=m["progress"] or 0.0,
             message=m["message"],
             data=m["data"],
-            created_at=aware(m["created_at"]),
+            created_at=as_utc(m["created_at"]),
         )
 
 

@@ -38,6 +38,7 @@ from castsmith.domain.errors import (
     ValidationError,
 )
 from castsmith.domain.redaction import MASK, secret_pattern
+from castsmith.domain.times import as_utc
 from castsmith.imaging.sniff import sniff_content_type
 from castsmith.net.guard import GuardPolicy, guarded_get
 
@@ -78,9 +79,7 @@ def parse_retry_after(headers: httpx.Headers) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return max(0.0, (as_utc(when) - datetime.now(UTC)).total_seconds())
 
 
 def reason_of(response: httpx.Response) -> str:

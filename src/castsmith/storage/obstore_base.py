@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import obstore
 
 from castsmith.domain.keys import validate_key, validate_prefix
+from castsmith.domain.times import as_utc
 from castsmith.storage.base import ObjectMeta, ObjectStore, StoredObject
 from castsmith.storage.errors import translated
 
@@ -32,8 +33,8 @@ def meta_from(
 ) -> ObjectMeta:
     """Our :class:`ObjectMeta` from obstore's ``ObjectMeta`` dict."""
     modified = raw["last_modified"]
-    if isinstance(modified, datetime) and modified.tzinfo is None:
-        modified = modified.replace(tzinfo=UTC)
+    if isinstance(modified, datetime):
+        modified = as_utc(modified)
     return ObjectMeta(
         key=str(raw["path"]),
         size=int(raw["size"]),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path, Query
@@ -10,14 +10,9 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from castsmith.domain.ids import MAX_ROW_ID as MAX_ROW_ID
 from castsmith.domain.ids import parse_row_id as parse_row_id
+from castsmith.domain.times import as_utc
 
-
-def _as_utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; castsmith stores UTC, so say so on the way out.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 """A timestamp shown as RFC 3339 with its zone (naive values are UTC)."""
 
 _STRICT = BeforeValidator(parse_row_id)

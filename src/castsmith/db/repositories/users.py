@@ -12,18 +12,12 @@ from sqlalchemy.orm import Session
 
 from castsmith.db.models import ApiToken, User
 from castsmith.db.models_auth import RevokedSession
-from castsmith.domain.access import ADMIN, ROLES, USER
+from castsmith.domain.access import ADMIN, USER
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
+from castsmith.domain.times import as_utc
 
 TOUCH_INTERVAL = timedelta(seconds=60)
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,119}\Z")
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def validate_username(name: str) -> str:
@@ -101,15 +95,6 @@ class UserRepository:
         self.session.flush()
         return user
 
-    def set_role(self, username: str, role: str) -> User:
-        """Change a user's role (``admin`` or ``user``)."""
-        if role not in ROLES:
-            raise ValidationError(f"role must be one of {', '.join(ROLES)}", "role")
-        user = self.require(username)
-        user.role = role
-        self.session.flush()
-        return user
-
     def set_password_hash(self, username: str, password_hash: str) -> User:
         """Store a new password hash for the user."""
         user = self.require(username)
@@ -172,12 +157,12 @@ class UserRepository:
             return None
         token, user = row
         now = datetime.now(UTC)
-        expires = _aware(token.expires_at)
+        expires = as_utc(token.expires_at)
         if token.revoked_at is not None or (expires is not None and expires <= now):
             return None
         if user.disabled:
             return None
-        last = _aware(token.last_used_at)
+        last = as_utc(token.last_used_at)
         # Record use at most once a minute: a write per request would serialise readers.
         if touch and (last is None or now - last > TOUCH_INTERVAL):
             token.last_used_at = now
@@ -189,7 +174,7 @@ def token_state(token: ApiToken, now: datetime | None = None) -> str:
     """``active``, ``revoked`` or ``expired``, for listings."""
     if token.revoked_at is not None:
         return "revoked"
-    expires = _aware(token.expires_at)
+    expires = as_utc(token.expires_at)
     if expires is not None and expires <= (now or datetime.now(UTC)):
         return "expired"
     return "active"

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from castsmith.config import Settings
 from castsmith.db.models import Asset, AssetRendition
 from castsmith.domain.errors import CastsmithError
+from castsmith.domain.times import as_utc
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.posters.store import drop_stale_reservations
 from castsmith.storage.base import ObjectMeta
@@ -116,7 +117,7 @@ async def find_orphans(
             kept += 1
         elif meta.key in known:
             referenced += 1
-        elif _aware(meta.last_modified) > cutoff:
+        elif as_utc(meta.last_modified) > cutoff:
             young += 1
         else:
             orphans.append(meta)
@@ -157,7 +158,3 @@ async def cleanup_orphans(
     if removed:
         log.info("removed orphaned objects", extra={"count": len(removed)})
     return CleanupReport(**{**report.__dict__, "removed": removed})
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -23,7 +23,6 @@ import logging
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from castsmith.domain.costs import CANCELLED, SUCCEEDED
 from castsmith.domain.costs import FAILED as FAILED_CALL
 from castsmith.domain.errors import CastsmithError, InvalidRequest, JobCancelled, ProviderError
 from castsmith.domain.lora import CANCELED, FAILED, RUNNING, STORING, SUBMITTING, TrainingParams
+from castsmith.domain.times import as_utc
 from castsmith.pipelines._ledger import record_training
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.lora.dataset import build_zip, dataset_for_trainer, snapshot_async
@@ -192,10 +192,7 @@ async def _record_cost(
     status = {"succeeded": SUCCEEDED, "canceled": CANCELLED}.get(state, FAILED_CALL)
     elapsed = None
     if row.submitted_at is not None:
-        submitted = row.submitted_at
-        if submitted.tzinfo is None:  # SQLite gives the stored UTC time back naive
-            submitted = submitted.replace(tzinfo=UTC)
-        elapsed = (utcnow() - submitted).total_seconds()
+        elapsed = (utcnow() - as_utc(row.submitted_at)).total_seconds()
     await record_training(
         services,
         provider=provider,

@@ -35,6 +35,7 @@ from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.posters import PosterRecord, PosterRepository
 from castsmith.domain.errors import CastsmithError, StorageError
 from castsmith.domain.keys import POSTER_SIZES, KeyLayout
+from castsmith.domain.times import as_utc
 from castsmith.imaging.inspect import ImageInfo, hashes
 from castsmith.imaging.renditions import Rendition
 from castsmith.pipelines._assets import AssetProvenance, public_pair
@@ -333,9 +334,7 @@ async def version_view(services: Services, record: PosterRecord) -> dict[str, An
         frames = await poster_frames(services, keys)
     else:
         frames = None
-    created = row.created_at
-    if created is not None and created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
+    created = as_utc(row.created_at)
     return {
         "version": row.version,
         "is_current": row.is_current,

@@ -22,6 +22,7 @@ from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.training import REJECTED, SYNCED, TrainingRepository
 from castsmith.domain.curation import Verdict
 from castsmith.domain.errors import Conflict
+from castsmith.domain.times import as_utc
 from castsmith.domain.training_prompts import builtin_library
 from castsmith.pipelines._assets import asset_url, public_pair
 from castsmith.pipelines._checks import request_checks
@@ -34,20 +35,16 @@ from castsmith.pipelines.training.images import (
 )
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _modified(item: TrainingDataItem, asset: Asset) -> datetime:
     stamp = (asset.meta or {}).get("modified_timestamp")
     if isinstance(stamp, int | float):
         return datetime.fromtimestamp(stamp, UTC)
-    return _aware(item.created_at)
+    return as_utc(item.created_at)
 
 
 def _iso(value: datetime) -> str:
     # The older manifests wrote naive ISO times; keep that shape (the time is UTC).
-    return _aware(value).astimezone(UTC).replace(tzinfo=None).isoformat()
+    return as_utc(value).astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
 async def _entry(
