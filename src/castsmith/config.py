@@ -477,6 +477,15 @@ class Settings(TrainerSettings):
     prices: dict[str, dict[str, float]] = Field(
         default_factory=dict, validation_alias=_alias("prices")
     )
+    # Failover: per role (poster, image, reference), providers tried in order after the
+    # configured one when a call fails with a retryable error; a provider whose last
+    # ``breaker_failures`` calls (cluster-wide) all failed so is skipped for
+    # ``breaker_cooldown`` seconds, then tried again.
+    failover: dict[str, list[str]] = Field(
+        default_factory=dict, validation_alias=_alias("failover")
+    )
+    breaker_failures: int = Field(default=5, ge=1, validation_alias=_alias("breaker_failures"))
+    breaker_cooldown: float = Field(default=60.0, gt=0, validation_alias=_alias("breaker_cooldown"))
     max_image_pixels: int = Field(
         default=64_000_000,
         validation_alias=AliasChoices("CASTSMITH_MAX_IMAGE_PIXELS", "max_image_pixels"),

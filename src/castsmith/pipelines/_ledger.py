@@ -47,12 +47,14 @@ async def provider_call(
     persona_task_id: str | None = None,
     step: str | None = None,
     work: RemoteWork | None = None,
+    seen: list[usage.CallUsage] | None = None,
 ) -> AsyncIterator[RemoteCall | None]:
     """Meter one provider call (and make it pay-once inside a job); yields its ``remote``.
 
     ``actor_id`` and ``persona_task_id`` default to the running job's payload. ``step``
     tells apart several remote calls of one job (see :class:`RemoteWork`); ``work`` is
-    a handler's own :class:`RemoteWork`, used instead of one made here.
+    a handler's own :class:`RemoteWork`, used instead of one made here. ``seen`` gets
+    the call's measured usage (failover reads whether a remote job is still pending).
     """
     ctx = work.ctx if work is not None else current_job()
     name = provider if isinstance(provider, str) else provider.name
@@ -61,6 +63,8 @@ async def provider_call(
     call = work.call(provider) if work is not None and isinstance(provider, ImageProvider) else None
     entry = _Entry(services, ctx, name, kind, actor_id, persona_task_id)
     with usage.measuring() as measured:
+        if seen is not None:
+            seen.append(measured)
         try:
             yield call
         except asyncio.CancelledError:
@@ -73,6 +77,8 @@ async def provider_call(
             await entry.record(measured, rules.CANCELLED)
             raise
         except BaseException as exc:
+            # Whether another attempt may succeed: the circuit breaker counts these.
+            measured.fields["retryable"] = bool(getattr(exc, "retryable", False))
             if work is not None:
                 # A retry follows the remote job only while it may still succeed.
                 await work.forget(exc, ended="remote_failed" in measured.fields)

@@ -76,8 +76,16 @@ async def cost_report(
 
 
 def job_costs_sync(services: Services, job_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Each listed job's calls and cost (jobs without calls are left out)."""
+    """Each listed job's calls, cost and providers in the order it called them (jobs
+    without calls are left out)."""
     if not job_ids:
         return {}
     rows = totals_sync(services, "job", None, job_ids)
-    return {int(row.key): row.as_dict() for row in rows if row.key is not None}
+    with services.sessions() as session:
+        # More than one provider for a job means it failed over (see _failover).
+        providers = CostRepository(session).providers_of(job_ids)
+    return {
+        int(row.key): {**row.as_dict(), "providers": providers.get(int(row.key), [])}
+        for row in rows
+        if row.key is not None
+    }

@@ -62,6 +62,25 @@ class CostRepository:
         self.session.flush()
         return row
 
+    def recent(self, provider: str, limit: int) -> list[ProviderCall]:
+        """The provider's latest calls, newest first, everyone's: the circuit breaker
+        judges a provider by all the cluster's calls, not the caller's."""
+        query = select(ProviderCall).where(ProviderCall.provider == provider)
+        return list(self.session.scalars(query.order_by(ProviderCall.id.desc()).limit(limit)))
+
+    def providers_of(self, job_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Each job's providers in the order it called them (a failover shows as two)."""
+        query: Any = select(ProviderCall.job_id, ProviderCall.provider).where(
+            ProviderCall.job_id.in_(list(job_ids))
+        )
+        found: dict[int, list[str]] = {}
+        rows = self.session.execute(self._scoped(query).order_by(ProviderCall.id)).all()
+        for job_id, provider in rows:
+            names = found.setdefault(int(job_id), [])
+            if provider not in names:
+                names.append(provider)
+        return found
+
     def calls(self, job_id: int) -> list[ProviderCall]:
         """A job's calls, oldest first (the caller's own rows only)."""
         query = select(ProviderCall).where(ProviderCall.job_id == job_id)

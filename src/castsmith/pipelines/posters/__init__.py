@@ -28,7 +28,7 @@ from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import make_renditions
 from castsmith.jobs.types import JobView
 from castsmith.pipelines._assets import AssetProvenance
-from castsmith.pipelines._ledger import provider_call
+from castsmith.pipelines._failover import with_failover
 from castsmith.pipelines._remote import RemoteWork
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.lora.delivery import deliver_current
@@ -39,7 +39,7 @@ from castsmith.pipelines.posters.store import (
     seed_response,
     version_view,
 )
-from castsmith.providers.base import RunWorkflow
+from castsmith.providers.base import ImageProvider, ImageResult, RemoteCall, RunWorkflow
 from castsmith.workflows.poster_frame import TEACACHE_NODES, build_poster_workflow
 
 KIND_GENERATE = "poster.generate"
@@ -100,15 +100,21 @@ async def generate_poster(
     # TeaCache only speeds sampling up: unless the request asked for it, the provider may
     # draw without it on a server that lacks it (and says so in the provenance).
     optional = TEACACHE_NODES if overrides.teacache is None else frozenset()
-    # Metered in the cost ledger; the remote id is checkpointed (paid once) in a job.
-    async with provider_call(
-        services, provider, "workflow", actor_id=actor_id, work=remote
-    ) as remote_call:
-        result = await provider.run_workflow(
-            RunWorkflow(workflow, optional_nodes=optional),
-            provider_progress,
-            remote=remote_call,
+
+    async def draw(chosen: ImageProvider, remote_call: RemoteCall | None) -> ImageResult:
+        if chosen is not provider and params.character_lora is not None:
+            # Failing over: the LoRA goes where this provider loads it too.
+            file_name = params.character_lora.file_name
+            await deliver_current(services, actor_id, file_name, chosen.name)
+        return await chosen.run_workflow(
+            RunWorkflow(workflow, optional_nodes=optional), provider_progress, remote=remote_call
         )
+
+    # Metered in the cost ledger, paid once (the remote id is checkpointed in a job), and
+    # failing over to the next poster provider on a retryable error.
+    result = await with_failover(
+        services, "poster", "workflow", provider, draw, actor_id=actor_id, work=remote
+    )
     if not result.images:
         raise ProviderError(f"{provider.name} finished without returning an image", provider.name)
     image = result.images[0]

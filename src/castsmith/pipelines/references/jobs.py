@@ -18,7 +18,7 @@ from castsmith.domain.errors import CastsmithError
 from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
 from castsmith.pipelines._assets import AssetProvenance, store_asset
 from castsmith.pipelines._checks import request_checks
-from castsmith.pipelines._ledger import provider_call
+from castsmith.pipelines._failover import with_failover
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.references import (
     EXTENSIONS,
@@ -29,7 +29,7 @@ from castsmith.pipelines.references import (
     check_actor,
 )
 from castsmith.pipelines.thumbnails import Source, add_thumbnails
-from castsmith.providers.base import TextToImage
+from castsmith.providers.base import ImageProvider, ImageResult, RemoteCall, TextToImage
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +61,22 @@ async def generate(
     provider = services.providers.for_role("reference")
     if ctx:
         await ctx.progress(10, f"generating {request.num_images} image(s) with {provider.name}")
-    async with provider_call(
-        services, provider, "text_to_image", actor_id=request.actor_id
-    ) as remote:
-        result = await provider.text_to_image(
-            TextToImage(
-                prompt=request.description,
-                width=None,
-                height=None,
-                aspect_ratio=request.aspect_ratio,
-                seed=request.seed,
-                count=request.num_images,
-            ),
-            remote=remote,
-        )
+    ask = TextToImage(
+        prompt=request.description,
+        width=None,
+        height=None,
+        aspect_ratio=request.aspect_ratio,
+        seed=request.seed,
+        count=request.num_images,
+    )
+
+    async def draw(chosen: ImageProvider, remote: RemoteCall | None) -> ImageResult:
+        return await chosen.text_to_image(ask, remote=remote)
+
+    # Metered, paid once, failing over to the next reference provider when one is down.
+    result = await with_failover(
+        services, "reference", "text_to_image", provider, draw, actor_id=request.actor_id
+    )
     if ctx:
         ctx.check_cancelled()
         await ctx.progress(70, "storing the images")

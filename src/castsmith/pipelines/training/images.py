@@ -36,10 +36,17 @@ from castsmith.domain.errors import CastsmithError, Conflict, ValidationError
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import to_jpeg
 from castsmith.net.fetch import fetch_url, policy_from_settings
-from castsmith.pipelines._ledger import provider_call
+from castsmith.pipelines._failover import with_failover
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.thumbnails import add_thumbnail
-from castsmith.providers.base import ImageProvider, ImageToImage, InputImage, ProgressCallback
+from castsmith.providers.base import (
+    ImageProvider,
+    ImageResult,
+    ImageToImage,
+    InputImage,
+    ProgressCallback,
+    RemoteCall,
+)
 
 log = logging.getLogger("castsmith.pipelines.training")
 
@@ -299,19 +306,22 @@ async def generate_training_image(
     except CastsmithError as exc:
         field = "base_image_url" if request.base_image_url else "base_image"
         raise ValidationError(f"{field}: {exc}", field) from exc
-    # Metered in the cost ledger; a Replicate prediction is checkpointed and resumed.
-    async with provider_call(
-        services, provider, "image_to_image", actor_id=request.actor_id
-    ) as remote:
-        result = await provider.image_to_image(
-            ImageToImage(
-                prompt=request.prompt,
-                images=(InputImage(base, f"base.{base_info.extension}", base_info.content_type),),
-                seed=request.seed,
-            ),
-            progress,
-            remote=remote,
-        )
+    ask = ImageToImage(
+        prompt=request.prompt,
+        images=(InputImage(base, f"base.{base_info.extension}", base_info.content_type),),
+        seed=request.seed,
+    )
+
+    async def draw(chosen: ImageProvider, remote: RemoteCall | None) -> ImageResult:
+        return await chosen.image_to_image(ask, progress, remote=remote)
+
+    # Metered in the cost ledger, paid once (a Replicate prediction is checkpointed and
+    # resumed), failing over to the next image provider on a retryable error. An
+    # explicitly requested provider is not failed over from.
+    role = "image" if request.provider is None else "explicit"
+    result = await with_failover(
+        services, role, "image_to_image", provider, draw, actor_id=request.actor_id
+    )
     if not result.images:
         raise ValidationError(f"provider {provider.name!r} returned no image", "provider")
     jpeg = await asyncio.to_thread(
