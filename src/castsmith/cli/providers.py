@@ -115,9 +115,9 @@ def generate(
 
     async def action(registry: ProviderRegistry) -> ImageResult:
         if graph is not None:
-            chosen = registry.image(provider) if provider else registry.default_poster()
+            chosen = registry.for_role("poster", provider)
             return await chosen.run_workflow(RunWorkflow(graph, inputs))
-        chosen = registry.image(provider) if provider else registry.default_image()
+        chosen = registry.for_role("image", provider)
         assert prompt is not None
         if inputs:
             return await chosen.image_to_image(

@@ -169,6 +169,8 @@ class JobContext:
         job: ClaimedJob,
         queue: JobQueue,
         worker_id: str,
+        # The container. Typed loosely on purpose: the engine sits below the pipelines
+        # and bootstrap that define it; handlers name it ``pipelines._services.Services``.
         services: Any,
         logger: logging.Logger,
     ) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from castsmith.domain.errors import CastsmithError
 from castsmith.jobs.types import JobView
+from castsmith.pipelines._services import Services
 
 KIND_CHECK: Final = "curation.check"
 
@@ -46,7 +47,7 @@ def check_key(payload: dict[str, Any]) -> str:
 
 
 async def request_checks(
-    services: Any,
+    services: Services,
     *,
     actor_id: int | None = None,
     asset_ids: Sequence[int] = (),

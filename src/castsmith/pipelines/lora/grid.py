@@ -18,17 +18,11 @@ from castsmith.pipelines._assets import AssetProvenance, asset_url, store_asset
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.lora.delivery import deliver
 from castsmith.pipelines.lora.records import load, load_actor, update
-from castsmith.providers.base import ImageProvider, RunWorkflow
+from castsmith.providers.base import RunWorkflow
 from castsmith.workflows.poster_frame import LoraSpec, PosterParams, build_poster_workflow
 
 Progress = Callable[[float, str], Awaitable[None]]
 CELL_SIZE = 768
-
-
-def poster_provider(services: Any) -> ImageProvider:
-    """The configured poster provider."""
-    provider: ImageProvider = services.providers.default_poster()
-    return provider
 
 
 async def draw_grid(
@@ -37,7 +31,7 @@ async def draw_grid(
     """Draw and store every cell of the version's grid; return the cells."""
     row = await asyncio.to_thread(load, services, training_id)
     actor = await asyncio.to_thread(load_actor, services, row.actor_id)
-    provider = poster_provider(services)
+    provider = services.providers.for_role("poster")
     delivered = await deliver(services, provider.name, row)
     lora_ref = delivered.url or delivered.lora_name
     done = {cell["n"]: cell for cell in row.test_grid or [] if cell.get("key")}

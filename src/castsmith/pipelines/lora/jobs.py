@@ -11,7 +11,8 @@ from typing import Any
 
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
-from castsmith.pipelines.lora.grid import draw_grid, poster_provider
+from castsmith.pipelines._services import Services
+from castsmith.pipelines.lora.grid import draw_grid
 from castsmith.pipelines.lora.records import TEST_GRID, TRAIN, load, update
 from castsmith.pipelines.lora.run import run_training
 from castsmith.pipelines.posters import request_poster
@@ -34,7 +35,7 @@ class GridPayload(JobPayload):
     training_id: PayloadRowId
 
 
-async def queue_follow_ups(services: Any, training_id: int) -> dict[str, Any]:
+async def queue_follow_ups(services: Services, training_id: int) -> dict[str, Any]:
     """Queue the poster regeneration and the test grid of a new current version.
 
     A poster that cannot be queued (an actor without a description) does not undo the
@@ -51,7 +52,7 @@ async def queue_follow_ups(services: Any, training_id: int) -> dict[str, Any]:
         services.queue.enqueue,
         TEST_GRID,
         {"training_id": training_id},
-        provider=poster_provider(services).name,
+        provider=services.providers.for_role("poster").name,
         idempotency_key=f"{TEST_GRID}:{training_id}",
         label=f"v{row.version}",
     )
