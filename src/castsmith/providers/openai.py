@@ -250,6 +250,8 @@ class OpenAIText(_OpenAIBase, TextProvider):
             "POST", f"{self.base}/chat/completions", json=body, headers=self._headers
         )
         answer = self._http.json(response)
+        if isinstance(answer, dict):
+            usage.note(tokens=answer.get("usage"))  # chat is billed by tokens
         try:
             choice = answer["choices"][0]
             message = choice["message"]

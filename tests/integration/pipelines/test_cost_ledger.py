@@ -114,3 +114,18 @@ async def test_a_failed_runpod_job_is_charged_and_the_retry_submits_anew(
     assert len(fake.calls_to(f"/v2/{fake.endpoint_id}/run")) == 2
     assert line["seconds"] == pytest.approx(1.5 + 2.3)
     assert line["cost"] == pytest.approx((1.5 + 2.3) * 0.00031, abs=1e-6)
+
+
+async def test_a_persona_task_s_calls_are_totalled_under_the_task(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=database_url)
+    async with running_app(settings) as env:
+        task = (await env.client.post("/api/persona-tasks", json={"count": 2})).json()
+        done = await wait_job(env.container, int(task["job_id"]), 90)
+        assert done.status == "completed", done.error
+        by_task = (await env.client.get("/api/costs?by=persona_task")).json()
+    (line,) = by_task["rows"]
+    # Per persona: its data (text), its base selfie and its grid; all offline, free.
+    assert line["key"] == task["task_id"]
+    assert (line["calls"], line["succeeded"], line["cost"]) == (6, 6, 0.0)
