@@ -99,8 +99,12 @@ async def with_failover(
     providers = candidates(services, role, kind, first)
     waits: list[float] = []
     last_error: ProviderError | None = None
+    ctx = current_job()
     for index, provider in enumerate(providers):
-        if len(providers) > 1:
+        # A remote job this job already started there is followed whatever the breaker
+        # says: skipping it would pay for the work twice.
+        resuming = ctx is not None and (work or RemoteWork(ctx)).resume_id(provider)
+        if len(providers) > 1 and not resuming:
             wait = await asyncio.to_thread(breaker_open_until, services, provider.name)
             if wait > 0:
                 waits.append(wait)
@@ -125,7 +129,6 @@ async def with_failover(
             last_error = exc
             following = providers[index + 1].name
             log.warning("%s failed (%s); failing over to %s", provider.name, exc, following)
-            ctx = current_job()
             if ctx is not None:
                 await ctx.progress(5, f"{provider.name} failed; trying {following}")
     if last_error is not None:
