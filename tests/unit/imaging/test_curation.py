@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import pytest
 
 from castsmith.domain.curation import (
@@ -16,8 +17,9 @@ from castsmith.domain.curation import (
     judge,
 )
 from castsmith.domain.errors import ImageError
-from castsmith.imaging.curation import Analysis, analyse, models_folder
-from tests.photos import blurred, photo_bytes, resized, side_by_side
+from castsmith.imaging.curation import Analysis, analyse, models_folder, working_image
+from castsmith.imaging.curation.descriptor import ModelFormatError, load_descriptor
+from tests.photos import blurred, photo, photo_bytes, resized, side_by_side
 
 
 @functools.cache
@@ -130,3 +132,30 @@ def test_only_the_cc0_models_are_loaded() -> None:
 def test_bytes_that_are_no_image_are_refused() -> None:
     with pytest.raises(ImageError):
         analyse(b"not an image at all")
+
+
+@pytest.mark.parametrize("name", ["obama", "biden", "astronaut"])
+def test_the_numpy_descriptor_gives_dlibs_descriptor(name: str) -> None:
+    import castsmith.imaging.curation.faces as faces
+
+    models = faces._load()
+    # The check at load passed, so the checks use the NumPy network.
+    assert models.fast is not None
+    rgb = np.asarray(working_image(photo(name)), dtype=np.uint8)
+    boxes = models.detector(rgb, 0)
+    assert len(boxes) >= 1
+    for box in boxes:
+        shape = models.landmarks(rgb, box)
+        expected = np.asarray(models.encoder.compute_face_descriptor(rgb, shape))
+        # describe() rounds to 6 decimals; the networks differ by ~3e-7.
+        assert np.abs(np.asarray(models.describe(rgb, shape)) - expected).max() < 2e-6
+
+
+def test_a_model_file_of_another_kind_is_refused_and_dlib_takes_over() -> None:
+    import castsmith.imaging.curation.faces as faces
+
+    with pytest.raises(ModelFormatError):
+        load_descriptor(models_folder() / faces.LANDMARKS_FILE)
+    models = faces._load()
+    landmarks = models_folder() / faces.LANDMARKS_FILE
+    assert faces._checked_descriptor(models.dlib, models.encoder, landmarks) is None

@@ -47,8 +47,12 @@ def working_image(image: Image.Image) -> Image.Image:
     return rgb.resize(size, Image.Resampling.BILINEAR) if size != rgb.size else rgb.copy()
 
 
-def laplacian_variance(grey: NDArray[np.float64]) -> float:
-    """Variance of the 4-neighbour Laplacian over the interior pixels."""
+def laplacian_variance(grey: NDArray[np.int32] | NDArray[np.float64]) -> float:
+    """Variance of the 4-neighbour Laplacian over the interior pixels.
+
+    Integer grey levels can be passed as int32: the Laplacian is then exact integer
+    arithmetic and the variance the same as from floats, without the float copy.
+    """
     if grey.shape[0] < 3 or grey.shape[1] < 3:
         return 0.0
     laplacian = (
@@ -89,10 +93,12 @@ def perceptual_hash(grey_image: Image.Image) -> str:
 def measure(work: Image.Image) -> Quality:
     """Measure a working-size RGB image (see :func:`working_image`)."""
     grey_image = work.convert("L")
-    grey = np.asarray(grey_image, dtype=np.float64)
+    # uint8 for the counts and the mean, int32 for the Laplacian (whose values reach
+    # +-1020): the same figures as from a float64 copy, at less cost.
+    grey = np.asarray(grey_image, dtype=np.uint8)
     clipped = float(np.count_nonzero((grey <= CLIP_LOW) | (grey >= CLIP_HIGH))) / grey.size
     return Quality(
-        sharpness=round(laplacian_variance(grey), 2),
+        sharpness=round(laplacian_variance(grey.astype(np.int32)), 2),
         exposure_mean=round(float(grey.mean()), 2),
         exposure_clipped=round(clipped, 4),
         phash=perceptual_hash(grey_image),

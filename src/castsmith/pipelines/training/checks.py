@@ -41,6 +41,8 @@ def check_pool(processes: int) -> Executor:
         pool = _pools.get(size)
         if pool is None:
             # spawn: a forked copy of a process with an event loop and threads is unsafe.
+            # preload: the models once per process, and NumPy's BLAS on one thread, so
+            # N processes on N cores do not start N x N threads that wait on each other.
             pool = ProcessPoolExecutor(
                 max_workers=size,
                 mp_context=multiprocessing.get_context("spawn"),
