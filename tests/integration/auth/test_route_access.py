@@ -552,3 +552,14 @@ async def test_another_user_gets_404_and_changes_nothing(cast: Cast, world: Worl
     # Signed links need their signature, whoever asks.
     for path in ("/files/actors/x.png", f"/api/mv/character_reference_file/{world.image}"):
         assert (await cast.http.get(path, headers=cast.auth("bob"))).status_code == 403
+
+
+async def test_the_costs_of_another_users_job_stay_hidden(cast: Cast, world: World) -> None:
+    """``GET /api/costs`` takes job ids in its query (``job_id=``), which the route
+    enumeration above does not read: Bob naming Alice's poster job sees no line for it,
+    as for a job that does not exist; Alice sees hers."""
+    path = f"/api/costs?by=job&job_id={world.poster_job}"
+    bob = await cast.http.get(path, headers=cast.auth("bob"))
+    assert bob.status_code == 200 and bob.json()["rows"] == []
+    alice = (await cast.http.get(path, headers=cast.auth("alice"))).json()["rows"]
+    assert [row["key"] for row in alice] == [str(world.poster_job)]
