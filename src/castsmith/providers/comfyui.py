@@ -311,21 +311,22 @@ class ComfyUIProvider(WorkflowImageProvider):
             await report(progress, 0.1, f"running node {data.get('node')}")
         elif kind == "execution_success":
             raise _Done
-        elif kind == "execution_error":
-            raise self._execution_error(prompt_id, data)
-        elif kind == "execution_interrupted":
-            usage.note(remote_failed="interrupted")
-            raise ProviderError(f"comfyui prompt {prompt_id} was interrupted", self.name)
+        elif kind in ("execution_error", "execution_interrupted"):
+            raise self._execution_error(prompt_id, data, kind)
 
-    def _execution_error(self, prompt_id: str, data: Mapping[str, Any]) -> ProviderError:
+    def _execution_error(
+        self, prompt_id: str, data: Mapping[str, Any], kind: str = "execution_error"
+    ) -> ProviderError:
         # The prompt ended: a retry must queue it again, not follow this one.
-        usage.note(remote_failed="execution_error")
+        usage.note(remote_failed=kind)
+        if kind == "execution_interrupted":
+            return ProviderError(f"comfyui prompt {prompt_id} was interrupted", self.name)
         message = (
             f"comfyui prompt {prompt_id} failed in node {data.get('node_id')} "
             f"{data.get('node_type', '')}: {data.get('exception_message', '').strip()}"
         )
-        kind = str(data.get("exception_type", "")) + str(data.get("exception_message", ""))
-        if "memory" in kind.lower():
+        cause = str(data.get("exception_type", "")) + str(data.get("exception_message", ""))
+        if "memory" in cause.lower():
             return self._http.unavailable(message)
         return self._http.invalid(message)
 
@@ -351,13 +352,8 @@ class ComfyUIProvider(WorkflowImageProvider):
                 status = entry.get("status") or {}
                 if status.get("status_str") == "error":
                     for kind, data in status.get("messages") or []:
-                        if kind == "execution_error":
-                            raise self._execution_error(prompt_id, data)
-                        if kind == "execution_interrupted":
-                            usage.note(remote_failed="interrupted")
-                            raise ProviderError(
-                                f"comfyui prompt {prompt_id} was interrupted", self.name
-                            )
+                        if kind in ("execution_error", "execution_interrupted"):
+                            raise self._execution_error(prompt_id, data, kind)
                     usage.note(remote_failed="error")
                     raise self._http.unavailable(f"comfyui prompt {prompt_id} failed")
                 return entry
