@@ -314,11 +314,8 @@ class ComfyUIProvider(WorkflowImageProvider):
         elif kind in ("execution_error", "execution_interrupted"):
             raise self._execution_error(prompt_id, data, kind)
 
-    def _execution_error(
-        self, prompt_id: str, data: Mapping[str, Any], kind: str = "execution_error"
-    ) -> ProviderError:
-        # The prompt ended: a retry must queue it again, not follow this one.
-        usage.note(remote_failed=kind)
+    def _execution_error(self, prompt_id: str, data: Mapping[str, Any], kind: str) -> ProviderError:
+        usage.note(remote_failed=kind)  # it ended: a retry queues it anew, not follows it
         if kind == "execution_interrupted":
             return ProviderError(f"comfyui prompt {prompt_id} was interrupted", self.name)
         message = (
