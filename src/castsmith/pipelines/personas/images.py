@@ -235,9 +235,7 @@ class PersonaImages:
 
         self._step(2, task, name)
         # The free key is looked up while the provider works.
-        async with provider_call(
-            self.services, self.images, "text_to_image", persona_task_id=task.task_id
-        ) as remote:
+        async with provider_call(self.services, self.images, "text_to_image") as remote:
             made, key = await _alongside(
                 self.images.text_to_image(
                     TextToImage(prompt=prompt, width=1024, height=1024), remote=remote
@@ -269,9 +267,7 @@ class PersonaImages:
             raise ImageError(f"persona {result.id} has no recorded base image")
         base_data = await self.services.store.get(base.storage_key)
         grid_prompt = rules.grid_prompt(result.image_prompt or base.prompt or "")
-        async with provider_call(
-            self.services, self.images, "image_to_image", persona_task_id=task.task_id
-        ) as remote:
+        async with provider_call(self.services, self.images, "image_to_image") as remote:
             grid, keys = await _alongside(
                 self.images.image_to_image(
                     ImageToImage(
