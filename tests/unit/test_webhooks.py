@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from castsmith.api.webhook_requests import from_request, requested_webhook_url
 from castsmith.bootstrap import Container, build_container
 from castsmith.config import Settings
 from castsmith.db.engine import make_engine
@@ -187,7 +186,7 @@ async def test_no_secret_fails_the_delivery_clearly(tmp_path: Path, receiver: Re
     container.close()
 
 
-def test_webhook_url_is_checked_at_enqueue_and_taken_from_the_request(tmp_path: Path) -> None:
+def test_webhook_url_is_checked_at_enqueue_and_is_an_explicit_field(tmp_path: Path) -> None:
     container = _container(tmp_path)
     with pytest.raises(ValidationError) as caught:
         container.queue.enqueue("diagnostic.sleep", {"webhook_url": "file:///etc/passwd"})
@@ -198,16 +197,17 @@ def test_webhook_url_is_checked_at_enqueue_and_taken_from_the_request(tmp_path: 
         [JobSpec("diagnostic.sleep", webhook_url="https://hooks.example.com/own")]
     )[0]
     assert explicit.webhook_url == "https://hooks.example.com/own"
-    container.queue.add_enqueue_hook(from_request)
-    token = requested_webhook_url.set("https://hooks.example.com/x")
-    try:
-        parent = container.queue.enqueue("diagnostic.sleep", {})
-        child = container.queue.enqueue("diagnostic.sleep", {}, parent_id=parent.id)
-    finally:
-        requested_webhook_url.reset(token)
+    # The URL is what the caller passed for this job: its children do not inherit it.
+    parent = container.queue.enqueue(
+        "diagnostic.sleep", {}, webhook_url="https://hooks.example.com/x"
+    )
+    child = container.queue.spawn(parent.id, [JobSpec("diagnostic.sleep")])[0]
     assert parent.webhook_url == "https://hooks.example.com/x"
     assert child.webhook_url is None
     assert "webhook_url" not in parent.payload
+    # A payload key is taken as the field, and leaves the payload.
+    keyed = container.queue.enqueue("diagnostic.sleep", {"webhook_url": "https://h.example/k"})
+    assert keyed.webhook_url == "https://h.example/k" and keyed.payload == {}
     container.close()
 
 

@@ -18,6 +18,7 @@ from castsmith.api.schemas.actors import (
     Manifest,
 )
 from castsmith.api.schemas.common import MAX_ROW_ID, STRICT_ID, TEXT_MAX, RowId
+from castsmith.api.webhook_requests import RequestedWebhook
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.domain.errors import ValidationError
 from castsmith.pipelines import actors as use
@@ -119,12 +120,15 @@ async def base_image_from_url(actor_id: RowId, body: FromUrl, request: Request) 
     response_model=JobAccepted,
 )
 async def generate_base_image(
-    actor_id: RowId, request: Request, body: GenerateBaseImage | None = None
+    actor_id: RowId,
+    request: Request,
+    webhook: RequestedWebhook,
+    body: GenerateBaseImage | None = None,
 ) -> dict[str, Any]:
     """Queue an ``actor.base_image`` job; follow it at ``/api/jobs/{job_id}``."""
     body = body or GenerateBaseImage()
     return await use.enqueue_base_image(
-        container_of(request), actor_id, prompt=body.prompt, seed=body.seed
+        container_of(request), actor_id, prompt=body.prompt, seed=body.seed, webhook_url=webhook
     )
 
 

@@ -25,7 +25,6 @@ from castsmith.api import (
     posters,
     references,
     training,
-    webhook_requests,
 )
 from castsmith.api.headers import SecurityHeaders
 from castsmith.api.limits import Allowance, BodyLimit
@@ -83,8 +82,6 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     auth.install(app, container)
     # Outermost: even the refusals of authentication carry the headers.
     app.add_middleware(SecurityHeaders)
-
-    webhook_requests.install(app, container.queue)
 
     # Outermost of all: a body over the limit is refused before anything reads it.
     app.add_middleware(

@@ -22,6 +22,7 @@ from castsmith.api.schemas.common import (
     UtcDateTime,
     parse_row_id,
 )
+from castsmith.api.webhook_requests import RequestedWebhook
 from castsmith.domain import access
 from castsmith.domain.errors import Forbidden, NotFound, ValidationError
 from castsmith.domain.jobs import IDEMPOTENCY_KEY_MAX, PRIORITY_MAX, PRIORITY_MIN, is_terminal
@@ -171,7 +172,7 @@ async def list_jobs(
 
 
 @router.post("/jobs", response_model=JobDetailOut, status_code=201)
-async def enqueue_job(request: Request, body: EnqueueIn) -> JobDetailOut:
+async def enqueue_job(request: Request, body: EnqueueIn, webhook: RequestedWebhook) -> JobDetailOut:
     """Enqueue a job of a registered kind (any kind for admins, else the diagnostic one).
 
     Feature jobs are queued by their own routes, which check the caller may touch what
@@ -187,7 +188,7 @@ async def enqueue_job(request: Request, body: EnqueueIn) -> JobDetailOut:
         raise Forbidden(f"only an admin may queue {body.kind!r} jobs here; use its own route")
     if not is_admin and body.priority != 0:
         raise ValidationError("priority: only an admin can set a job's priority", "priority")
-    spec = JobSpec(**body.model_dump())
+    spec = JobSpec(**body.model_dump(), webhook_url=webhook)
     views = await asyncio.to_thread(queue.enqueue_many, [spec])
     return await _detail(queue, views[0].id)
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from castsmith.api.schemas.common import NAME_MAX, URL_MAX, RowId
 from castsmith.api.training import _parse, job_json
+from castsmith.api.webhook_requests import RequestedWebhook
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.waiting import wait_for_job
 from castsmith.pipelines import lora as use
@@ -65,6 +66,7 @@ async def train(
     actor_id: RowId,
     request: Request,
     response: Response,
+    webhook: RequestedWebhook,
     body: dict[str, Any] | None = Body(None),
     wait: float | None = WAIT,
 ) -> dict[str, Any]:
@@ -72,7 +74,7 @@ async def train(
     parsed = _parse(TrainBody, body)
     services = _services(request)
     view, job = await use.start_training(
-        services, actor_id, use.TrainRequest(**parsed.model_dump())
+        services, actor_id, use.TrainRequest(**parsed.model_dump()), webhook_url=webhook
     )
     if wait:
         done = await wait_for_job(services.queue, job.id, min(wait, MAX_WAIT_SECONDS))

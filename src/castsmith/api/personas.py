@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from castsmith.api.deps import container_of
+from castsmith.api.webhook_requests import RequestedWebhook
 from castsmith.domain import access
 from castsmith.pipelines import personas as use
 
@@ -135,7 +136,9 @@ class PersonaTaskList(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=PersonaTaskOut)
-async def create_task(body: PersonaTaskCreate, request: Request) -> dict[str, Any]:
+async def create_task(
+    body: PersonaTaskCreate, request: Request, webhook: RequestedWebhook
+) -> dict[str, Any]:
     """Start a task; it runs as a job (``job_id``). 422 names a bad field."""
     return await use.create_task(
         container_of(request),
@@ -143,6 +146,7 @@ async def create_task(body: PersonaTaskCreate, request: Request) -> dict[str, An
         locale=body.locale,
         constraints=body.constraints,
         owner_id=access.acting_user_id(),
+        webhook_url=webhook,
     )
 
 
@@ -168,9 +172,9 @@ async def get_task(task_id: str, request: Request) -> dict[str, Any]:
 @router.post(
     "/{task_id}/retry-failed", status_code=status.HTTP_202_ACCEPTED, response_model=PersonaTaskOut
 )
-async def retry_failed(task_id: str, request: Request) -> dict[str, Any]:
+async def retry_failed(task_id: str, request: Request, webhook: RequestedWebhook) -> dict[str, Any]:
     """Re-run only the failed personas; 409 unless the task ended with failures."""
-    return await use.retry_failed(container_of(request), task_id)
+    return await use.retry_failed(container_of(request), task_id, webhook_url=webhook)
 
 
 @router.post(
@@ -178,7 +182,11 @@ async def retry_failed(task_id: str, request: Request) -> dict[str, Any]:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=PersonaTaskOut,
 )
-async def regenerate_persona(task_id: str, result_id: int, request: Request) -> dict[str, Any]:
+async def regenerate_persona(
+    task_id: str, result_id: int, request: Request, webhook: RequestedWebhook
+) -> dict[str, Any]:
     """Make one persona's images again (say, one flagged as not matching its selfie);
     409 while the task runs, 404 for a persona of another task."""
-    return await use.regenerate_persona(container_of(request), task_id, result_id)
+    return await use.regenerate_persona(
+        container_of(request), task_id, result_id, webhook_url=webhook
+    )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from castsmith.api.deps import container_of
 from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, RowId, RowIdField
+from castsmith.api.webhook_requests import RequestedWebhook
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job
@@ -160,6 +161,7 @@ async def regenerate_poster_frame(
     actor_id: RowId,
     request: Request,
     response: Response,
+    webhook: RequestedWebhook,
     body: RegenerateBody | None = None,
     wait: float | None = Query(
         None, ge=0, le=MAX_WAIT_SECONDS, description="Wait up to this many seconds."
@@ -172,7 +174,12 @@ async def regenerate_poster_frame(
         body.model_dump(exclude={"actor_name", "make_current"})
     )
     job = await use.request_poster(
-        services, actor_id, overrides, actor_name=body.actor_name, make_current=body.make_current
+        services,
+        actor_id,
+        overrides,
+        actor_name=body.actor_name,
+        make_current=body.make_current,
+        webhook_url=webhook,
     )
     accepted = _accepted(job, actor_id, response)
     if wait is None:
@@ -256,7 +263,9 @@ async def set_poster_defaults(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=PosterJobAccepted,
 )
-async def regenerate_many(body: BatchBody, request: Request, response: Response) -> Any:
+async def regenerate_many(
+    body: BatchBody, request: Request, response: Response, webhook: RequestedWebhook
+) -> Any:
     """One parent job with a child poster job per actor; follow it at ``job_url``."""
     overrides = PosterOverrides.model_validate(body.model_dump(exclude={"actor_ids", "filter"}))
     filters = None
@@ -271,6 +280,10 @@ async def regenerate_many(body: BatchBody, request: Request, response: Response)
             owner_id=given.owner,
         )
     job = await use.request_batch(
-        container_of(request), overrides, actor_ids=body.actor_ids, filters=filters
+        container_of(request),
+        overrides,
+        actor_ids=body.actor_ids,
+        filters=filters,
+        webhook_url=webhook,
     )
     return _accepted(job, None, response)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StrictInt
 from castsmith.api.deps import container_of
 from castsmith.api.headers import attachment, file_headers
 from castsmith.api.schemas.common import MAX_ROW_ID, NAME_MAX, STRICT_ID, RowIdField
+from castsmith.api.webhook_requests import RequestedWebhook
 from castsmith.domain import access
 from castsmith.domain.errors import NotFound, ValidationError
 from castsmith.imaging.served import served_type
@@ -120,6 +121,7 @@ class JobAssetList(BaseModel):
 async def generate_character_reference(
     body: GenerateReferenceBody,
     request: Request,
+    webhook: RequestedWebhook,
     wait: float = Query(DEFAULT_WAIT, ge=0, le=600, description="Seconds to wait for the images."),
 ) -> Any:
     """Generate 1 to 4 reference images from a description (the seed's route)."""
@@ -134,7 +136,7 @@ async def generate_character_reference(
     )
     if body.actor_id is not None:
         await refs.check_actor(services, body.actor_id)
-    job = refs.enqueue_generate(services, spec)
+    job = refs.enqueue_generate(services, spec, webhook_url=webhook)
     done = await wait_for_job(services.queue, job.id, wait)
     if done is None:
         return Response(

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from castsmith.api.deps import container_of
 from castsmith.api.headers import attachment
 from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, URL_MAX, RowId
+from castsmith.api.webhook_requests import RequestedWebhook
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job
@@ -124,12 +125,15 @@ async def generate_all_prompts(
     actor_id: RowId,
     request: Request,
     response: Response,
+    webhook: RequestedWebhook,
     body: dict[str, Any] | None = Body(None),
     wait: float | None = WAIT,
 ) -> dict[str, Any]:
     """Queue one training image per library prompt that has none yet (a parent job)."""
     parsed = _parse(GenerateAllBody, body)
-    job = await enqueue_generate_all(container_of(request), actor_id, parsed.options())
+    job = await enqueue_generate_all(
+        container_of(request), actor_id, parsed.options(), webhook_url=webhook
+    )
     return await _answer(request, response, actor_id, job, wait)
 
 
@@ -141,13 +145,19 @@ async def generate_single(
     actor_id: RowId,
     request: Request,
     response: Response,
+    webhook: RequestedWebhook,
     body: dict[str, Any] | None = Body(None),
     wait: float | None = WAIT,
 ) -> dict[str, Any]:
     """Queue one training image with a custom prompt."""
     parsed = _parse(GenerateSingleBody, body)
     job = await enqueue_generate_one(
-        container_of(request), actor_id, parsed.prompt, parsed.options(), prompt_id=parsed.prompt_id
+        container_of(request),
+        actor_id,
+        parsed.prompt,
+        parsed.options(),
+        prompt_id=parsed.prompt_id,
+        webhook_url=webhook,
     )
     return await _answer(request, response, actor_id, job, wait)
 
@@ -200,6 +210,7 @@ async def check_training_data(
     actor_id: RowId,
     request: Request,
     response: Response,
+    webhook: RequestedWebhook,
     wait: float | None = WAIT,
     again: bool = Query(False, description="Measure every image again, not only new ones."),
     auto_triage: bool | None = TRIAGE,
@@ -207,7 +218,9 @@ async def check_training_data(
     """Run the curation checks of the actor's base and training images (a job)."""
     services = container_of(request)
     await readiness_report(services, actor_id)  # NotFound for an unknown actor
-    job = await request_checks(services, actor_id=actor_id, triage=auto_triage, again=again)
+    job = await request_checks(
+        services, actor_id=actor_id, triage=auto_triage, again=again, webhook_url=webhook
+    )
     if job is None:
         raise ValidationError("the check could not be queued; try again", "check")
     return await _answer(request, response, actor_id, job, wait)

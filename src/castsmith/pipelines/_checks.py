@@ -53,13 +53,19 @@ async def request_checks(
     asset_ids: Sequence[int] = (),
     triage: bool | None = None,
     again: bool = False,
+    webhook_url: str | None = None,
 ) -> JobView | None:
     """Enqueue a check job; a failure to enqueue is logged, never raised (the image is
-    stored, and a later check or listing picks it up)."""
+    stored, and a later check or listing picks it up). ``webhook_url`` receives a POST
+    when the job ends."""
     payload = check_payload(actor_id=actor_id, asset_ids=asset_ids, triage=triage, again=again)
     try:
         view: JobView = await asyncio.to_thread(
-            services.queue.enqueue, KIND_CHECK, payload, idempotency_key=check_key(payload)
+            services.queue.enqueue,
+            KIND_CHECK,
+            payload,
+            idempotency_key=check_key(payload),
+            webhook_url=webhook_url,
         )
     except CastsmithError:
         log.warning("could not enqueue the curation check for %s", payload, exc_info=True)

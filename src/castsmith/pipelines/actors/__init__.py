@@ -265,9 +265,16 @@ KIND_BASE_IMAGE = "actor.base_image"
 
 
 async def enqueue_base_image(
-    services: Services, actor_id: int, *, prompt: str | None = None, seed: int | None = None
+    services: Services,
+    actor_id: int,
+    *,
+    prompt: str | None = None,
+    seed: int | None = None,
+    webhook_url: str | None = None,
 ) -> dict[str, Any]:
-    """Queue generation of the actor's base image; one job per actor at a time."""
+    """Queue generation of the actor's base image; one job per actor at a time.
+
+    ``webhook_url`` receives a POST when the job ends."""
 
     def check() -> None:
         with services.sessions() as session:
@@ -282,6 +289,7 @@ async def enqueue_base_image(
         KIND_BASE_IMAGE,
         {"actor_id": actor_id, "prompt": prompt, "seed": seed},
         idempotency_key=f"{KIND_BASE_IMAGE}:{actor_id}",
+        webhook_url=webhook_url,
     )
     return {"job_id": job.id, "kind": job.kind, "status": job.status, "actor_id": actor_id}
 

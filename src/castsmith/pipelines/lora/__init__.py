@@ -69,10 +69,11 @@ def _active(services: Services, actor_id: int) -> int | None:
 
 
 async def start_training(
-    services: Services, actor_id: int, request: TrainRequest
+    services: Services, actor_id: int, request: TrainRequest, *, webhook_url: str | None = None
 ) -> tuple[dict[str, Any], JobView]:
     """Check the request and the dataset, record version n and queue its ``lora.train``
-    job. ``DatasetNotReady`` (a 409 with the report) unless ``request.force``."""
+    job (``webhook_url`` receives a POST when it ends). ``DatasetNotReady`` (a 409 with
+    the report) unless ``request.force``."""
     actor = await asyncio.to_thread(load_actor, services, actor_id)
     trainer = trainer_registry(services).get(request.provider)
     params = _params(request, actor.lora_trigger_word)
@@ -108,6 +109,7 @@ async def start_training(
             {"training_id": training_id, "actor_id": actor_id},
             owner_id=actor.owner_id,
             label=actor.name,
+            webhook_url=webhook_url,
         )
     except BaseException:
         await asyncio.to_thread(_delete, services, training_id)

@@ -56,8 +56,11 @@ async def create_task(
     locale: object = "en_US",
     constraints: object = None,
     owner_id: int | None = None,
+    webhook_url: str | None = None,
 ) -> dict[str, Any]:
-    """Check the request, record a pending task and enqueue its job; return the task."""
+    """Check the request, record a pending task and enqueue its job; return the task.
+
+    ``webhook_url`` receives a POST when the task's job ends."""
     request = rules.validate_request(count, locale, constraints, known_locales())
     task_id = str(uuid.uuid4())
 
@@ -67,7 +70,7 @@ async def create_task(
 
     await asyncio.to_thread(write)
     try:
-        await _start_job(services, task_id)
+        await _start_job(services, task_id, webhook_url)
     except BaseException:
         await asyncio.to_thread(_delete_task, services, task_id)
         raise
@@ -79,10 +82,14 @@ def _delete_task(services: Services, task_id: str) -> None:
         session.delete(PersonaRepository(session).get_task(task_id))
 
 
-async def _start_job(services: Services, task_id: str) -> int:
+async def _start_job(services: Services, task_id: str, webhook_url: str | None = None) -> int:
     queue = services.queue
     job = await asyncio.to_thread(
-        queue.enqueue, KIND_TASK, {"task_id": task_id}, label=f"persona task {task_id}"
+        queue.enqueue,
+        KIND_TASK,
+        {"task_id": task_id},
+        label=f"persona task {task_id}",
+        webhook_url=webhook_url,
     )
 
     def point() -> None:
@@ -93,7 +100,9 @@ async def _start_job(services: Services, task_id: str) -> int:
     return int(job.id)
 
 
-async def retry_failed(services: Services, task_id: str) -> dict[str, Any]:
+async def retry_failed(
+    services: Services, task_id: str, *, webhook_url: str | None = None
+) -> dict[str, Any]:
     """Re-run only the failed personas of a finished task (all of it if data failed)."""
 
     def reset() -> None:
@@ -116,11 +125,13 @@ async def retry_failed(services: Services, task_id: str) -> dict[str, Any]:
             task.error_log = []
 
     await asyncio.to_thread(reset)
-    await _start_job(services, task_id)
+    await _start_job(services, task_id, webhook_url)
     return await get_task(services, task_id, with_results=False)
 
 
-async def regenerate_persona(services: Services, task_id: str, result_id: int) -> dict[str, Any]:
+async def regenerate_persona(
+    services: Services, task_id: str, result_id: int, *, webhook_url: str | None = None
+) -> dict[str, Any]:
     """Make one persona's images again (a flagged one, say), keeping its data and the
     other personas; the task runs again for that persona alone."""
 
@@ -137,7 +148,7 @@ async def regenerate_persona(services: Services, task_id: str, result_id: int) -
             repo.set_status(task, rules.GENERATING_IMAGES)
 
     await asyncio.to_thread(reset)
-    await _start_job(services, task_id)
+    await _start_job(services, task_id, webhook_url)
     return await get_task(services, task_id, with_results=False)
 
 

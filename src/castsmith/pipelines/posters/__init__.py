@@ -203,8 +203,11 @@ async def request_poster(
     *,
     actor_name: str | None = None,
     make_current: bool = True,
+    webhook_url: str | None = None,
 ) -> JobView:
     """Queue a poster for an actor after checking the request; return the job.
+
+    ``webhook_url`` receives a POST when the job ends.
 
     While a poster job for the actor is queued or running, the same job comes back
     (two quick clicks make one job). A draft (``make_current=False``) has a key of its
@@ -230,6 +233,7 @@ async def request_poster(
         provider=provider.name,
         idempotency_key=key,
         owner_id=actor.owner_id,
+        webhook_url=webhook_url,
     )
     return job
 
@@ -240,8 +244,10 @@ async def request_batch(
     *,
     actor_ids: list[int] | None = None,
     filters: ActorFilters | None = None,
+    webhook_url: str | None = None,
 ) -> JobView:
-    """Queue one parent job with a child poster job per actor (by ids or by filter)."""
+    """Queue one parent job with a child poster job per actor (by ids or by filter);
+    ``webhook_url`` receives a POST when the parent ends."""
     if (actor_ids is None) == (filters is None):
         raise ValidationError("give either actor_ids or filter", "actor_ids")
 
@@ -266,6 +272,7 @@ async def request_batch(
         services.queue.enqueue,
         KIND_BATCH,
         {"actor_ids": ids, "overrides": overrides.payload(), "provider": provider.name},
+        webhook_url=webhook_url,
     )
     return job
 

@@ -115,10 +115,18 @@ def cache_path(services: Services, key: str) -> Path:
     return Path(services.settings.data_dir) / "reference-cache" / key
 
 
-def enqueue_generate(services: Services, request: ReferenceRequest) -> JobView:
-    """Queue a generation job (the provider's limits apply)."""
+def enqueue_generate(
+    services: Services, request: ReferenceRequest, *, webhook_url: str | None = None
+) -> JobView:
+    """Queue a generation job (the provider's limits apply); ``webhook_url`` receives a
+    POST when it ends."""
     provider = services.providers.for_role("reference")
-    spec = JobSpec(kind=KIND_GENERATE, payload=request.payload(), provider=provider.name)
+    spec = JobSpec(
+        kind=KIND_GENERATE,
+        payload=request.payload(),
+        provider=provider.name,
+        webhook_url=webhook_url,
+    )
     return services.queue.enqueue_many([spec])[0]
 
 

@@ -93,12 +93,19 @@ async def check_request(
 
 
 async def enqueue_generate_all(
-    services: Services, actor_id: int, options: GenerateOptions
+    services: Services,
+    actor_id: int,
+    options: GenerateOptions,
+    *,
+    webhook_url: str | None = None,
 ) -> JobView:
-    """Check the request and enqueue a ``training.generate_all`` job."""
+    """Check the request and enqueue a ``training.generate_all`` job (``webhook_url``
+    receives a POST when it ends)."""
     await check_request(services, actor_id, options)
     payload = {"actor_id": actor_id, **options.payload()}
-    view: JobView = await asyncio.to_thread(services.queue.enqueue, KIND_ALL, payload)
+    view: JobView = await asyncio.to_thread(
+        services.queue.enqueue, KIND_ALL, payload, webhook_url=webhook_url
+    )
     return view
 
 
@@ -109,6 +116,7 @@ async def enqueue_generate_one(
     options: GenerateOptions,
     *,
     prompt_id: str | None = None,
+    webhook_url: str | None = None,
 ) -> JobView:
     """Check the request and enqueue one ``training.generate_one`` job (custom prompt)."""
     if not isinstance(prompt, str) or not prompt.strip():
@@ -118,6 +126,11 @@ async def enqueue_generate_one(
     if prompt_id:
         payload["prompt_id"] = prompt_id
     view: JobView = await asyncio.to_thread(
-        services.queue.enqueue, KIND_ONE, payload, provider=provider, label=prompt_id
+        services.queue.enqueue,
+        KIND_ONE,
+        payload,
+        provider=provider,
+        label=prompt_id,
+        webhook_url=webhook_url,
     )
     return view
