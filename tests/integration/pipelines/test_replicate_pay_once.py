@@ -19,12 +19,14 @@ from castsmith.config import Settings
 from castsmith.db.models_costs import ProviderCall
 from castsmith.jobs.types import JobSpec
 from castsmith.pipelines import references
+from castsmith.pipelines.training import KIND_ONE
 from tests.fakes import FakeReplicate
 from tests.harness import AppEnv, running_app, wait_job
 from tests.integration.faults.processes import log_tail
 from tests.integration.faults.processes import start_worker as start_worker_process
 from tests.integration.jobs.helpers import stop_processes, until
 from tests.integration.pipelines.test_posters_stopped import start_worker
+from tests.integration.pipelines.test_training_support import actor_with_base
 
 pytestmark = pytest.mark.slow
 
@@ -189,3 +191,41 @@ async def test_a_killed_worker_s_successor_follows_the_same_prediction(
     assert fake.predictions[pid]["status"] == "succeeded"
     assert cancels(fake) == []
     assert [(r.status, r.remote_id) for r in rows] == [("succeeded", pid)]
+
+
+async def test_a_training_image_and_a_persona_follow_their_predictions_after_a_stop(
+    database_url: str, tmp_path: Path
+) -> None:
+    with FakeReplicate() as fake:
+        slow(fake)
+        settings = on_replicate(Settings(data_dir=tmp_path), fake, database_url)
+        async with running_app(settings, worker=False) as env:
+            actor_id = await actor_with_base(env.container)
+            spec = JobSpec(kind=KIND_ONE, payload={"actor_id": actor_id, "prompt": "in the rain"})
+            (image_job,) = await asyncio.to_thread(env.queue.enqueue_many, [spec])
+            task = (await env.client.post("/api/persona-tasks", json={"count": 1})).json()
+            first, running = start_worker(env, shutdown_grace=0.2)
+            # The training image's prediction and the persona's base selfie's are running.
+            await until(lambda: created(fake) == 2, 60)
+            await until(lambda: len(fake.calls_to("/v1/predictions/", "GET")) >= 2, 30)
+            first.stop()
+            await asyncio.wait_for(running, 30)
+
+            finish_all(fake)
+            second, running = start_worker(env)
+            try:
+                image_done = await wait_job(env.container, image_job.id, 60)
+                task_done = await wait_job(env.container, int(task["job_id"]), 90)
+            finally:
+                second.stop()
+                await asyncio.wait_for(running, 30)
+            calls = ledger(env, image_job.id)
+    assert image_done.status == "completed", image_done.error
+    assert task_done.status == "completed", task_done.error
+    # Three predictions in all: the training image, the persona's base and its grid.
+    # The two running when the worker stopped were followed, not made again.
+    assert created(fake) == 3
+    assert cancels(fake) == []
+    assert [(c.provider, c.kind, c.status) for c in calls] == [
+        ("replicate", "image_to_image", "succeeded")
+    ]
