@@ -3,7 +3,7 @@ provider, day or job. Ordinary users see the calls of their own jobs only."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -28,6 +28,13 @@ class CostRow(BaseModel):
     cost: float
 
 
+class CostSum(BaseModel):
+    """Every group together."""
+
+    calls: int
+    cost: float
+
+
 class CostReport(BaseModel):
     """Totals per group, most expensive first, and the grand total."""
 
@@ -35,7 +42,7 @@ class CostReport(BaseModel):
     since: str | None
     currency: str
     rows: list[CostRow]
-    total: dict[str, Any]
+    total: CostSum
 
 
 @router.get("/costs", response_model=CostReport)
