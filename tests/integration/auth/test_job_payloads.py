@@ -25,7 +25,7 @@ from castsmith.jobs.worker import Worker
 from castsmith.pipelines import actors, references
 from tests.harness import WORKER_DEFAULTS, wait_job
 from tests.integration.auth.conftest import Cast
-from tests.integration.auth.test_route_access import _without_links, png
+from tests.integration.auth.probes import png, without_links
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ async def what_alice_sees(cast: Cast, actor: int) -> list[Any]:
     ):
         answer = await cast.http.get(path, headers=cast.auth("alice"))
         assert answer.status_code == 200, (path, answer.text)
-        seen.append(_without_links(answer.json()))
+        seen.append(without_links(answer.json()))
     with cast.container.sessions() as session:
         seen.append(session.scalar(select(func.count()).select_from(Asset)))
         seen.append(session.scalar(select(func.count()).select_from(CharacterReference)))

@@ -12,7 +12,7 @@ from typing import Any
 from castsmith.config import Settings
 from tests.conftest import S3Server
 from tests.harness import running_app
-from tests.integration.auth.test_route_access import png, safetensors
+from tests.integration.auth.probes import png, safetensors
 
 LAYOUTS = {
     "base_image": "studio/bases/{actor_name}-base.jpg",
