@@ -19,7 +19,7 @@ def make_worker(
     queue: JobQueue,
     registry: HandlerRegistry,
     settings: Settings,
-    services: Any = None,
+    services: Any = None,  # the container; see Worker (the engine cannot name its type)
     *,
     concurrency: int | None = None,
     queues: Sequence[str] | None = None,

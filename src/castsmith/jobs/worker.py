@@ -53,6 +53,8 @@ class Worker:
         self,
         queue: JobQueue,
         registry: HandlerRegistry,
+        # The container, handed to handlers and periodic tasks as it is: typed loosely
+        # because the engine sits below the pipelines and bootstrap that define it.
         services: Any = None,
         concurrency: int = 4,
         queues: Sequence[str] | None = None,
