@@ -28,7 +28,7 @@ from castsmith.db.repositories.assets import AssetRepository
 from castsmith.domain import access
 from castsmith.domain.errors import CastsmithError, NotFound
 from castsmith.imaging.inspect import hashes
-from castsmith.imaging.renditions import WEBP, Rendition, make_renditions
+from castsmith.imaging.renditions import WEBP, Rendition, make_thumbnail
 from castsmith.pipelines._assets import free_key
 from castsmith.pipelines._services import Services
 
@@ -70,16 +70,10 @@ def thumbnail_key(asset_id: int, sha256: str) -> str:
 
 def encode_thumbnail(data: bytes, max_pixels: int) -> Rendition:
     """The ``thumb`` WebP of an image's bytes (upright, sRGB, no metadata). Sync."""
-    # One small size: the caller is one of many concurrent image jobs, so no extra threads;
     # libwebp's method 4 costs a few ms at this size and saves bytes on every page view.
-    return make_renditions(
-        data,
-        {THUMB: THUMB_SIDE},
-        quality=THUMB_QUALITY,
-        method=4,
-        max_pixels=max_pixels,
-        parallel=False,
-    )[THUMB]
+    return make_thumbnail(
+        data, THUMB_SIDE, name=THUMB, quality=THUMB_QUALITY, method=4, max_pixels=max_pixels
+    )
 
 
 def _row(asset_id: int, key: str, rendition: Rendition) -> AssetRendition:
