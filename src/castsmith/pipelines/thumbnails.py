@@ -97,8 +97,9 @@ def _thumb(row: AssetRendition) -> Thumb:
 async def store_thumbnail(services: Services, source: Source) -> Thumb:
     """Encode, upload and record the thumbnail of ``source``; return it.
 
-    When another maker recorded one first, that one is returned and this upload removed.
-    ``NotFound`` when the asset is gone meanwhile.
+    When another maker recorded one first, that one is returned and this upload removed
+    (unless it went to the same key: the encoding is deterministic, so the bytes there are
+    the winner's too). ``NotFound`` when the asset is gone meanwhile.
     """
     rendition = await asyncio.to_thread(
         encode_thumbnail, source.data, services.settings.max_image_pixels
@@ -124,8 +125,11 @@ async def store_thumbnail(services: Services, source: Source) -> Thumb:
     made = await asyncio.to_thread(record)
     if made is not None:
         return made
-    await _discard(services, key)
     other = await asyncio.to_thread(existing)
+    # Two makers at once may have picked the same free key and written the same bytes
+    # there: the object is the winner's then, and must stay.
+    if other is None or other.key != key:
+        await _discard(services, key)
     if other is None:
         raise NotFound(f"asset {source.asset_id} not found")
     return other

@@ -195,6 +195,24 @@ async def test_an_older_image_gets_its_thumbnail_once_on_demand(cast: Cast) -> N
     assert thumbs_of(cast, asset_id) == []
 
 
+async def test_many_first_views_at_once_make_one_thumbnail(cast: Cast) -> None:
+    _, entry = await training_image(cast)
+    asset_id = asset_of(cast, entry["id"])
+    [made] = thumbs_of(cast, asset_id)
+    with cast.container.sessions.begin() as session:
+        session.execute(delete(AssetRendition).where(AssetRendition.id == made.id))
+    await cast.container.store.delete(made.storage_key)
+    # A grid of one image opened in six tabs at once: each asks for the missing thumbnail.
+    route, alice = f"/api/assets/{asset_id}/thumb", cast.auth("alice")
+    answers = await asyncio.gather(*(cast.http.get(route, headers=alice) for _ in range(6)))
+    assert {answer.status_code for answer in answers} == {302}
+    [row] = thumbs_of(cast, asset_id)
+    for answer in answers:
+        location = answer.headers["location"]
+        assert row.storage_key in urlsplit(location).path
+        assert max(webp_size((await fetch(cast, location)).content)) == THUMB_SIDE
+
+
 async def test_persona_and_reference_images_have_thumbnails_only_their_owner_opens(
     cast: Cast,
 ) -> None:
