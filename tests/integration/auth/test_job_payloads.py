@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from castsmith.bootstrap import build_container
 from castsmith.config import Settings
-from castsmith.db.models import Asset, CharacterReference
+from castsmith.db.models import Actor, Asset, CharacterReference
 from castsmith.domain.access import OPERATOR, NoCaller, acting_as
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.worker import Worker
@@ -104,6 +104,30 @@ async def test_a_job_bob_owns_cannot_touch_alices_rows(cast: Cast, worker: Worke
         )
     assert refused.value.field == "payload.owner_id"
     assert await what_alice_sees(cast, actor) == before
+
+
+async def test_a_check_job_measures_only_assets_its_owner_may_see(
+    cast: Cast, worker: Worker
+) -> None:
+    actor = await alices_actor(cast)
+    with cast.container.sessions() as session:
+        base = session.scalar(select(Actor.base_image_asset_id).where(Actor.id == actor))
+    assert base is not None
+    queue, ids = cast.container.queue, cast.ids
+    payload = {"asset_ids": [base], "again": True}
+    bobs = queue.enqueue("curation.check", payload, owner_id=ids["bob"])
+    alices = queue.enqueue("curation.check", payload, owner_id=ids["alice"])
+    assert (await wait_job(cast.container, bobs.id)).result == {"checked": 0}
+    assert (await wait_job(cast.container, alices.id)).result == {"checked": 1}
+    # Her persona's images, checked by the job her persona task queues, are hers too.
+    task = await cast.http.post("/api/persona-tasks", json={"count": 1}, headers=cast.auth("alice"))
+    assert (await wait_job(cast.container, task.json()["job_id"], 120)).status == "completed"
+    checks = queue.list_jobs(kind="curation.check", limit=500)[0]
+    persona_checks = [job for job in checks if job.payload.get("asset_ids") and job.id > alices.id]
+    assert persona_checks, "the persona task queued no check"
+    for job in persona_checks:
+        ended = await wait_job(cast.container, job.id)
+        assert ended.result is not None and ended.result["checked"] > 0, ended.result
 
 
 async def test_a_reference_job_makes_rows_its_owner_owns(cast: Cast, worker: Worker) -> None:

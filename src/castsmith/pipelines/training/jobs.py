@@ -6,7 +6,17 @@ import asyncio
 from typing import Any
 
 from pydantic import Field
+from sqlalchemy import select
 
+from castsmith.db.models import (
+    Actor,
+    Asset,
+    CharacterReference,
+    PersonaResult,
+    PersonaTask,
+    TrainingDataItem,
+)
+from castsmith.domain import access
 from castsmith.jobs.registry import (
     HandlerRegistry,
     HandlerResult,
@@ -16,6 +26,7 @@ from castsmith.jobs.registry import (
 )
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
 from castsmith.pipelines._checks import KIND_CHECK, request_checks
+from castsmith.pipelines._services import Services
 from castsmith.pipelines.training import (
     KIND_ALL,
     KIND_ONE,
@@ -34,6 +45,14 @@ from castsmith.pipelines.training.images import (
     load_actor,
 )
 
+# A persona's five images: its base selfie and the four split from its grid.
+PERSONA_ASSETS = (
+    PersonaResult.base_image_asset_id,
+    PersonaResult.image_0_asset_id,
+    PersonaResult.image_1_asset_id,
+    PersonaResult.image_2_asset_id,
+    PersonaResult.image_3_asset_id,
+)
 # Bounds as the routes that queue these kinds apply them.
 PROMPT_MAX = 4000
 URL_MAX = 2048
@@ -114,10 +133,11 @@ async def handle_check(ctx: JobContext) -> HandlerResult:
         # In the job owner's scope: another user's actor is NotFound, before any of its
         # images is measured or its dataset triaged.
         await asyncio.to_thread(load_actor, services, int(actor_id))
+    named = [int(i) for i in payload.get("asset_ids", [])]
     checked = await check_assets(
         services,
         actor_id=int(actor_id) if actor_id is not None else None,
-        asset_ids=[int(i) for i in payload.get("asset_ids", [])],
+        asset_ids=await asyncio.to_thread(owned_assets, services, named),
         again=bool(payload.get("again")),
         progress=progress,
     )
@@ -128,6 +148,40 @@ async def handle_check(ctx: JobContext) -> HandlerResult:
             result["triaged"] = await triage(services, int(actor_id))
         result["report"] = (await readiness_report(services, int(actor_id))).as_dict()
     return result
+
+
+def owned_assets(services: Services, asset_ids: list[int]) -> list[int]:
+    """Those of ``asset_ids`` the caller may see (all of them for admins and the
+    operator). Sync.
+
+    Not every asset records its owner, so an asset is also the caller's through what
+    holds it: their actor's base image or training image, their persona's images, their
+    reference. A check job naming someone else's assets measures none of them.
+    """
+    scope = access.owner_scope()
+    if scope is None or not asset_ids:
+        return asset_ids
+    held_by = [
+        select(Asset.id).where(Asset.id.in_(asset_ids), Asset.owner_id == scope),
+        select(Actor.base_image_asset_id).where(
+            Actor.owner_id == scope, Actor.base_image_asset_id.in_(asset_ids)
+        ),
+        select(TrainingDataItem.asset_id)
+        .join(Actor, Actor.id == TrainingDataItem.actor_id)
+        .where(Actor.owner_id == scope, TrainingDataItem.asset_id.in_(asset_ids)),
+        select(CharacterReference.asset_id).where(
+            CharacterReference.owner_id == scope, CharacterReference.asset_id.in_(asset_ids)
+        ),
+        *(
+            select(column)
+            .join(PersonaTask, PersonaTask.id == PersonaResult.task_id)
+            .where(PersonaTask.owner_id == scope, column.in_(asset_ids))
+            for column in PERSONA_ASSETS
+        ),
+    ]
+    with services.sessions() as session:
+        owned = {found for query in held_by for found in session.scalars(query)}
+    return [asset_id for asset_id in asset_ids if asset_id in owned]
 
 
 async def handle_generate_all(ctx: JobContext) -> HandlerResult:
