@@ -21,6 +21,7 @@ from castsmith.config import Settings
 from castsmith.db.models import Actor, Asset, CharacterReference
 from castsmith.domain.access import OPERATOR, NoCaller, acting_as
 from castsmith.domain.errors import ValidationError
+from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.worker import Worker
 from castsmith.pipelines import actors, references
 from tests.harness import WORKER_DEFAULTS, wait_job
@@ -144,6 +145,19 @@ async def test_a_reference_job_makes_rows_its_owner_owns(cast: Cast, worker: Wor
     assert len(mine.json()["items"]) == 1
     theirs = await cast.http.get("/api/character-references", headers=cast.auth("alice"))
     assert theirs.json()["items"] == []
+
+
+async def test_a_legacy_reference_payload_naming_an_owner_plants_nothing(
+    cast: Cast, worker: Worker
+) -> None:
+    # Queued before payloads had schemas (a queue without the registry checks nothing).
+    legacy = JobQueue(cast.container.engine)
+    payload = {"character_description": "a painter", "num_images": 1, "owner_id": cast.ids["alice"]}
+    job = legacy.enqueue("reference.generate", payload, owner_id=cast.ids["bob"])
+    assert (await wait_job(cast.container, job.id)).status == "completed"
+    with cast.container.sessions() as session:
+        owners = set(session.scalars(select(CharacterReference.owner_id)))
+    assert owners == {cast.ids["bob"]}
 
 
 async def test_payloads_are_checked_when_queued(cast: Cast) -> None:

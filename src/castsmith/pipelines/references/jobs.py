@@ -158,7 +158,9 @@ async def _remove(services: Services, keys: list[str]) -> None:
 
 
 async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
-    payload = GeneratePayload.model_validate(ctx.payload)
+    # Jobs queued before payloads had a schema may still carry an owner: it is ignored.
+    legacy = {k: v for k, v in ctx.payload.items() if k != "owner_id"}
+    payload = GeneratePayload.model_validate(legacy)
     request = ReferenceRequest(
         description=payload.character_description,
         num_images=payload.num_images,
