@@ -39,7 +39,8 @@ THUMB: Final = "thumb"
 # and at quality 80 a 320 px WebP is 10-25 KB, so 200 of them stay well under 5 MB.
 THUMB_SIDE: Final = 320
 THUMB_QUALITY: Final = 80
-# Keys are never reused (a new thumbnail gets a new key), so caches may keep them forever.
+# A key only ever holds the thumbnail of one image's bytes (their digest is in it, and the
+# encoding is deterministic), so caches may keep it forever.
 CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
 
 
