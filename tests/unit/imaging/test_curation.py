@@ -159,3 +159,18 @@ def test_a_model_file_of_another_kind_is_refused_and_dlib_takes_over() -> None:
     models = faces._load()
     landmarks = models_folder() / faces.LANDMARKS_FILE
     assert faces._checked_descriptor(models.dlib, models.encoder, landmarks) is None
+
+
+def test_a_numpy_descriptor_that_disagrees_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    import castsmith.imaging.curation.faces as faces
+
+    models = faces._load()
+    path = models_folder() / faces.DESCRIPTOR_FILE
+    assert faces._checked_descriptor(models.dlib, models.encoder, path) is not None
+    monkeypatch.setattr(faces, "AGREEMENT", -1.0)  # any difference at all is too much
+    assert faces._checked_descriptor(models.dlib, models.encoder, path) is None
+    # Without it, dlib's encoder gives the descriptor.
+    slow = faces._Models(models.dlib, models.detector, models.landmarks, models.encoder, None)
+    rgb = np.asarray(working_image(photo("obama")), dtype=np.uint8)
+    shape = models.landmarks(rgb, models.detector(rgb, 0)[0])
+    assert np.allclose(slow.describe(rgb, shape), models.describe(rgb, shape), atol=2e-6)

@@ -216,7 +216,10 @@ def limit_blas_threads(count: int = 1) -> bool:
         return False
     limited = False
     for path in paths:
-        library = ctypes.CDLL(path)  # already loaded: this only finds its handle
+        try:
+            library = ctypes.CDLL(path)  # already loaded: this only finds its handle
+        except OSError:  # a mapping that is no loadable file, such as "(deleted)"
+            continue
         for symbol in (
             "scipy_openblas_set_num_threads64_",
             "openblas_set_num_threads64_",
