@@ -35,6 +35,24 @@ def image_requests(page: Any) -> list[str]:
     return seen
 
 
+def network_bytes(page: Any) -> dict[str, int]:
+    """Bytes received over the network per URL from now on (0 for a cached image)."""
+    received: dict[str, int] = {}
+    urls: dict[str, str] = {}
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.on(
+        "Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"])
+    )
+
+    def finished(event: dict[str, Any]) -> None:
+        url = urls.get(event["requestId"], "")
+        received[url] = received.get(url, 0) + int(event["encodedDataLength"])
+
+    cdp.on("Network.loadingFinished", finished)
+    return received
+
+
 def loaded_grid(page: Any, count: int) -> list[dict[str, Any]]:
     """The grid's images once all ``count`` have loaded: src, size, and the link around."""
     images = page.locator("#training-grid img")
@@ -76,6 +94,19 @@ def test_the_training_grid_shows_thumbnails_linking_to_full_images(
         assert "/training_data/" in image["href"]  # the full image, one click away
     # Only thumbnails came over the wire for the grid: no full training image.
     assert not [url for url in fetched if "/training_data/" in url]
+
+    # Seen again, the grid comes from the browser's cache: the links did not change.
+    again = network_bytes(page)
+    for _ in range(2):  # a second try only if a new link period began in between
+        again.clear()
+        page.wait_for_timeout(1100)  # a later second: a link made per second would differ
+        page.goto(f"/actors/{actor['id']}")
+        revisit = loaded_grid(page, 2)
+        if [i["src"] for i in revisit] == [i["src"] for i in grid]:
+            break
+        grid = revisit
+    thumbs = {url: size for url, size in again.items() if "/thumbnails/" in url}
+    assert sum(thumbs.values()) == 0, thumbs
 
     # An image made from the page joins the grid (drawn by the script) as a thumbnail too.
     page.get_by_label("Custom prompt").fill("on a bridge at dusk")

@@ -35,7 +35,7 @@ async def asset_thumbnail(asset_id: RowId, request: Request) -> RedirectResponse
     """Redirect to the image's thumbnail, making it first if it has none yet."""
     services = container_of(request)
     thumb = await thumbnails.ensure_thumbnail(services, asset_id)
-    url = await services.urls.url_for(thumb.key)
+    url = await thumbnails.thumb_url(services, asset_id, thumb.key)
     seconds = min(REDIRECT_CACHE_SECONDS, services.settings.presigned_url_expiry // 2)
     headers = {"Cache-Control": f"private, max-age={seconds}"}
     return RedirectResponse(url, status_code=302, headers=headers)

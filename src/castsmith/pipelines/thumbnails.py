@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
@@ -215,6 +216,24 @@ async def thumb_url(services: Services, asset_id: int, key: str | None) -> str:
     The route's URL is relative: it needs the caller's login, which a browser sends
     only to the app's own origin, whatever ``public_base_url`` says.
     """
-    if key is not None:
-        return await services.urls.url_for(key)
-    return f"/api/assets/{asset_id}/thumb"
+    if key is None:
+        return f"/api/assets/{asset_id}/thumb"
+    urls = services.urls
+    if urls.backend == "s3" and urls.serve_from_cloud:
+        return await urls.url_for(key)  # presigned: it names the second it was signed
+    return urls.local_url(key, *steady_expiry(urls.default_expiry, time.time()))
+
+
+def steady_expiry(lifetime: int, now: float) -> tuple[int, int]:
+    """``(expires_in, now)`` for a signed link that stays the same for a while.
+
+    A link expiring at ``now + lifetime`` changes every second, so a browser would fetch
+    every thumbnail of a grid again on each view. Expiring at a multiple of half the
+    lifetime instead, at least half and at most all of it away, keeps a thumbnail's link
+    the same for half the lifetime (30 minutes by default), and the browser reuses the
+    thumbnail it keeps (they are stored as cacheable for a year).
+    """
+    step = max(1, lifetime // 2)
+    second = int(now)
+    expires = (second // step + 2) * step
+    return min(expires - second, lifetime), second
