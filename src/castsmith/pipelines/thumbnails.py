@@ -187,7 +187,7 @@ def _visible_asset(services: Services, asset_id: int) -> tuple[Asset, Thumb | No
         if not (asset.content_type or "").startswith("image/"):
             raise missing
         scope = access.owner_scope()
-        if scope is not None and scope not in repo.owners(asset):
+        if scope is not None and asset_id not in repo.held_by(scope, [asset_id]):
             raise missing
         row = repo.rendition(asset_id, THUMB)
         session.expunge(asset)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import (
@@ -20,6 +20,14 @@ from castsmith.domain.errors import NotFound
 
 # Large enough to keep round trips few, small enough for every driver's parameter limit.
 IN_BATCH = 500
+# A persona's five images: its base selfie and the four split from its grid.
+PERSONA_ASSETS = (
+    PersonaResult.base_image_asset_id,
+    PersonaResult.image_0_asset_id,
+    PersonaResult.image_1_asset_id,
+    PersonaResult.image_2_asset_id,
+    PersonaResult.image_3_asset_id,
+)
 
 
 class AssetRepository:
@@ -93,34 +101,38 @@ class AssetRepository:
             found.update({asset_id: key for asset_id, key in rows})
         return found
 
-    def owners(self, asset: Asset) -> set[int | None]:
-        """Every owner whose rows show ``asset``: its own, and those of the actor, persona
-        task or character reference it belongs to.
+    def held_by(self, owner_id: int, asset_ids: Iterable[int]) -> set[int]:
+        """Those of ``asset_ids`` that ``owner_id`` may see.
 
-        Training and persona images carry no owner of their own (their actor or task
-        does), so the rows that point at the asset are asked too.
+        Not every asset records its owner, so an asset is also theirs through what holds
+        it: their actor's base image or training image, their persona's images, their
+        reference. A new kind of holder must be added here.
         """
-        owners: set[int | None] = {asset.owner_id} if asset.owner_id is not None else set()
-        persona_columns = (
-            PersonaResult.base_image_asset_id,
-            PersonaResult.image_0_asset_id,
-            PersonaResult.image_1_asset_id,
-            PersonaResult.image_2_asset_id,
-            PersonaResult.image_3_asset_id,
-        )
-        queries = (
-            select(Actor.owner_id)
-            .join(TrainingDataItem, TrainingDataItem.actor_id == Actor.id)
-            .where(TrainingDataItem.asset_id == asset.id),
-            select(Actor.owner_id).where(Actor.base_image_asset_id == asset.id),
-            select(PersonaTask.owner_id)
-            .join(PersonaResult, PersonaResult.task_id == PersonaTask.id)
-            .where(or_(*(column == asset.id for column in persona_columns))),
-            select(CharacterReference.owner_id).where(CharacterReference.asset_id == asset.id),
-        )
-        for query in queries:
-            owners.update(self.session.scalars(query))
-        return owners
+        ids = list(dict.fromkeys(asset_ids))
+        found: set[int] = set()
+        for start in range(0, len(ids), IN_BATCH):
+            chunk = ids[start : start + IN_BATCH]
+            queries = [
+                select(Asset.id).where(Asset.id.in_(chunk), Asset.owner_id == owner_id),
+                select(Actor.base_image_asset_id).where(
+                    Actor.owner_id == owner_id, Actor.base_image_asset_id.in_(chunk)
+                ),
+                select(TrainingDataItem.asset_id)
+                .join(Actor, Actor.id == TrainingDataItem.actor_id)
+                .where(Actor.owner_id == owner_id, TrainingDataItem.asset_id.in_(chunk)),
+                select(CharacterReference.asset_id).where(
+                    CharacterReference.owner_id == owner_id, CharacterReference.asset_id.in_(chunk)
+                ),
+                *(
+                    select(column)
+                    .join(PersonaTask, PersonaTask.id == PersonaResult.task_id)
+                    .where(PersonaTask.owner_id == owner_id, column.in_(chunk))
+                    for column in PERSONA_ASSETS
+                ),
+            ]
+            for query in queries:
+                found.update(i for i in self.session.scalars(query) if i is not None)
+        return found
 
     def delete(self, asset: Asset) -> None:
         """Remove the row (its renditions go with it)."""

@@ -6,16 +6,8 @@ import asyncio
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import select
 
-from castsmith.db.models import (
-    Actor,
-    Asset,
-    CharacterReference,
-    PersonaResult,
-    PersonaTask,
-    TrainingDataItem,
-)
+from castsmith.db.repositories.assets import AssetRepository
 from castsmith.domain import access
 from castsmith.jobs.registry import (
     HandlerRegistry,
@@ -45,14 +37,6 @@ from castsmith.pipelines.training.images import (
     load_actor,
 )
 
-# A persona's five images: its base selfie and the four split from its grid.
-PERSONA_ASSETS = (
-    PersonaResult.base_image_asset_id,
-    PersonaResult.image_0_asset_id,
-    PersonaResult.image_1_asset_id,
-    PersonaResult.image_2_asset_id,
-    PersonaResult.image_3_asset_id,
-)
 # Bounds as the routes that queue these kinds apply them.
 PROMPT_MAX = 4000
 URL_MAX = 2048
@@ -161,26 +145,8 @@ def owned_assets(services: Services, asset_ids: list[int]) -> list[int]:
     scope = access.owner_scope()
     if scope is None or not asset_ids:
         return asset_ids
-    held_by = [
-        select(Asset.id).where(Asset.id.in_(asset_ids), Asset.owner_id == scope),
-        select(Actor.base_image_asset_id).where(
-            Actor.owner_id == scope, Actor.base_image_asset_id.in_(asset_ids)
-        ),
-        select(TrainingDataItem.asset_id)
-        .join(Actor, Actor.id == TrainingDataItem.actor_id)
-        .where(Actor.owner_id == scope, TrainingDataItem.asset_id.in_(asset_ids)),
-        select(CharacterReference.asset_id).where(
-            CharacterReference.owner_id == scope, CharacterReference.asset_id.in_(asset_ids)
-        ),
-        *(
-            select(column)
-            .join(PersonaTask, PersonaTask.id == PersonaResult.task_id)
-            .where(PersonaTask.owner_id == scope, column.in_(asset_ids))
-            for column in PERSONA_ASSETS
-        ),
-    ]
     with services.sessions() as session:
-        owned = {found for query in held_by for found in session.scalars(query)}
+        owned = AssetRepository(session).held_by(scope, asset_ids)
     return [asset_id for asset_id in asset_ids if asset_id in owned]
 
 
