@@ -124,3 +124,42 @@ def test_the_training_grid_shows_thumbnails_linking_to_full_images(
     script = "() => [document.images[0].naturalWidth, document.images[0].naturalHeight]"
     size = full.evaluate(script)
     assert max(size) == FULL
+
+
+def grid_images(page: Any, selector: str, count: int) -> list[dict[str, Any]]:
+    """The ``count`` images under ``selector`` once loaded: src, size and link around."""
+    images = page.locator(f"{selector} img")
+    expect(images).to_have_count(count, timeout=60_000)
+    for index in range(count):
+        images.nth(index).scroll_into_view_if_needed()
+    page.wait_for_function(
+        "s => [...document.querySelectorAll(s + ' img')].every(i => i.complete && i.naturalWidth)",
+        arg=selector,
+    )
+    found: list[dict[str, Any]] = images.evaluate_all(
+        "all => all.map(i => ({src: i.currentSrc, width: i.naturalWidth,"
+        " height: i.naturalHeight, href: i.closest('a') && i.closest('a').href}))"
+    )
+    return found
+
+
+def test_persona_and_reference_grids_show_thumbnails_too(page: Any, live_app: LiveApp) -> None:
+    task = live_app.post("/api/persona-tasks", {"count": 1})
+    assert live_app.wait_job(task["job_id"], 60)["status"] == "completed"
+    fetched = image_requests(page)
+    page.goto(f"/personas/{task['task_id']}")
+    for image in grid_images(page, ".persona .thumbs", 5):
+        assert "/thumbnails/" in image["src"]
+        assert max(image["width"], image["height"]) <= 320
+        assert "/avatars/" in image["href"]  # the full persona image, one click away
+    assert not [url for url in fetched if "/avatars/" in url]
+
+    # A reference made on the page joins its gallery (drawn by the script) as a thumbnail.
+    page.goto("/references")
+    page.get_by_label("Character description").fill("a pilot in a leather jacket")
+    page.get_by_label("Images (1-4)").fill("2")
+    page.get_by_role("button", name="Generate").click()
+    for image in grid_images(page, "#reference-gallery", 2):
+        assert "/thumbnails/" in image["src"]
+        assert "character_reference" in image["href"]
+    assert not [url for url in fetched if "/character_references/" in url]
