@@ -1,7 +1,7 @@
 """Page weight: an actor page with a 200-image training set, as Chromium loads it.
 
 Run: ``.venv/bin/python -m benchmarks.page_weight [--images 200] [--runs 3]
-[--base portrait|photo|noise]``.
+[--base portrait|photo|noise] [--old]``.
 
 A scratch SQLite library (local store, offline provider) gets one actor with a 1024 px
 base image and ``--images`` training images made from it by the real pipeline (1024 px
@@ -19,6 +19,10 @@ Debian's Chromium through Playwright, each run in a fresh browser context (empty
   the same browser a second later (what it kept from the first view reused);
 - first paint and first contentful paint (``performance.getEntriesByType('paint')``) and
   the time to the ``load`` event, from the start of the navigation.
+
+With ``--old`` the thumbnails are dropped before the first visit, which is then measured
+too: images stored before thumbnails existed get theirs on demand, through
+``/api/assets/{id}/thumb``, as the grid scrolls them into view.
 
 The same is measured for the page as it was before thumbnails, for comparison: the
 actor page's HTML is rewritten on its way to the browser so each grid image is the full
@@ -44,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from PIL import Image
 
@@ -162,6 +167,25 @@ def idle(container: Container, timeout: float = 900.0) -> None:
         time.sleep(0.5)
 
 
+def forget_thumbnails(container: Container) -> None:
+    """Remove every thumbnail (rows and objects): images as stored before thumbnails."""
+    from sqlalchemy import delete, select
+
+    from castsmith.db.models import AssetRendition
+    from castsmith.pipelines.thumbnails import THUMB
+
+    with container.sessions.begin() as session:
+        keys = list(
+            session.scalars(select(AssetRendition.storage_key).where(AssetRendition.name == THUMB))
+        )
+        session.execute(delete(AssetRendition).where(AssetRendition.name == THUMB))
+
+    async def remove() -> None:
+        await asyncio.gather(*(container.store.delete(key) for key in keys))
+
+    asyncio.run(remove())
+
+
 def as_before(html: str) -> str:
     """The actor page as the template wrote it before thumbnails: full images in the grid."""
     return THUMB_CELL.sub(lambda m: f'<img src="{m[1]}" alt="{m[2]}" loading="lazy">', html)
@@ -180,6 +204,9 @@ class Run:
     load_ms: float
     first_byte_ms: float
     """Until the page's first byte: the server's work on the HTML."""
+    grid_loaded_ms: float
+    """From the first view until every grid image had loaded, scrolling down to the first
+    one not loaded every 100 ms (so mostly a count of scroll steps when they are quick)."""
     grid_images: int
     by_type: dict[str, int]
     """Bytes over the wire per resource type (Document, Image, Script...) until the whole
@@ -216,7 +243,9 @@ def measure(browser: Any, url: str, *, before: bool) -> Run:
     first_view = int(sum(received))
     paints = page.evaluate(PAINT_JS)
     first_byte_ms, load_ms = (float(v) for v in page.evaluate(NAVIGATION_JS))
+    scroll_start = float(page.evaluate("() => performance.now()"))
     page.wait_for_function(ALL_LOADED_JS, polling=100, timeout=300_000)
+    grid_loaded_ms = float(page.evaluate("() => performance.now()")) - scroll_start
     page.wait_for_load_state("networkidle")
     count = page.locator("#training-grid img").count()
     whole_grid, grid_by_type = int(sum(received)), dict(by_type)
@@ -232,6 +261,7 @@ def measure(browser: Any, url: str, *, before: bool) -> Run:
         first_contentful_paint_ms=float(paints.get("first-contentful-paint", float("nan"))),
         load_ms=load_ms,
         first_byte_ms=first_byte_ms,
+        grid_loaded_ms=grid_loaded_ms,
         grid_images=count,
         by_type=grid_by_type,
     )
@@ -255,6 +285,7 @@ def report(name: str, runs: list[Run]) -> None:
         ("first paint, ms", [r.first_paint_ms for r in runs], "{:.0f}"),
         ("first contentful paint, ms", [r.first_contentful_paint_ms for r in runs], "{:.0f}"),
         ("load event, ms", [r.load_ms for r in runs], "{:.0f}"),
+        ("scrolling the grid, ms", [r.grid_loaded_ms for r in runs], "{:.0f}"),
     )
     for label, values, form in rows:
         each = " / ".join(form.format(v) for v in values)
@@ -274,6 +305,11 @@ def main() -> None:
         default="portrait",
         help="the offline provider's portrait (flat art), a photograph, or pure noise",
     )
+    parser.add_argument(
+        "--old",
+        action="store_true",
+        help="drop the thumbnails before the first visit, as for images stored earlier",
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -286,14 +322,26 @@ def main() -> None:
         started = time.perf_counter()
         actor_id = fill(container, args.images, args.base)
         print(f"made {args.images} training images in {time.perf_counter() - started:.1f} s")
+        if args.old:
+            forget_thumbnails(container)
         with serving(container, port) as base, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             url = f"{base}/actors/{actor_id}"
-            measure(browser, url, before=False)  # warm-up: templates, first queries
+            variants: dict[str, list[Run]] = {"with thumbnails": [], "before (full images)": []}
+            if args.old:
+                # The warm-up is then an older library's first visit: the grid's
+                # thumbnails are made on demand as they scroll into view. The server is
+                # warmed by the HTML alone (which names no thumbnail yet).
+                httpx.get(url, timeout=60).raise_for_status()
+                idle(container)  # the dataset checks that view asked for
+                variants["first visit, thumbnails made on demand"] = [
+                    measure(browser, url, before=False)
+                ]
+            else:
+                measure(browser, url, before=False)  # warm-up: templates, first queries
             # The first view asks for the dataset checks; measure once they are done, as
             # an actor page is seen most of the time, not beside 200 face detections.
             idle(container)
-            variants: dict[str, list[Run]] = {"with thumbnails": [], "before (full images)": []}
             for _ in range(args.runs):  # interleaved, so both see the same machine load
                 variants["with thumbnails"].append(measure(browser, url, before=False))
                 variants["before (full images)"].append(measure(browser, url, before=True))
