@@ -62,11 +62,14 @@ def show(report: FuzzReport) -> None:
     """Print the counts (and every failure) of a run."""
     print(f"cases: {report.cases} in {report.seconds:.1f} s")
     print("answers: " + ", ".join(f"{s}: {n}" for s, n in sorted(report.statuses.items())))
-    if report.failure_count():
+    if report.failure_count() or report.errors:
         print(report.describe())
     for check in CHECKS:
         print(f"  {check:<30} failures: {len(report.failures.get(check, []))}")
     print(f"engine errors: {len(report.errors)}")
+    print("slowest operations:")
+    for label, seconds in report.slowest.most_common(5):
+        print(f"  {seconds:>7.1f} s  {label}")
     semantic = sum(report.semantic.values())
     print(f"schema-valid requests refused for a documented reason: {semantic}")
     for label, count in report.semantic.most_common():
