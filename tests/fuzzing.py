@@ -67,6 +67,7 @@ SEMANTIC_422: dict[str, str] = {
     "PUT /api/video-jobs/{job_id}/assets/{path}": "the path is a safe relative path",
     "PUT /api/actors/{actor_id}/poster-defaults": "the values fit the workflow's ranges",
     "POST /api/lora-trainings/{training_id}/strength": "the strength fits the range",
+    "POST /api/video-jobs": "the id is a safe key segment",
     "GET /api/video-jobs/{job_id}/assets": "the id is a safe key segment",
     "GET /api/video-jobs/{job_id}/assets.zip": "the id is a safe key segment",
     "GET /api/video-jobs/{job_id}/character-references": "the id is a safe key segment",
@@ -242,10 +243,14 @@ def _float_id(case: Any, response: Any) -> bool:
     field = answer.get("field") if isinstance(answer, dict) else None
     if not field or ID_RULE not in str(answer.get("detail", "")):
         return False
+    name = str(field).split(".")[0]  # ``job_id.0``: an item of a repeated parameter
     for values in (case.query, case.path_parameters):
-        value = (values or {}).get(field)
-        if isinstance(value, float) or (isinstance(value, str) and _FLOAT_TEXT.fullmatch(value)):
-            return True
+        given = (values or {}).get(name)
+        for value in given if isinstance(given, list) else [given]:
+            if isinstance(value, float) or (
+                isinstance(value, str) and _FLOAT_TEXT.fullmatch(value)
+            ):
+                return True
     return False
 
 

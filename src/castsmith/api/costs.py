@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from castsmith.api.deps import container_of
-from castsmith.api.schemas.common import MAX_ROW_ID
+from castsmith.api.schemas.common import MAX_ROW_ID, STRICT_ID
 from castsmith.pipelines import costs
 
 router = APIRouter(prefix="/api", tags=["costs"])
@@ -56,7 +56,8 @@ async def cost_totals(
         Query(max_length=40, description="Only calls since: 2026-12-01, a date-time, 7d, 24h."),
     ] = None,
     job_id: Annotated[
-        list[int] | None,
+        # Ids have one spelling here too: ``0.0`` or ``+8`` is a 422, not a quiet filter.
+        list[Annotated[int, STRICT_ID]] | None,
         Query(max_length=200, description="Only these jobs' calls (repeatable)."),
     ] = None,
 ) -> CostReport:
