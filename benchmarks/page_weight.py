@@ -112,7 +112,8 @@ def fill(container: Container, images: int, base: str) -> int:
     """One actor with a 1024 px base image (the offline provider's portrait, or
     :func:`base_image`) and ``images`` training images made from it."""
     from castsmith.pipelines import actors
-    from castsmith.pipelines.training.images import TrainingRequest, generate_training_image
+    from castsmith.pipelines.training.generate import generate_training_image
+    from castsmith.pipelines.training.images import TrainingRequest
 
     async def make() -> int:
         with acting_as(OPERATOR):

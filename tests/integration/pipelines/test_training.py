@@ -15,7 +15,8 @@ from castsmith.config import Settings
 from castsmith.db.models import Asset, TrainingDataItem
 from castsmith.domain.errors import NotFound, ValidationError
 from castsmith.pipelines.training import dataset
-from castsmith.pipelines.training.images import TrainingRequest, generate_training_image
+from castsmith.pipelines.training.generate import generate_training_image
+from castsmith.pipelines.training.images import TrainingRequest
 from tests.integration.pipelines.test_training_support import (
     SEED_ENTRY_FIELDS,
     actor_with_base,

@@ -142,6 +142,17 @@ class TrainingRepository:
         item, asset = row
         return Reservation(item.id, asset.id, item.n, asset.storage_key, item.filename)
 
+    def stored_for_job(self, actor_id: int, job_id: int) -> TrainingDataItem | None:
+        """The image an earlier attempt of ``job_id`` already stored (any status but
+        ``pending``), so that attempt's retry does not store it twice."""
+        return self.session.scalars(
+            select(TrainingDataItem).where(
+                TrainingDataItem.actor_id == actor_id,
+                TrainingDataItem.job_id == job_id,
+                TrainingDataItem.status != PENDING,
+            )
+        ).first()
+
     def finalize(
         self, reservation: Reservation, facts: FileFacts, provenance: dict[str, Any]
     ) -> TrainingDataItem:

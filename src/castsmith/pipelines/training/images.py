@@ -13,6 +13,7 @@ lose or duplicate an entry and a failure leaves nothing behind:
 5. record hashes, size and provenance and mark the item ``synced`` in one transaction.
 
 Any failure after step 3 releases the reservation and removes the uploaded object.
+Steps 1 and 2, and their staging for a retry, are in :mod:`.generate`.
 """
 
 from __future__ import annotations
@@ -34,18 +35,11 @@ from castsmith.db.repositories.training import (
 )
 from castsmith.domain.errors import CastsmithError, Conflict, ValidationError
 from castsmith.imaging.inspect import inspect_image
-from castsmith.imaging.renditions import to_jpeg
 from castsmith.net.fetch import fetch_url, policy_from_settings
-from castsmith.pipelines._failover import with_failover
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.thumbnails import add_thumbnail
 from castsmith.providers.base import (
     ImageProvider,
-    ImageResult,
-    ImageToImage,
-    InputImage,
-    ProgressCallback,
-    RemoteCall,
 )
 
 log = logging.getLogger("castsmith.pipelines.training")
@@ -210,6 +204,16 @@ def release(services: Services, reservation: Reservation) -> None:
         TrainingRepository(session).release(reservation)
 
 
+def _release_quietly(services: Services, reservation: Reservation) -> None:
+    # Called while another error propagates: that error (the store or the database
+    # being unreachable) is what decides the retry, not a failed clean-up. A reservation
+    # left behind is reused by the job's retry or cleared once stale.
+    try:
+        release(services, reservation)
+    except Exception:
+        log.warning("could not release training image reservation %s", reservation.key)
+
+
 async def _discard_object(services: Services, key: str) -> None:
     try:
         await services.store.delete(key)
@@ -243,8 +247,14 @@ async def store_training_image(
             job_id=job_id,
             floor=floor,
         )
-        # A reservation left by an earlier attempt of this job owns its key already.
-        if reused or not await services.store.exists(reservation.key):
+        try:
+            # A reservation left by an earlier attempt of this job owns its key already.
+            taken = not reused and await services.store.exists(reservation.key)
+        except BaseException:
+            # The store is unreachable: no pending row may stay pointing at no object.
+            await asyncio.to_thread(_release_quietly, services, reservation)
+            raise
+        if not taken:
             break
         log.warning("training image key %s is taken in the store; skipping", reservation.key)
         await asyncio.to_thread(release, services, reservation)
@@ -269,7 +279,7 @@ async def store_training_image(
     except BaseException:
         if uploaded:
             await _discard_object(services, reservation.key)
-        await asyncio.to_thread(release, services, reservation)
+        await asyncio.to_thread(_release_quietly, services, reservation)
         raise
     # After the image is recorded: a thumbnail that fails is made when a grid shows it.
     await add_thumbnail(services, reservation.asset_id, jpeg, info.sha256)
@@ -281,73 +291,6 @@ async def store_training_image(
         md5=info.md5,
         size_bytes=info.size_bytes,
         provider=str(provenance.get("provider") or ""),
-    )
-
-
-async def generate_training_image(
-    services: Services,
-    request: TrainingRequest,
-    progress: ProgressCallback | None = None,
-) -> TrainingImage:
-    """Make one training image for an actor and record it (the whole flow above)."""
-    if not request.prompt or not request.prompt.strip():
-        raise ValidationError("prompt must not be empty", "prompt")
-    actor = await asyncio.to_thread(load_actor, services, request.actor_id)
-    provider = image_provider(services, request.provider)
-    base, base_asset_id = await read_base_image(services, actor, request.base_image_url)
-    try:
-        # A stored base image was fully checked when it was saved: its header is enough.
-        base_info = await asyncio.to_thread(
-            inspect_image,
-            base,
-            max_pixels=services.settings.max_image_pixels,
-            decode=bool(request.base_image_url),
-        )
-    except CastsmithError as exc:
-        field = "base_image_url" if request.base_image_url else "base_image"
-        raise ValidationError(f"{field}: {exc}", field) from exc
-    ask = ImageToImage(
-        prompt=request.prompt,
-        images=(InputImage(base, f"base.{base_info.extension}", base_info.content_type),),
-        seed=request.seed,
-    )
-
-    async def draw(chosen: ImageProvider, remote: RemoteCall | None) -> ImageResult:
-        return await chosen.image_to_image(ask, progress, remote=remote)
-
-    # Metered in the cost ledger, paid once (a Replicate prediction is checkpointed and
-    # resumed), failing over to the next image provider on a retryable error. An
-    # explicitly requested provider is not failed over from.
-    role = "image" if request.provider is None else "explicit"
-    result = await with_failover(
-        services, role, "image_to_image", provider, draw, actor_id=request.actor_id
-    )
-    if not result.images:
-        raise ValidationError(f"provider {provider.name!r} returned no image", "provider")
-    jpeg = await asyncio.to_thread(
-        to_jpeg, result.images[0].data, max_pixels=services.settings.max_image_pixels
-    )
-    prov = result.provenance
-    provenance: dict[str, Any] = {
-        "provider": prov.provider,
-        "model": prov.model,
-        "seed": result.images[0].seed if result.images[0].seed is not None else prov.seed,
-        "provider_job_id": prov.provider_job_id,
-        "parent_asset_id": base_asset_id,
-        "meta": {
-            "prompt_id": request.prompt_id,
-            "placeholder": prov.placeholder,
-            **({"base_image_url": request.base_image_url} if request.base_image_url else {}),
-        },
-    }
-    return await store_training_image(
-        services,
-        actor,
-        jpeg,
-        prompt=request.prompt,
-        prompt_id=request.prompt_id,
-        job_id=request.job_id,
-        provenance=provenance,
     )
 
 

@@ -30,10 +30,10 @@ from castsmith.pipelines.training import (
 )
 from castsmith.pipelines.training.checks import check_assets
 from castsmith.pipelines.training.curation import readiness_report, triage
+from castsmith.pipelines.training.generate import generate_training_image
 from castsmith.pipelines.training.images import (
     TrainingRequest,
     clear_stale_reservations,
-    generate_training_image,
     load_actor,
 )
 
