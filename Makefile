@@ -70,8 +70,12 @@ lint: dev-deps
 typecheck: dev-deps
 	$(VENV)/bin/mypy
 
+## The suite runs in two processes (pytest-xdist): many tests wait on worker processes,
+## servers and browsers rather than on the CPU. PYTEST_WORKERS=0 runs it in one.
+PYTEST_WORKERS ?= 2
+
 test: dev-deps system-deps check-services lint typecheck
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 unit: dev-deps
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
