@@ -37,7 +37,8 @@ class UserActions:
         """Cancel a job and its unfinished children.
 
         Queued and waiting jobs end at once; a running job gets ``cancel_requested``
-        and its worker stops the handler at the next heartbeat.
+        and its worker stops the handler at once (this process's workers directly,
+        others by NOTIFY on PostgreSQL), at the latest at its next heartbeat.
         """
         now = self.clock()
 

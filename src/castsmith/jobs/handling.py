@@ -104,9 +104,16 @@ class AttemptRunner:
         """Run one attempt's handler and say how it ended.
 
         ``None`` means the worker lost the job to another one: nothing to record.
-        ``reason_of(job_id)`` tells why the worker cancelled the handler's task, if it did.
+        ``reason_of(job_id)`` tells why the worker cancelled the handler's task, if it did,
+        or why it wants the attempt stopped before its task began (then the handler
+        does not run at all).
         """
         attempt = Attempt(job.id, job.attempt, job.run_id)
+        early = reason_of(job.id)
+        if early is not None:
+            # Stopped before its task began (the worker does not cancel a task that
+            # has not started): the handler never runs, so no paid work is started.
+            return await self._stopped(ctx, attempt, early)
         timeout = job.timeout_seconds
         deadline = asyncio.timeout(timeout) if timeout else contextlib.nullcontext()
         try:
@@ -118,10 +125,7 @@ class AttemptRunner:
             if reason is None or task is None:
                 raise
             task.uncancel()
-            if reason == LOST:
-                return None  # another worker owns the job now and resumes it
-            await run_cancel_hooks(ctx, "cancelled" if reason == CANCEL else "shutdown")
-            return Cancelled(attempt) if reason == CANCEL else Released(attempt)
+            return await self._stopped(ctx, attempt, reason)
         except TimeoutError:
             if isinstance(deadline, asyncio.Timeout) and deadline.expired():
                 await run_cancel_hooks(ctx, "timeout")
@@ -159,6 +163,13 @@ class AttemptRunner:
         if value is not None and not isinstance(value, dict):
             value = {"value": value}
         return Succeeded(attempt, value or {})
+
+    async def _stopped(self, ctx: JobContext, attempt: Attempt, reason: str) -> Outcome | None:
+        """The outcome of an attempt the worker stopped (``CANCEL``, ``SHUTDOWN`` or ``LOST``)."""
+        if reason == LOST:
+            return None  # another worker owns the job now and resumes it
+        await run_cancel_hooks(ctx, "cancelled" if reason == CANCEL else "shutdown")
+        return Cancelled(attempt) if reason == CANCEL else Released(attempt)
 
 
 class _NoHandler(Exception):

@@ -85,6 +85,8 @@ class Worker:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._contexts: dict[int, JobContext] = {}
         self._reasons: dict[int, str] = {}
+        # Jobs whose task has taken its first step (see _cancel for why it matters).
+        self._started: set[int] = set()
         self._outcomes: list[Outcome] = []
         self._wake = asyncio.Event()
         self._flush_wanted = asyncio.Event()
@@ -201,11 +203,16 @@ class Worker:
         self._tasks.pop(job_id, None)
         self._contexts.pop(job_id, None)
         self._reasons.pop(job_id, None)
+        self._started.discard(job_id)
         if self._more_waiting:
             self._wake.set()
 
     # --- running one job ---------------------------------------------------------
     async def _execute(self, job: ClaimedJob, ctx: JobContext) -> None:
+        # From here on a cancel may cancel the task: outcome_of reaches its first await
+        # inside the try that turns the cancellation into an outcome. A reason recorded
+        # before this step is picked up by outcome_of before it runs the handler.
+        self._started.add(job.id)
         outcome = await self._attempts.outcome_of(job, ctx, self._reasons.get)
         if outcome is not None:
             self._outcomes.append(outcome)
@@ -219,7 +226,14 @@ class Worker:
         ctx = self._contexts.get(job_id)
         if ctx is not None:
             ctx.cancel_requested = reason == CANCEL
-        task.cancel()
+        # A cancel can be heard after _start registered the job but before its task
+        # took its first step (a NOTIFY or this process's own cancel handled in the
+        # same loop iteration as the claim). Cancelling such a task closes its
+        # coroutine without running it: no outcome is recorded, the job leaves
+        # _tasks (so no heartbeat) and stays "running" until its lease runs out. So
+        # an unstarted task is left alone; it finds the reason when it starts.
+        if job_id in self._started:
+            task.cancel()
 
     def _cancel_now(self, job_ids: Sequence[int]) -> None:
         for job_id in job_ids:

@@ -13,7 +13,8 @@ from castsmith.db.engine import make_session_factory
 from castsmith.domain.errors import Conflict, InvalidRequest, NotFound
 from castsmith.domain.jobs import RetryPolicy
 from castsmith.jobs.registry import HandlerRegistry, JobContext
-from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
+from castsmith.jobs.sql import CANCEL_CHANNEL
+from castsmith.jobs.types import ChildrenSummary, ClaimedJob, JobSpec, WaitForChildren
 from castsmith.jobs.worker import Worker
 from tests.integration.jobs.helpers import FAST, job_status, queue_for, registry, running, until
 
@@ -136,6 +137,42 @@ async def test_cancel_a_running_job_stops_its_handler(database_url: str) -> None
     view = queue.get(job.id)
     assert view.status == "cancelled" and view.result is None
     assert [r.outcome for r in queue.runs(job.id)] == ["cancelled"]
+
+
+class _CancelHeardAtStart(Worker):
+    """A worker that hears a job's cancel right after starting it, before its task ran.
+
+    That is what happens when the cancel's NOTIFY (or this process's own cancel) is
+    handled in the same loop iteration as the claim that started the job: the job is
+    registered, but its task has not taken its first step yet.
+    """
+
+    def _start(self, job: ClaimedJob) -> None:
+        super()._start(job)
+        self.queue.cancel(job.id)
+        self._on_notify(CANCEL_CHANNEL, str(job.id))
+
+
+async def test_a_cancel_heard_before_the_handler_starts_stops_the_job(database_url: str) -> None:
+    reg = registry()
+    ran: list[int] = []
+
+    async def endless(ctx: JobContext) -> dict[str, Any]:
+        ran.append(ctx.job_id)
+        await asyncio.sleep(60)
+        return {"never": True}
+
+    reg.register("test.endless", endless)
+    queue = queue_for(database_url, reg)
+    job = queue.enqueue("test.endless")
+    async with running(_CancelHeardAtStart(queue, reg, **FAST)):
+        # Far below the 30 s lease: the job must not wait for the lease to run out.
+        await until(job_status(queue, job.id), deadline=5)
+    view = queue.get(job.id)
+    assert view.status == "cancelled"
+    # Recorded by the worker ("cancelled"), not by the reaper once the lease ran out ("lost").
+    assert [r.outcome for r in queue.runs(job.id)] == ["cancelled"]
+    assert ran == []  # cancelled before it began: the handler never starts paid work
 
 
 async def test_graceful_shutdown_gives_leases_back(database_url: str) -> None:
