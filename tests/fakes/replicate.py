@@ -4,10 +4,13 @@ Predictions stay ``starting``/``processing`` for ``polls_before_done`` polls unl
 ``Prefer: wait`` is sent and ``sync_finishes`` is true. ``output_mode`` is ``"url"``
 (one URL, like flux-kontext-pro), ``"list"`` or ``"data_uri"``. ``fail_next(error)``
 makes the next prediction end ``failed``; inputs are kept in ``inputs`` for asserts.
+``create_answer_delay`` holds back the answer to a create after the prediction exists
+(a client gone meanwhile never learns its id, as with Replicate).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -33,6 +36,7 @@ class FakeReplicate(FakeServer):
         self.token = token
         self.polls_before_done = polls_before_done
         self.sync_finishes = True
+        self.create_answer_delay = 0.0
         self.output_mode = "url"
         self.predictions: dict[str, dict[str, Any]] = {}
         self.inputs: list[dict[str, Any]] = []
@@ -102,6 +106,8 @@ class FakeReplicate(FakeServer):
         self.predictions[pid] = p
         if request.headers.get("prefer", "").startswith("wait") and self.sync_finishes:
             self._finish(p)
+        if self.create_answer_delay:
+            await asyncio.sleep(self.create_answer_delay)
         return JSONResponse(self._public(p), status_code=201)
 
     async def _get(self, request: Request) -> Response:

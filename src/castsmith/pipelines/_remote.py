@@ -80,8 +80,11 @@ class RemoteWork:
             latest.append(remote_id)
 
         async def submitted(remote_id: str) -> None:
-            await self.ctx.checkpoint({id_key: remote_id, provider_key: provider.name})
+            # The hook first: a cancel arriving while the checkpoint is written must
+            # still find the remote id to cancel (the providers also hold a cancel back
+            # until this has run, see ``providers._support.finish_then_cancel``).
             watch(remote_id)
+            await self.ctx.checkpoint({id_key: remote_id, provider_key: provider.name})
 
         if resumed is not None:
             watch(resumed)

@@ -4,12 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from castsmith.domain.errors import ProviderUnavailable
+
+T = TypeVar("T")
+
+
+async def finish_then_cancel(work: Awaitable[T]) -> T:
+    """Await ``work`` to its end even when the calling task is cancelled meanwhile.
+
+    For a paid submission and the report of its remote id (``RemoteCall.submitted``):
+    a remote job created while the caller is cancelled must still have its id
+    recorded and its cancel hook registered, or nothing can cancel (or resume) it
+    and it is paid for in full. Once ``work`` has ended, a cancellation that arrived
+    meanwhile is raised (whatever ``work`` returned or raised: the caller is being
+    stopped), so the cancel hooks then find the id.
+    """
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            # Unlike awaiting the task, ``asyncio.wait`` leaves it running when cancelled.
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancel replaces it, no "never retrieved" log
+        raise asyncio.CancelledError
+    return task.result()
 
 
 class Poller:

@@ -24,7 +24,13 @@ from castsmith.domain.errors import ContentFiltered, OutputExpired, ProviderErro
 from castsmith.net.guard import GuardPolicy
 from castsmith.providers import usage
 from castsmith.providers._http import Boundary, secret_value, to_data_uri
-from castsmith.providers._support import ASPECT_RATIOS, Poller, Stopwatch, closest_ratio
+from castsmith.providers._support import (
+    ASPECT_RATIOS,
+    Poller,
+    Stopwatch,
+    closest_ratio,
+    finish_then_cancel,
+)
 from castsmith.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -159,12 +165,14 @@ class ReplicateProvider(ImageProvider):
                 # Created (and paid for) by an earlier attempt: follow it, never re-create.
                 prediction = {"id": resumed[index], "status": "starting"}
                 usage.submitted(resumed[index])
+                job_ids.append(resumed[index])
             else:
-                prediction = await self._create(model, payload)
-                usage.add("predictions", 1)
-            job_ids.append(str(prediction.get("id", "")))
-            if index >= len(resumed):
-                await call.submitted(",".join(job_ids))
+                # Cancelling the job while the prediction is being created (or its id
+                # recorded) waits for both: otherwise the prediction runs on, paid for,
+                # with no id to cancel it by.
+                prediction = await finish_then_cancel(
+                    self._create_and_report(model, payload, call, job_ids)
+                )
             fetch_first = index < len(resumed)
             prediction = await self._wait(prediction, progress, index, count, fetch_first)
             for url in _output_urls(prediction.get("output")):
@@ -184,6 +192,16 @@ class ReplicateProvider(ImageProvider):
                 timings=watch.total(),
             ),
         )
+
+    async def _create_and_report(
+        self, model: str, payload: dict[str, Any], call: RemoteCall, job_ids: list[str]
+    ) -> dict[str, Any]:
+        """Create a prediction, add its id to ``job_ids`` and report them all to ``call``."""
+        prediction = await self._create(model, payload)
+        usage.add("predictions", 1)
+        job_ids.append(str(prediction.get("id", "")))
+        await call.submitted(",".join(job_ids))
+        return prediction
 
     async def _create(self, model: str, payload: dict[str, Any]) -> dict[str, Any]:
         owner, _, name = model.partition("/")

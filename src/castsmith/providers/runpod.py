@@ -36,7 +36,7 @@ from castsmith.providers._comfy import (
 from castsmith.providers._comfy_errors import describe_worker_error
 from castsmith.providers._comfy_preflight import bypass
 from castsmith.providers._http import Boundary, secret_value
-from castsmith.providers._support import Poller, Stopwatch
+from castsmith.providers._support import Poller, Stopwatch, finish_then_cancel
 from castsmith.providers.base import (
     GeneratedImage,
     ImageResult,
@@ -182,10 +182,19 @@ class RunPodProvider(WorkflowImageProvider):
         call: RemoteCall,
         progress: ProgressCallback | None,
     ) -> dict[str, Any]:
-        job = await self._submit(request, workflow)
-        await call.submitted(str(job.get("id", "")))
+        # A cancel arriving mid-submission waits for the id to be recorded, so the
+        # job's cancel hook can cancel the RunPod job instead of leaving it running.
+        job = await finish_then_cancel(self._submit_and_report(request, workflow, call))
         await report(progress, 0.05, f"runpod job {job.get('id', '')} submitted")
         return await self._wait(job, progress)
+
+    async def _submit_and_report(
+        self, request: RunWorkflow, workflow: dict[str, Any], call: RemoteCall
+    ) -> dict[str, Any]:
+        """Submit the job and report its id to ``call``."""
+        job = await self._submit(request, workflow)
+        await call.submitted(str(job.get("id", "")))
+        return job
 
     async def _submit(self, request: RunWorkflow, workflow: dict[str, Any]) -> dict[str, Any]:
         payload: dict[str, Any] = {"workflow": workflow}

@@ -125,15 +125,25 @@ async def test_references_resume_their_predictions_after_a_worker_stops(
     assert row.cost == pytest.approx(4 * 0.04)
 
 
+@pytest.mark.parametrize(
+    "answer_delay",
+    [
+        pytest.param(0.0, id="polling"),
+        # Replicate answers the create slowly: the cancel arrives once the prediction
+        # exists (and costs money) but before castsmith knows its id.
+        pytest.param(1.0, id="while-created"),
+    ],
+)
 async def test_cancelling_a_reference_job_cancels_its_prediction(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, answer_delay: float
 ) -> None:
     with FakeReplicate() as fake:
         slow(fake)
+        fake.create_answer_delay = answer_delay
         settings = on_replicate(Settings(data_dir=tmp_path), fake, database_url)
         async with running_app(settings) as env:
             job_id = await enqueue_references(env, count=2)
-            await until(lambda: created(fake) == 1, 30)
+            await until(lambda: len(fake.predictions) == 1, 30)
             (pid,) = list(fake.predictions)
             answer = await env.client.post(f"/api/jobs/{job_id}/cancel")
             assert answer.status_code == 200, answer.text
