@@ -135,7 +135,8 @@
         cs.toast("New poster frame for " + actorName + " is ready.", "success");
       } else {
         cs.toast("Version " + version + " is ready to compare; the current poster is unchanged.", "success");
-        if (version !== null) panel().openCompare(version);
+        // Once, for this draft, and only if the user is not busy with another dialog.
+        if (version !== null) panel().openCompare(version, undefined, true);
       }
     } catch (error) {
       cs.toast("Poster regeneration failed for " + actorName + ": " + error.message, "error");

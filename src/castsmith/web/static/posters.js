@@ -181,14 +181,20 @@
   }
 
   /** Open the compare view on ``version`` (against the current poster), or on exactly
-   * ``version`` and ``other`` when both are given and exist. */
-  async function openCompare(version, other) {
+   * ``version`` and ``other`` when both are given and exist. ``unasked``: the page
+   * opens it by itself (a draft just drawn), not the user's click or link. */
+  async function openCompare(version, other, unasked) {
     try {
       await reload();
     } catch (error) {
       cs.toast("Could not load the poster history: " + error.message, "error");
       return;
     }
+    // Opened by the page itself, it must not pop over what the user turned to while
+    // the draft was drawn (another dialog, or a comparison they opened themselves and
+    // whose pair would change under them): the toast says the draft is ready, and the
+    // history's Compare button shows it.
+    if (unasked && document.querySelector("dialog[open]")) return;
     if (items.length < 2) {
       cs.toast("Draw another poster first: there is only one version.", "info");
       return;
