@@ -477,8 +477,9 @@ class Settings(TrainerSettings):
     prices: dict[str, dict[str, float]] = Field(
         default_factory=dict, validation_alias=_alias("prices")
     )
-    # Failover: per role (poster, image, reference), providers tried in order after the
-    # configured one when a call fails with a retryable error; a provider whose last
+    # Failover: per role (poster, image, reference, base, persona_image; the text role
+    # persona_data), providers tried in order after the configured one when a call
+    # fails with a retryable error; a provider whose last
     # ``breaker_failures`` calls (cluster-wide) all failed so is skipped for
     # ``breaker_cooldown`` seconds, then tried again.
     failover: dict[str, list[str]] = Field(

@@ -1,7 +1,11 @@
-"""Failover between image providers, and a circuit breaker that skips one that is down.
+"""Failover between providers, and a circuit breaker that skips one that is down.
 
-``CASTSMITH_FAILOVER`` names, per role (``poster``, ``image``, ``reference``), the
-providers to try in order after the one the role is configured with. A call that fails
+``CASTSMITH_FAILOVER`` names, per role, the providers to try in order after the one the
+role is configured with. Image roles: ``poster``, ``image`` (training images,
+image-to-image), ``reference``, ``base`` (an actor's generated base image,
+text-to-image) and ``persona_image`` (a persona's selfie and grid); the text role
+``persona_data`` (persona JSON and selfie prompts) fails over between text providers
+the same way, so both kinds share this one mechanism. A call that fails
 with a retryable error (5xx, a timeout, a connection error, a 429) moves on to the next
 provider; an invalid request or a filtered prompt never does (the next provider would
 refuse it too). Nor does a call whose remote job may still be running (the poll ran
@@ -22,7 +26,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from castsmith.db.repositories.costs import CostRepository
 from castsmith.domain import costs as rules
@@ -32,11 +36,18 @@ from castsmith.pipelines._ledger import provider_call
 from castsmith.pipelines._remote import RemoteWork
 from castsmith.pipelines._services import Services
 from castsmith.providers import usage
-from castsmith.providers.base import ImageProvider, RemoteCall
+from castsmith.providers.base import (
+    ImageProvider,
+    RemoteCall,
+    TextProvider,
+    TextRequest,
+    TextResult,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Call = Callable[[ImageProvider, RemoteCall | None], Awaitable[T]]
+#: Image or text provider: a role's candidates are all of the first one's kind.
+P = TypeVar("P", ImageProvider, TextProvider)
 
 #: The capability each kind of call needs.
 _NEEDS = {"workflow": "workflow", "text_to_image": "text_to_image"}
@@ -50,20 +61,35 @@ class CircuitOpen(ProviderUnavailable):
         self.retry_after = retry_after
 
 
-def candidates(
-    services: Services, role: str, kind: str, first: ImageProvider
-) -> list[ImageProvider]:
+def _lookup(services: Services, first: P, name: str) -> P:
+    """The provider ``name`` of ``first``'s kind (text or image); raises when absent."""
+    found: ImageProvider | TextProvider = (
+        services.providers.text(name)
+        if isinstance(first, TextProvider)
+        else services.providers.image(name)
+    )
+    return cast(P, found)
+
+
+def _able(provider: ImageProvider | TextProvider, kind: str) -> bool:
+    """Whether ``provider`` can make this kind of call (every text provider can)."""
+    if isinstance(provider, TextProvider):
+        return True
+    return bool(getattr(provider.capabilities, _NEEDS.get(kind, "image_to_image"), False))
+
+
+def candidates(services: Services, role: str, kind: str, first: P) -> list[P]:
     """``first``, then the role's failover providers that are configured and able."""
     found = [first]
     for name in services.settings.failover.get(role, []):
         if name == first.name or any(p.name == name for p in found):
             continue
         try:
-            provider = services.providers.image(name)
+            provider = _lookup(services, first, name)
         except CastsmithError as exc:
             log.warning("failover provider %s for %s is not usable: %s", name, role, exc)
             continue
-        if getattr(provider.capabilities, _NEEDS.get(kind, "image_to_image"), False):
+        if _able(provider, kind):
             found.append(provider)
     return found
 
@@ -88,14 +114,19 @@ async def with_failover(
     services: Services,
     role: str,
     kind: str,
-    first: ImageProvider,
-    call: Call[T],
+    first: P,
+    call: Callable[[P, RemoteCall | None], Awaitable[T]],
     *,
     actor_id: int | None = None,
     persona_task_id: str | None = None,
     work: RemoteWork | None = None,
 ) -> T:
-    """Run ``call(provider, remote)`` on the role's providers in turn (see the module)."""
+    """Run ``call(provider, remote)`` on the role's providers in turn (see the module).
+
+    ``remote`` is None for text providers (their calls are synchronous, nothing to
+    resume) and outside a job. The result is the serving provider's, so provenance
+    built from it names the provider that actually served.
+    """
     providers = candidates(services, role, kind, first)
     waits: list[float] = []
     last_error: ProviderError | None = None
@@ -103,7 +134,11 @@ async def with_failover(
     for index, provider in enumerate(providers):
         # A remote job this job already started there is followed whatever the breaker
         # says: skipping it would pay for the work twice.
-        resuming = ctx is not None and (work or RemoteWork(ctx)).resume_id(provider)
+        resuming = (
+            ctx is not None
+            and isinstance(provider, ImageProvider)
+            and bool((work or RemoteWork(ctx)).resume_id(provider))
+        )
         if len(providers) > 1 and not resuming:
             wait = await asyncio.to_thread(breaker_open_until, services, provider.name)
             if wait > 0:
@@ -114,7 +149,8 @@ async def with_failover(
         try:
             async with provider_call(
                 services,
-                provider,
+                # A text call has no remote job to make pay-once: metered by name only.
+                provider if isinstance(provider, ImageProvider) else provider.name,
                 kind,
                 actor_id=actor_id,
                 persona_task_id=persona_task_id,
@@ -139,3 +175,26 @@ async def with_failover(
         providers[0].name,
         retry_after=min(waits) if waits else None,
     )
+
+
+async def ask_text(
+    text: TextProvider,
+    request: TextRequest,
+    *,
+    role: str = "persona_data",
+    persona_task_id: str | None = None,
+) -> TextResult:
+    """``text.generate_json(request)``, metered and failing over along ``role``.
+
+    The persona pipelines that ask for text take no services, so the running job's
+    are used; outside a job (a direct call) the provider is asked as it is.
+    """
+    ctx = current_job()
+    if ctx is None:
+        return await text.generate_json(request)
+
+    async def ask(provider: TextProvider, _remote: RemoteCall | None) -> TextResult:
+        return await provider.generate_json(request)
+
+    services: Services = ctx.services
+    return await with_failover(services, role, "text", text, ask, persona_task_id=persona_task_id)

@@ -38,20 +38,6 @@ log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def text_call(provider: str, *, persona_task_id: str | None = None) -> AsyncIterator[None]:
-    """Meter a text provider's call (persona data) inside a job; outside one, nothing.
-
-    The pipelines that ask for text take no services, so the running job's are used.
-    """
-    ctx = current_job()
-    if ctx is None:
-        yield
-        return
-    async with provider_call(ctx.services, provider, "text", persona_task_id=persona_task_id):
-        yield
-
-
-@asynccontextmanager
 async def provider_call(
     services: Services,
     provider: ImageProvider | str,

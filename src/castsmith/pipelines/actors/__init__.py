@@ -41,11 +41,11 @@ from castsmith.pipelines._assets import (
     store_asset,
 )
 from castsmith.pipelines._checks import request_checks
-from castsmith.pipelines._ledger import provider_call
+from castsmith.pipelines._failover import with_failover
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.actors.views import ActorView, load_views, to_json
 from castsmith.pipelines.training.curation import ACTOR_THRESHOLD, validate_threshold
-from castsmith.providers.base import ImageProvider, TextToImage
+from castsmith.providers.base import ImageProvider, ImageResult, RemoteCall, TextToImage
 
 log = logging.getLogger("castsmith.pipelines.actors")
 
@@ -318,10 +318,18 @@ async def generate_base_image(
 
     text = prompt or portrait_prompt(await asyncio.to_thread(subject))
     generator = provider or services.providers.for_role("image")
-    async with provider_call(services, generator, "text_to_image", actor_id=actor_id) as remote:
-        result = await generator.text_to_image(TextToImage(prompt=text, seed=seed), remote=remote)
+
+    async def draw(chosen: ImageProvider, remote: RemoteCall | None) -> ImageResult:
+        return await chosen.text_to_image(TextToImage(prompt=text, seed=seed), remote=remote)
+
+    # Metered and paid once; a retryable failure moves on along the ``base`` failover
+    # providers. A provider the caller chose explicitly is not failed over from.
+    role = "base" if provider is None else "explicit"
+    result = await with_failover(
+        services, role, "text_to_image", generator, draw, actor_id=actor_id
+    )
     if not result.images:
-        raise ProviderUnavailable(f"{generator.name} returned no image")
+        raise ProviderUnavailable(f"{result.provenance.provider} returned no image")
     image = result.images[0]
     origin = result.provenance
     return await set_base_image(

@@ -21,7 +21,7 @@ from typing import Any
 
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import InvalidRequest, ValidationError
-from castsmith.pipelines._ledger import text_call
+from castsmith.pipelines._failover import ask_text
 from castsmith.providers.base import TextProvider, TextRequest
 
 ASKS_PER_PERSONA = 3
@@ -62,17 +62,19 @@ async def _one(
     problem = "no answer"
     for ask in range(ASKS_PER_PERSONA):
         seed = persona_seed(task_id, index, ask)
-        # A line in the cost ledger per ask, under the persona task.
-        async with text_call(text.name, persona_task_id=task_id):
-            reply = await text.generate_json(
-                TextRequest(
-                    prompt=prompt,
-                    schema=rules.PERSONA_ITEM_SCHEMA,
-                    system=SYSTEM,
-                    seed=seed,
-                    variables=persona_variables(locale, constraints, seed),
-                )
-            )
+        # A line in the cost ledger per ask, under the persona task; a retryable
+        # failure moves on along the ``persona_data`` failover providers.
+        reply = await ask_text(
+            text,
+            TextRequest(
+                prompt=prompt,
+                schema=rules.PERSONA_ITEM_SCHEMA,
+                system=SYSTEM,
+                seed=seed,
+                variables=persona_variables(locale, constraints, seed),
+            ),
+            persona_task_id=task_id,
+        )
         data = reply.data if isinstance(reply.data, dict) else reply.data.model_dump()
         for record in rules.personas_from_reply(data)[:1]:
             try:

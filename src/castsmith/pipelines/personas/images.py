@@ -17,8 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -28,17 +27,23 @@ from castsmith.db.repositories.personas import PersonaRepository
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import CastsmithError, ImageError
 from castsmith.imaging.grid import split_grid
-from castsmith.imaging.inspect import ImageInfo, inspect_image
-from castsmith.imaging.renditions import to_png
 from castsmith.pipelines._assets import free_key
-from castsmith.pipelines._ledger import provider_call
+from castsmith.pipelines._failover import ask_text, with_failover
 from castsmith.pipelines._services import Services
+from castsmith.pipelines.personas.parts import (
+    PersonaImage,
+    alongside,
+    as_png,
+    asset_row,
+    persona_of,
+)
 from castsmith.pipelines.thumbnails import Source, add_thumbnail, add_thumbnails
 from castsmith.providers.base import (
     ImageProvider,
+    ImageResult,
     ImageToImage,
     InputImage,
-    Provenance,
+    RemoteCall,
     TextProvider,
     TextRequest,
     TextToImage,
@@ -49,17 +54,8 @@ log = logging.getLogger("castsmith.pipelines.personas")
 Progress = Callable[[float, str], Awaitable[None]]
 #: Further writes to make in the transaction that records a base: (session, asset id).
 AlsoRecord = Callable[[Session, int], object]
-T = TypeVar("T")
-U = TypeVar("U")
-
-
-@dataclass
-class _Image:
-    key: str
-    data: bytes
-    info: ImageInfo
-    provenance: Provenance
-    prompt: str
+#: The failover role of both image calls (see :mod:`castsmith.pipelines._failover`).
+ROLE = "persona_image"
 
 
 def failure_message(step: int, error: BaseException) -> str:
@@ -67,58 +63,6 @@ def failure_message(step: int, error: BaseException) -> str:
     what = rules.STEPS[step - 1] if 1 <= step <= len(rules.STEPS) else "Image generation"
     reason = str(error) or type(error).__name__
     return f"{what} failed: {reason}"
-
-
-def _png(data: bytes, max_pixels: int) -> tuple[bytes, ImageInfo]:
-    info = inspect_image(data, max_pixels=max_pixels)
-    if info.content_type != "image/png":
-        data = to_png(data)
-        info = inspect_image(data, max_pixels=max_pixels)
-    return data, info
-
-
-def _asset(image: _Image, kind: str, parent_id: int | None, meta: dict[str, Any]) -> Asset:
-    return Asset(
-        storage_key=image.key,
-        kind=kind,
-        content_type=image.info.content_type,
-        size_bytes=len(image.data),
-        md5=image.info.md5,
-        sha256=image.info.sha256,
-        width=image.info.width,
-        height=image.info.height,
-        provider=image.provenance.provider,
-        model=image.provenance.model,
-        prompt=image.prompt,
-        seed=image.provenance.seed,
-        provider_job_id=image.provenance.provider_job_id,
-        parent_asset_id=parent_id,
-        meta={**meta, "placeholder": image.provenance.placeholder},
-    )
-
-
-async def _alongside(main: Awaitable[T], side: Awaitable[U]) -> tuple[T, U]:
-    """``main`` and ``side`` at once; ``main``'s error is the one raised, unwrapped."""
-    extra = asyncio.ensure_future(side)
-    try:
-        first = await main
-    except BaseException:
-        extra.cancel()
-        await asyncio.gather(extra, return_exceptions=True)
-        raise
-    return first, await extra
-
-
-def _persona(result: PersonaResult) -> rules.PersonaData:
-    return rules.PersonaData(
-        firstname=result.firstname,
-        lastname=result.lastname,
-        age=result.age or rules.MIN_AGE,
-        gender=result.gender or "",
-        location=result.location or "",
-        occupation=result.occupation or "",
-        bio=result.bio or "",
-    )
 
 
 def base_asset(session: Session, result: PersonaResult) -> Asset:
@@ -221,7 +165,7 @@ class PersonaImages:
         return asset_ids
 
     async def _base(self, task: PersonaTask, result: PersonaResult, also: AlsoRecord | None) -> int:
-        persona = _persona(result)
+        persona = persona_of(result)
         name = persona.name
         log.info(
             "[Task %s] Processing images for persona: %s (result_id=%s)",
@@ -234,20 +178,23 @@ class PersonaImages:
         prompt = await self._image_prompt(task, result, persona)
 
         self._step(2, task, name)
-        # The free key is looked up while the provider works.
-        async with provider_call(self.services, self.images, "text_to_image") as remote:
-            made, key = await _alongside(
-                self.images.text_to_image(
-                    TextToImage(prompt=prompt, width=1024, height=1024), remote=remote
-                ),
-                self._free_key(self.services.keys.persona_base(task.task_id, result.id)),
-            )
+        ask = TextToImage(prompt=prompt, width=1024, height=1024)
+
+        async def selfie(chosen: ImageProvider, remote: RemoteCall | None) -> ImageResult:
+            return await chosen.text_to_image(ask, remote=remote)
+
+        # The free key is looked up while the provider works; a retryable failure moves
+        # on along the ``persona_image`` failover providers (provenance names who served).
+        made, key = await alongside(
+            with_failover(self.services, ROLE, "text_to_image", self.images, selfie),
+            self._free_key(self.services.keys.persona_base(task.task_id, result.id)),
+        )
         limit = self.services.settings.max_image_pixels
-        data, info = await asyncio.to_thread(_png, made.images[0].data, limit)
+        data, info = await asyncio.to_thread(as_png, made.images[0].data, limit)
 
         self._step(3, task, name)
         await self._put(key, data)
-        base = _Image(key, data, info, made.provenance, prompt)
+        base = PersonaImage(key, data, info, made.provenance, prompt)
         meta = _meta(task, result, name)
         asset_id = await asyncio.to_thread(
             self._record_base, task.task_id, result.id, base, meta, also
@@ -258,7 +205,7 @@ class PersonaImages:
     async def _grid(
         self, task: PersonaTask, result: PersonaResult, base: Asset | None
     ) -> list[int]:
-        name = _persona(result).name
+        name = persona_of(result).name
         limit = self.services.settings.max_image_pixels
         log.info("[Task %s] Making the grid for persona: %s", task.task_id, name)
 
@@ -267,21 +214,22 @@ class PersonaImages:
             raise ImageError(f"persona {result.id} has no recorded base image")
         base_data = await self.services.store.get(base.storage_key)
         grid_prompt = rules.grid_prompt(result.image_prompt or base.prompt or "")
-        async with provider_call(self.services, self.images, "image_to_image") as remote:
-            grid, keys = await _alongside(
-                self.images.image_to_image(
-                    ImageToImage(
-                        prompt=grid_prompt,
-                        images=(InputImage(base_data, "base.png", "image/png"),),
-                        width=1024,
-                        height=1024,
-                        seed=base.seed,
-                        grid=True,
-                    ),
-                    remote=remote,
-                ),
-                self._free_keys(self._image_keys(task, result)),
-            )
+        edit = ImageToImage(
+            prompt=grid_prompt,
+            images=(InputImage(base_data, "base.png", "image/png"),),
+            width=1024,
+            height=1024,
+            seed=base.seed,
+            grid=True,
+        )
+
+        async def draw(chosen: ImageProvider, remote: RemoteCall | None) -> ImageResult:
+            return await chosen.image_to_image(edit, remote=remote)
+
+        grid, keys = await alongside(
+            with_failover(self.services, ROLE, "image_to_image", self.images, draw),
+            self._free_keys(self._image_keys(task, result)),
+        )
 
         self._step(5, task, name)
         pieces = await asyncio.to_thread(split_grid, grid.images[0].data)
@@ -289,9 +237,9 @@ class PersonaImages:
             raise ImageError(f"the grid split into {len(pieces)} images instead of 4")
 
         self._step(6, task, name)
-        converted = await asyncio.gather(*(asyncio.to_thread(_png, p, limit) for p in pieces))
+        converted = await asyncio.gather(*(asyncio.to_thread(as_png, p, limit) for p in pieces))
         splits = [
-            _Image(key, data, info, grid.provenance, grid_prompt)
+            PersonaImage(key, data, info, grid.provenance, grid_prompt)
             for key, (data, info) in zip(keys, converted, strict=True)
         ]
         await asyncio.gather(*(self._put(split.key, split.data) for split in splits))
@@ -331,7 +279,9 @@ class PersonaImages:
     ) -> str:
         if result.image_prompt:
             return result.image_prompt  # a retry reuses the prompt it already paid for
-        reply = await self.text.generate_json(
+        # Text like the persona data: metered, failing over along ``persona_data``.
+        reply = await ask_text(
+            self.text,
             TextRequest(
                 prompt=rules.image_prompt_request(persona),
                 schema=rules.IMAGE_PROMPT_SCHEMA,
@@ -342,7 +292,8 @@ class PersonaImages:
                     "occupation": persona.occupation,
                     "location": persona.location,
                 },
-            )
+            ),
+            persona_task_id=task.task_id,
         )
         data = reply.data if isinstance(reply.data, dict) else reply.data.model_dump()
         return rules.image_prompt_from_reply(data)
@@ -355,14 +306,14 @@ class PersonaImages:
         self,
         task_id: str,
         result_id: int,
-        base: _Image,
+        base: PersonaImage,
         meta: dict[str, Any],
         also: AlsoRecord | None,
     ) -> int:
         with self.services.sessions.begin() as session:
             repo = PersonaRepository(session)
             result = repo.get_result(repo.get_task(task_id), result_id)
-            row = _asset(base, "persona_base", None, meta)
+            row = asset_row(base, "persona_base", None, meta)
             session.add(row)
             session.flush()
             repo.record_base(result, base.prompt, row.id)
@@ -378,14 +329,14 @@ class PersonaImages:
         task_id: str,
         result_id: int,
         base_id: int,
-        splits: list[_Image],
+        splits: list[PersonaImage],
         meta: dict[str, Any],
     ) -> list[int]:
         with self.services.sessions.begin() as session:
             repo = PersonaRepository(session)
             result = repo.get_result(repo.get_task(task_id), result_id)
             rows = [
-                _asset(split, "persona_image", base_id, {**meta, "index": index})
+                asset_row(split, "persona_image", base_id, {**meta, "index": index})
                 for index, split in enumerate(splits)
             ]
             session.add_all(rows)
