@@ -3,43 +3,27 @@ the same remote training to its end, and Replicate sees one training, not two.""
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from castsmith.config import Settings
 from castsmith.pipelines import lora
-from tests.conftest import S3_TEST_KEY, S3_TEST_REGION, S3_TEST_SECRET
 from tests.fakes.trainers import FakeReplicateTrainings
-from tests.harness import running_app, wait_job
-from tests.integration.faults.processes import log_tail, start_worker
-from tests.integration.jobs.helpers import stop_processes, until
+from tests.harness import running_app
+from tests.integration.lora.killed import kill_while_polling, s3_worker_env
 from tests.integration.lora.support import actor_with_dataset
 
 pytestmark = pytest.mark.slow
 
 
 def worker_env(settings: Settings, replicate: FakeReplicateTrainings) -> dict[str, str]:
-    return {
-        "CASTSMITH_STORAGE_BACKEND": "s3",
-        "CASTSMITH_S3_BUCKET": settings.s3_bucket,
-        "CASTSMITH_S3_ENDPOINT": settings.s3_endpoint,
-        "CASTSMITH_S3_REGION": S3_TEST_REGION,
-        "CASTSMITH_S3_ACCESS_KEY": S3_TEST_KEY,
-        "CASTSMITH_S3_SECRET_KEY": S3_TEST_SECRET,
-        "CASTSMITH_S3_ADDRESSING": "path",
-        "CASTSMITH_S3_ALLOW_HTTP": "true",
+    """A worker process's environment with the fake Replicate's address and token."""
+    trainer = {
         "CASTSMITH_REPLICATE_API_TOKEN": replicate.token,
         "CASTSMITH_REPLICATE_BASE_URL": replicate.url,
-        "CASTSMITH_IMAGE_PROVIDER": "offline",
-        "CASTSMITH_POSTER_PROVIDER": "offline",
-        "CASTSMITH_LORA_POLL_INTERVAL": "0.1",
-        "CASTSMITH_JOB_LEASE_SECONDS": "2",
-        "AWS_EC2_METADATA_DISABLED": "true",
     }
+    return s3_worker_env(settings, trainer)
 
 
 async def test_a_killed_worker_resumes_the_same_remote_training(
@@ -59,37 +43,15 @@ async def test_a_killed_worker_resumes_the_same_remote_training(
             view, job = await lora.start_training(
                 env.container, actor_id, lora.TrainRequest(provider="replicate")
             )
-            environ = worker_env(settings, replicate)
-            processes: list[subprocess.Popen[bytes]] = []
-            try:
-                first = start_worker(pg_database_url, tmp_path, "first", 1, environ)
-                processes.append(first)
-
-                async def polled() -> bool:
-                    row = await lora.training(env.container, view["id"])
-                    gets = replicate.calls_to("/v1/trainings/", "GET")
-                    return bool(row["remote_id"]) and len(gets) >= 3
-
-                try:
-                    await until(polled, 60)
-                except AssertionError:
-                    raise AssertionError(log_tail(tmp_path, "first")) from None
-                first.send_signal(signal.SIGKILL)
-                await asyncio.to_thread(first.wait)
-                running = await lora.training(env.container, view["id"])
-                assert running["status"] == "running"
-                remote_id = running["remote_id"]
-
-                second = start_worker(pg_database_url, tmp_path, "second", 1, environ)
-                processes.append(second)
-                try:
-                    done = await wait_job(env.container, job.id, 90)
-                except AssertionError:
-                    raise AssertionError(log_tail(tmp_path, "second")) from None
-            finally:
-                stop_processes(processes)
-            assert done.status == "completed", done.error
-            finished = await lora.training(env.container, view["id"])
+            remote_id, _, finished = await kill_while_polling(
+                env,
+                view,
+                job.id,
+                pg_database_url,
+                tmp_path,
+                worker_env(settings, replicate),
+                lambda: len(replicate.calls_to("/v1/trainings/", "GET")),
+            )
     assert finished["status"] == "succeeded" and finished["remote_id"] == remote_id
     assert len(replicate.calls_to("/v1/models/ostris/flux-dev-lora-trainer/versions/", "POST")) == 1
     assert list(replicate.trainings) == [remote_id]
