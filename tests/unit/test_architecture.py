@@ -118,8 +118,8 @@ PLANTED = {
         "if TYPE_CHECKING:\n    from castsmith.storage import base",
         "imaging may not import storage",
     ),
-    "a top-level module": (
-        "config.py",
+    "config, a package of its own": (
+        "config/settings.py",
         "from castsmith.db import engine",
         "config may not import db",
     ),
