@@ -3,7 +3,9 @@
 Run: ``.venv/bin/python -m benchmarks.scale [--actors N] [--images N] [--jobs N]``.
 
 A scratch database is created, migrated, filled in bulk (``benchmarks/scale_fill.py``)
-and dropped at the end. Then, with ``castsmith serve --no-worker`` running on it:
+and dropped at the end (``--keep`` keeps it; ``--reuse NAME`` measures a kept one
+again, ``--refill-jobs`` refills its job tables after a retention pass, ``--only`` and
+``--skip`` choose the parts). Then, with ``castsmith serve --no-worker`` running on it:
 
 - p50/p95 of the read routes (actors: first page, deep cursor page, search, filters;
   an actor, its page, a 200-image manifest; jobs by status), sequential requests;
@@ -36,7 +38,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, event, func, select
 
-from benchmarks.queue import drop_pg, scratch_pg
+from benchmarks.queue import ADMIN, drop_pg, scratch_pg
 from benchmarks.scale_fill import Shape, fill
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
@@ -316,31 +318,52 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--queue-jobs", type=int, default=5000)
-    parser.add_argument("--skip", default="", help="queue and/or prune")
+    parser.add_argument(
+        "--only", default="routes,plans,queue,prune", help="Comma-separated parts to run."
+    )
+    parser.add_argument("--skip", default="", help="Parts not to run (queue, prune, ...).")
     parser.add_argument("--keep", action="store_true", help="Do not drop the database.")
+    parser.add_argument(
+        "--reuse",
+        metavar="NAME",
+        help="Measure an existing filled database (kept; the shape flags must match its "
+        "fill); pending migrations are applied to it first.",
+    )
+    parser.add_argument(
+        "--refill-jobs",
+        action="store_true",
+        help="With --reuse: empty and refill the job tables first (after a retention pass).",
+    )
     args = parser.parse_args()
+    parts = set(args.only.split(",")) - set(args.skip.split(","))
     shape = Shape(args.actors, args.images, args.jobs)
     print(f"{load()} on {os.cpu_count()} cores; {shape}")
-    name, url = scratch_pg()
+    if args.reuse:
+        name, url = args.reuse, ADMIN.rpartition("/")[0] + "/" + args.reuse
+    else:
+        name, url = scratch_pg()
     tmp = Path(tempfile.mkdtemp(prefix="castsmith-scale-"))
     engine = make_engine(url)
     try:
         upgrade(engine)
-        took = fill(engine, shape)
-        print("fill: " + ", ".join(f"{k} {v:.0f} s" for k, v in took.items()), flush=True)
-        with server(url, tmp) as base:
-            latencies(base, shape, args.samples)
-        plans(url, tmp, shape)
-        if "queue" not in args.skip:
+        if not args.reuse or args.refill_jobs:
+            took = fill(engine, shape, jobs_only=bool(args.reuse))
+            print("fill: " + ", ".join(f"{k} {v:.0f} s" for k, v in took.items()), flush=True)
+        if "routes" in parts:
+            with server(url, tmp) as base:
+                latencies(base, shape, args.samples)
+        if "plans" in parts:
+            plans(url, tmp, shape)
+        if "queue" in parts:
             queue_figures(JobQueue(engine), url, tmp, args.queue_jobs, args.samples)
-        if "prune" not in args.skip:
+        if "prune" in parts:
             prune_figures(engine)
     finally:
         engine.dispose()
-        if not args.keep:
-            drop_pg(name)
-        else:
+        if args.keep or args.reuse:
             print(f"kept database {name}")
+        else:
+            drop_pg(name)
 
 
 if __name__ == "__main__":

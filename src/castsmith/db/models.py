@@ -21,7 +21,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -48,6 +47,12 @@ def trigram_index(table: str, column: str) -> Index:
         info={"dialect": "postgresql"},
     )
     return index.ddl_if(dialect="postgresql")
+
+
+# Predicates of the live-actor partial indexes; the actors repository's conditions
+# spell the same tests, which is what lets PostgreSQL use them.
+LIVE = "deleted_at IS NULL"
+LIVE_WITH_LORA = "deleted_at IS NULL AND (lora_model_url IS NOT NULL OR lora_name IS NOT NULL)"
 
 
 class User(Timestamped, Base):
@@ -127,6 +132,22 @@ class Actor(Timestamped, Base):
     __table_args__ = (
         Index("ix_actors_sex", "sex"),
         Index("ix_actors_actor_type", "actor_type"),
+        # Live actors only: a listing filtered by these (and the count of its total)
+        # reads the index alone on PostgreSQL instead of the table (migration 0014).
+        Index(
+            "ix_actors_live_lora",
+            "id",
+            sqlite_where=text(LIVE_WITH_LORA),
+            postgresql_where=text(LIVE_WITH_LORA),
+        ),
+        Index(
+            "ix_actors_live_sex_type",
+            "sex",
+            "actor_type",
+            "id",
+            sqlite_where=text(LIVE),
+            postgresql_where=text(LIVE),
+        ),
         *(trigram_index("actors", column) for column in ("name", "description")),
     )
 
@@ -290,117 +311,12 @@ class CharacterReference(Timestamped, Base):
     )
 
 
-class Job(Timestamped, Base):
-    """A unit of work in the durable queue; the row users see."""
-
-    __tablename__ = "jobs"
-    __table_args__ = (
-        Index("ix_jobs_claim", "status", "queue", "priority", "run_after"),
-        # Jobs lists filtered by status (newest first) and retention (oldest first).
-        Index("ix_jobs_status_id", "status", "id"),
-        Index(
-            "uq_jobs_active_idempotency_key",
-            "idempotency_key",
-            unique=True,
-            sqlite_where=text("status IN ('queued', 'running')"),
-            postgresql_where=text("status IN ('queued', 'running')"),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(100), index=True)
-    queue: Mapped[str] = mapped_column(String(50), default="default")
-    status: Mapped[str] = mapped_column(String(30), default="queued")
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    error: Mapped[str | None] = mapped_column(Text)
-    error_log: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
-    # What a handler recorded before waiting on remote work (say, the remote job id),
-    # so a later attempt resumes that work instead of starting (and paying) again.
-    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    # Where to POST the job's end (the webhooks room reads it through the engine's hook).
-    webhook_url: Mapped[str | None] = mapped_column(String(2000))
-    progress: Mapped[float] = mapped_column(Float, default=0.0)
-    progress_message: Mapped[str | None] = mapped_column(String(500))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
-    priority: Mapped[int] = mapped_column(Integer, default=0)
-    timeout_seconds: Mapped[float | None] = mapped_column(Float)
-    provider: Mapped[str | None] = mapped_column(String(40))
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    worker_id: Mapped[str | None] = mapped_column(String(200))
-    run_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200))
-    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("jobs.id", ondelete="CASCADE"), index=True
-    )
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    # A short name for a child within its parent, shown in the parent's error log.
-    label: Mapped[str | None] = mapped_column(String(200))
-    # "run" runs the handler; "finalize" runs the kind's hook once the children ended.
-    stage: Mapped[str] = mapped_column(String(20), default="run", server_default="run")
-    finalizer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
-
-
-class JobRun(Base):
-    """One attempt at a job."""
-
-    __tablename__ = "job_runs"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
-    attempt: Mapped[int] = mapped_column(Integer)
-    worker_id: Mapped[str] = mapped_column(String(200))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    outcome: Mapped[str] = mapped_column(String(30), default="running")
-    error: Mapped[str | None] = mapped_column(Text)
-    # Copied from the job so rate limits can count recent starts per provider cheaply.
-    provider: Mapped[str | None] = mapped_column(String(40))
-
-    __table_args__ = (Index("ix_job_runs_provider_started", "provider", "started_at"),)
-
-
-class JobEvent(Base):
-    """A status change or progress report of a job, in the order it happened."""
-
-    __tablename__ = "job_events"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(100))
-    parent_id: Mapped[int | None] = mapped_column(BigId)
-    event: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(30))
-    progress: Mapped[float] = mapped_column(Float, default=0.0)
-    message: Mapped[str | None] = mapped_column(String(500))
-    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, index=True
-    )
-
-
-class PeriodicRun(Base):
-    """One run of a periodic task for one period; the unique key elects one worker."""
-
-    __tablename__ = "periodic_runs"
-    __table_args__ = (UniqueConstraint("name", "period_start"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    worker_id: Mapped[str] = mapped_column(String(200))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
 # Feature tables kept in their own modules; imported here so every table is in Base.metadata.
 from castsmith.db.models_auth import RevokedSession  # noqa: E402, F401
 from castsmith.db.models_costs import ProviderCall  # noqa: E402, F401
 from castsmith.db.models_curation import ImageCheck as ImageCheck  # noqa: E402
+from castsmith.db.models_jobs import Job as Job  # noqa: E402
+from castsmith.db.models_jobs import JobEvent as JobEvent  # noqa: E402
+from castsmith.db.models_jobs import JobRun as JobRun  # noqa: E402
+from castsmith.db.models_jobs import PeriodicRun as PeriodicRun  # noqa: E402
 from castsmith.db.models_lora import LoraTraining  # noqa: E402, F401

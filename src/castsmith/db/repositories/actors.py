@@ -72,6 +72,8 @@ def _conditions(filters: ActorFilters) -> list[ColumnElement[bool]]:
         # A user lists only their own actors, whatever the filters ask for.
         conds.append(Actor.owner_id == scope)
     if filters.has_lora is not None:
+        # Spelled as the predicate of ix_actors_live_lora, so PostgreSQL proves the
+        # index covers this listing and counts its total from the index alone.
         lora = or_(Actor.lora_model_url.is_not(None), Actor.lora_name.is_not(None))
         conds.append(lora if filters.has_lora else ~lora)
     if filters.has_poster is not None:
