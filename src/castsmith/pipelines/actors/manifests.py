@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from sqlalchemy.orm import Session
 from castsmith.db.models import Actor, Asset, PosterFrameVersion, TrainingDataItem
 from castsmith.db.repositories.actors import ActorRepository
 from castsmith.db.repositories.assets import AssetRepository
+from castsmith.db.repositories.training import PENDING
+from castsmith.db.repositories.training_rows import DatasetRow, ItemRow, dataset_rows
 from castsmith.domain.actors import validate_actor_name
 from castsmith.domain.errors import ValidationError
 from castsmith.domain.keys import validate_name
@@ -38,7 +42,7 @@ from castsmith.pipelines.actors.interchange import (
     read_json,
     write_json,
 )
-from castsmith.pipelines.training.curation import checks_by_filename
+from castsmith.pipelines.training.curation import ItemChecks, judge_rows, thresholds
 
 _N = re.compile(r"_(\d+)\.[A-Za-z0-9]+\Z")
 
@@ -149,22 +153,21 @@ def import_manifest(session: Session, manifest: dict[str, Any], *, bucket: str =
     return actor.id
 
 
-def export_manifest(session: Session, actor: Actor, url_for_key: dict[str, str]) -> dict[str, Any]:
-    """The manifest of ``actor``; ``url_for_key`` gives URLs of items made by castsmith."""
+def export_manifest(
+    actor: Actor, rows: Sequence[DatasetRow], url_for_key: Mapping[str, str]
+) -> dict[str, Any]:
+    """The manifest of ``actor`` from its training ``rows`` (``pending`` ones included).
+
+    ``url_for_key`` gives the URLs of the items castsmith made (:func:`manifest_needs_urls`).
+    """
     top = dict((actor.extra or {}).get(MANIFEST_KEY) or {})
     stats_extra = top.pop("statistics_extra", {})
-    rows = session.execute(
-        select(TrainingDataItem, Asset)
-        .join(Asset, Asset.id == TrainingDataItem.asset_id)
-        .where(TrainingDataItem.actor_id == actor.id)
-        .order_by(TrainingDataItem.n)
-    ).all()
     items: list[dict[str, Any]] = []
-    for item, asset in rows:
+    for item, asset, _ in rows:
         meta = {k: v for k, v in (asset.meta or {}).items() if k != "actor_id"}
         imported = "s3_url" in meta
-        if item.status == "pending" and not imported:
-            continue  # a number reserved by a generation still in progress
+        if not _shown(item, meta):
+            continue
         changed = item.updated_at or item.created_at
         entry = {
             "filename": item.filename,
@@ -183,7 +186,7 @@ def export_manifest(session: Session, actor: Actor, url_for_key: dict[str, str])
         items.append(entry)
     updated = top.pop("training_data_updated", None)
     if updated is None and rows:
-        latest = max(item.updated_at or item.created_at for item, _ in rows)
+        latest = max(item.updated_at or item.created_at for item, _, _ in rows)
         updated = latest.replace(tzinfo=None).isoformat()
     return {
         "character_id": top.pop("character_id", actor.legacy_id or actor.name),
@@ -198,14 +201,19 @@ def export_manifest(session: Session, actor: Actor, url_for_key: dict[str, str])
     }
 
 
-def manifest_needs_urls(session: Session, actor: Actor) -> list[str]:
-    """Keys of the actor's training assets that carry no imported ``s3_url``."""
-    rows = session.scalars(
-        select(Asset)
-        .join(TrainingDataItem, TrainingDataItem.asset_id == Asset.id)
-        .where(TrainingDataItem.actor_id == actor.id)
-    )
-    return [a.storage_key for a in rows if not (a.meta or {}).get("s3_url")]
+def _shown(item: ItemRow, meta: Mapping[str, Any]) -> bool:
+    # A pending item castsmith made is a number reserved by a generation still in
+    # progress: no entry yet. An imported one is shown as it arrived.
+    return item.status != PENDING or "s3_url" in meta
+
+
+def manifest_needs_urls(rows: Sequence[DatasetRow]) -> list[str]:
+    """Keys of the training assets the manifest shows that carry no imported ``s3_url``."""
+    return [
+        asset.storage_key
+        for item, asset, _ in rows
+        if _shown(item, asset.meta or {}) and not (asset.meta or {}).get("s3_url")
+    ]
 
 
 # --- files ---------------------------------------------------------------------------
@@ -237,32 +245,47 @@ async def import_manifests_dir(services: Services, folder: Path) -> list[int]:
     return await asyncio.to_thread(write)
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What a manifest needs from the database, read in one session."""
+
+    actor: Actor
+    rows: list[DatasetRow]
+    checks: list[ItemChecks]
+    poster: PosterFrameVersion | None
+    poster_key: str | None
+
+
 async def actor_manifest(services: Services, actor_id: int) -> dict[str, Any]:
     """The manifest of one live actor (``NotFound`` when unknown)."""
 
-    def keys() -> list[str]:
+    def read() -> _Read:
+        # One trip to a worker thread and one read of the training rows: the entries,
+        # the keys to sign and the curation checks all come from the same rows.
         with services.sessions() as session:
             actor = ActorRepository(session).get(actor_id)
-            return manifest_needs_urls(session, actor)
-
-    urls = {}
-    for key in await asyncio.to_thread(keys):
-        urls[key] = (await public_pair(services, key))[1]
-
-    def read() -> tuple[dict[str, Any], dict[str, Any], PosterFrameVersion | None, str | None]:
-        with services.sessions() as session:
-            actor = ActorRepository(session).get(actor_id)
+            rows = dataset_rows(session, actor_id, pending=True)
+            limits = thresholds(services.settings, actor.extra)
+            stored = [row for row in rows if row.item.status != PENDING]
+            checks = judge_rows(session, actor, stored, limits)
             poster, key = poster_source(session, actor_id)
-            return export_manifest(session, actor, urls), lora_fields(actor), poster, key
+            return _Read(actor, rows, checks, poster, key)
 
-    manifest, lora, poster, poster_key = await asyncio.to_thread(read)
-    derived = {**lora, POSTER_FRAME_URL: await poster_frame_url(services, poster, poster_key)}
+    found = await asyncio.to_thread(read)
+    urls = {}
+    for key in manifest_needs_urls(found.rows):
+        urls[key] = (await public_pair(services, key))[1]
+    manifest = export_manifest(found.actor, found.rows, urls)
+    derived = {
+        **lora_fields(found.actor),
+        POSTER_FRAME_URL: await poster_frame_url(services, found.poster, found.poster_key),
+    }
     for name, value in derived.items():
         # The actor's own values win; an imported manifest's value stays where the actor
         # has none (its LoRA may live only in the file it came from).
         if value is not None or manifest.get(name) is None:
             manifest[name] = value
-    checks = await checks_by_filename(services, actor_id)
+    checks = {item.verdict.name: item.checks for item in found.checks}
     for entry in manifest["training_data"]:
         entry["checks"] = checks.get(entry["filename"])
     return manifest

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Actor, Asset, ImageCheck, TrainingDataItem, utcnow
+from castsmith.db.repositories.training_rows import AssetRow
 from castsmith.domain.errors import ImageError
 from castsmith.imaging.curation import ANALYSIS_VERSION, Analysis, analyse, preload
 from castsmith.pipelines._services import Services
@@ -70,7 +71,7 @@ class Unchecked:
     placeholder: bool
 
 
-def is_placeholder(asset: Asset) -> bool:
+def is_placeholder(asset: Asset | AssetRow) -> bool:
     """Whether an asset is the offline renderer's placeholder art."""
     return asset.provider == "offline" or bool((asset.meta or {}).get("placeholder"))
 

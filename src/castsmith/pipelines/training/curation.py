@@ -12,12 +12,19 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from castsmith.config import Settings
-from castsmith.db.models import Actor, Asset, ImageCheck, TrainingDataItem
+from castsmith.db.models import Actor, Asset, TrainingDataItem
 from castsmith.db.repositories.training import REJECTED, SYNCED
+from castsmith.db.repositories.training_rows import (
+    AssetRow,
+    CheckRow,
+    DatasetRow,
+    ItemRow,
+    asset_check,
+    dataset_rows,
+)
 from castsmith.domain.curation import (
     ItemVerdict,
     Measurements,
@@ -91,17 +98,17 @@ class ItemChecks:
     verdict: ItemVerdict
 
 
-def _current(check: ImageCheck | None, asset: Asset) -> ImageCheck | None:
+def _current(check: CheckRow | None, asset: AssetRow) -> CheckRow | None:
     if check is None or check.version != ANALYSIS_VERSION or check.sha256 != asset.sha256:
         return None
     return check
 
 
-def _descriptors(check: ImageCheck) -> list[list[float]]:
+def _descriptors(check: CheckRow) -> list[list[float]]:
     return [face["descriptor"] for face in check.faces or [] if face.get("descriptor")]
 
 
-def _pending(item: TrainingDataItem, placeholder: bool = False) -> ItemChecks:
+def _pending(item: ItemRow, placeholder: bool = False) -> ItemChecks:
     checks: dict[str, Any] = {
         "faces": None,
         "face_boxes": [],
@@ -125,30 +132,34 @@ def dataset_checks(session: Session, actor_id: int, limits: Thresholds) -> list[
     actor = session.get(Actor, actor_id)
     if actor is None or actor.deleted_at is not None:
         raise NotFound(f"actor {actor_id} not found")
+    return judge_rows(session, actor, dataset_rows(session, actor_id), limits)
+
+
+def judge_rows(
+    session: Session, actor: Actor, rows: list[DatasetRow], limits: Thresholds
+) -> list[ItemChecks]:
+    """The checks of ``rows`` (the actor's stored images, no ``pending`` ones). Sync.
+
+    For callers that read the rows themselves (a manifest reads them once for all it
+    shows); :func:`dataset_checks` reads them and calls this.
+    """
     reference: list[float] | None = None
     reference_pending = False
     if actor.base_image_asset_id is not None:
-        base = session.get(Asset, actor.base_image_asset_id)
-        base_check = session.scalar(
-            select(ImageCheck).where(ImageCheck.asset_id == actor.base_image_asset_id)
-        )
-        current = _current(base_check, base) if base is not None else None
+        base = asset_check(session, actor.base_image_asset_id)
+        current = _current(base[1], base[0]) if base is not None else None
         reference_pending = base is not None and current is None
         faces = _descriptors(current) if current is not None else []
         reference = faces[0] if faces else None
-    rows = session.execute(
-        select(TrainingDataItem, Asset, ImageCheck)
-        .join(Asset, Asset.id == TrainingDataItem.asset_id)
-        .outerjoin(ImageCheck, ImageCheck.asset_id == Asset.id)
-        .where(TrainingDataItem.actor_id == actor_id, TrainingDataItem.status != "pending")
-        .order_by(TrainingDataItem.n)
-    ).all()
     # Near-copies are looked for among the images still in the dataset; placeholder art
     # repeats itself by design and is left out.
     kept = [
         (item.filename, check.phash)
         for item, asset, check in rows
-        if item.status == SYNCED and _current(check, asset) and not is_placeholder(asset)
+        if item.status == SYNCED
+        and check is not None
+        and _current(check, asset)
+        and not is_placeholder(asset)
     ]
     copies = duplicates(kept, limits.duplicate_bits)
     out: list[ItemChecks] = []
@@ -162,9 +173,9 @@ def dataset_checks(session: Session, actor_id: int, limits: Thresholds) -> list[
 
 
 def _judged(
-    item: TrainingDataItem,
-    asset: Asset,
-    check: ImageCheck,
+    item: ItemRow,
+    asset: AssetRow,
+    check: CheckRow,
     reference: list[float] | None,
     limits: Thresholds,
     duplicate_of: str | None,
