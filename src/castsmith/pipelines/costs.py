@@ -15,6 +15,7 @@ from typing import Any
 
 from castsmith.db.repositories.costs import GROUPS, CostRepository, CostTotal
 from castsmith.domain.errors import ValidationError
+from castsmith.domain.times import as_utc
 from castsmith.pipelines._services import Services
 
 CURRENCY = "USD"
@@ -26,7 +27,7 @@ def parse_since(value: str | datetime | None, now: datetime | None = None) -> da
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return as_utc(value)
     relative = _RELATIVE.match(value.strip())
     if relative:
         amount, unit = int(relative.group(1)), relative.group(2)
@@ -38,7 +39,7 @@ def parse_since(value: str | datetime | None, now: datetime | None = None) -> da
         raise ValidationError(
             f"since must be a date (2026-12-01), a date-time or 7d/24h; got {value!r}", "since"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return as_utc(parsed)
 
 
 def totals_sync(
