@@ -31,6 +31,7 @@ from typing import TypeVar, cast
 from castsmith.db.repositories.costs import CostRepository
 from castsmith.domain import costs as rules
 from castsmith.domain.errors import CastsmithError, ProviderError, ProviderUnavailable
+from castsmith.domain.times import as_utc
 from castsmith.jobs.current import current_job
 from castsmith.pipelines._ledger import provider_call
 from castsmith.pipelines._remote import RemoteWork
@@ -103,9 +104,7 @@ def breaker_open_until(services: Services, provider: str) -> float:
         return 0.0
     if any(row.status != rules.FAILED or not row.usage.get("retryable") for row in recent):
         return 0.0
-    latest = recent[0].created_at
-    if latest.tzinfo is None:  # SQLite gives stored UTC times back naive
-        latest = latest.replace(tzinfo=UTC)
+    latest = as_utc(recent[0].created_at)  # SQLite gives stored UTC times back naive
     age = (datetime.now(UTC) - latest).total_seconds()
     return max(0.0, settings.breaker_cooldown - age)
 
