@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from castsmith.domain.errors import ValidationError
 
 REFUSED = "cursor is not one this server made; use next_cursor from a page"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,3 +46,15 @@ class Cursors:
     def after(self, cursor: str | None) -> int | None:
         """Like :meth:`decode`; no cursor (``None`` or ``""``) is the first page."""
         return self.decode(cursor) if cursor else None
+
+    def page(
+        self, rows: Sequence[T], limit: int, id_of: Callable[[T], int]
+    ) -> tuple[list[T], str | None]:
+        """The first ``limit`` of ``rows`` and the cursor of the page after them.
+
+        ``rows`` are read with ``limit + 1``: the extra row only shows that another page
+        follows, so a listing that ends exactly at ``limit`` offers no empty next page.
+        """
+        items = list(rows[:limit])
+        more = len(rows) > limit and bool(items)
+        return items, self.encode(id_of(items[-1])) if more else None

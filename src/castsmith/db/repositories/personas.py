@@ -103,9 +103,7 @@ class PersonaRepository:
         if cursor:
             query = query.where(PersonaTask.id < decode_cursor(cursor))
         rows = list(self.session.scalars(query))
-        more = len(rows) > limit
-        items = rows[:limit]
-        next_cursor = encode_cursor(items[-1].id) if more and items else None
+        items, next_cursor = TASK_CURSORS.page(rows, limit, lambda task: task.id)
         return TaskPage(items, next_cursor, self.result_counts(task.id for task in items))
 
     def result_counts(self, task_pks: Iterable[int]) -> dict[int, dict[str, int]]:
