@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings
 
 from castsmith.config.aliases import alias
@@ -19,8 +19,7 @@ class LimitSettings(BaseSettings):
     """Caps on providers, uploads and downloads; prices; failover; webhooks; cleanup."""
 
     provider_limits: dict[str, ProviderLimit] = Field(
-        default_factory=dict,
-        validation_alias=AliasChoices("CASTSMITH_PROVIDER_LIMITS", "provider_limits"),
+        default_factory=dict, validation_alias=alias("provider_limits")
     )
     # Cost ledger prices over the defaults in domain/costs.py, e.g.
     # {"runpod": {"per_second": 0.00031}, "replicate.training": {"per_second": 0.0015}}.
@@ -35,56 +34,40 @@ class LimitSettings(BaseSettings):
     failover: dict[str, list[str]] = Field(default_factory=dict, validation_alias=alias("failover"))
     breaker_failures: int = Field(default=5, ge=1, validation_alias=alias("breaker_failures"))
     breaker_cooldown: float = Field(default=60.0, gt=0, validation_alias=alias("breaker_cooldown"))
-    max_image_pixels: int = Field(
-        default=64_000_000,
-        validation_alias=AliasChoices("CASTSMITH_MAX_IMAGE_PIXELS", "max_image_pixels"),
-    )
+    max_image_pixels: int = Field(default=64_000_000, validation_alias=alias("max_image_pixels"))
     max_upload_bytes: int = Field(
-        default=25 * 1024 * 1024,
-        validation_alias=AliasChoices("CASTSMITH_MAX_UPLOAD_BYTES", "max_upload_bytes"),
+        default=25 * 1024 * 1024, validation_alias=alias("max_upload_bytes")
     )
     fetch_allow_hosts: str = Field(
         default="",
         description="Comma-separated hosts that URL downloads may reach even when they "
         "resolve to private or loopback addresses (a local mirror, a test server).",
-        validation_alias=AliasChoices("CASTSMITH_FETCH_ALLOW_HOSTS", "fetch_allow_hosts"),
+        validation_alias=alias("fetch_allow_hosts"),
     )
     provider_output_max_bytes: int = Field(
-        default=64 * 1024 * 1024,
-        validation_alias=AliasChoices(
-            "CASTSMITH_PROVIDER_OUTPUT_MAX_BYTES", "provider_output_max_bytes"
-        ),
+        default=64 * 1024 * 1024, validation_alias=alias("provider_output_max_bytes")
     )
     webhook_secret: SecretStr | None = Field(
         default=None,
         description="The whsec_<base64> key job-completion webhooks are signed with.",
-        validation_alias=AliasChoices("CASTSMITH_WEBHOOK_SECRET", "webhook_secret"),
+        validation_alias=alias("webhook_secret"),
     )
     webhook_max_attempts: int = Field(
-        default=10,
-        ge=1,
-        validation_alias=AliasChoices("CASTSMITH_WEBHOOK_MAX_ATTEMPTS", "webhook_max_attempts"),
+        default=10, ge=1, validation_alias=alias("webhook_max_attempts")
     )
-    webhook_timeout: float = Field(
-        default=10.0,
-        validation_alias=AliasChoices("CASTSMITH_WEBHOOK_TIMEOUT", "webhook_timeout"),
-    )
+    webhook_timeout: float = Field(default=10.0, validation_alias=alias("webhook_timeout"))
     cleanup_grace_seconds: float = Field(
         default=24 * 3600.0,
         description="Unreferenced objects younger than this are kept by the cleanup.",
-        validation_alias=AliasChoices("CASTSMITH_CLEANUP_GRACE_SECONDS", "cleanup_grace_seconds"),
+        validation_alias=alias("cleanup_grace_seconds"),
     )
     cleanup_period_seconds: float = Field(
-        default=6 * 3600.0,
-        validation_alias=AliasChoices("CASTSMITH_CLEANUP_PERIOD_SECONDS", "cleanup_period_seconds"),
+        default=6 * 3600.0, validation_alias=alias("cleanup_period_seconds")
     )
     cleanup_keep_prefixes: str = Field(
         default="videos/",
         description="Comma-separated key prefixes the cleanup never touches (objects "
         "that are recorded only in the store, such as video job files).",
-        validation_alias=AliasChoices("CASTSMITH_CLEANUP_KEEP_PREFIXES", "cleanup_keep_prefixes"),
+        validation_alias=alias("cleanup_keep_prefixes"),
     )
-    fetch_timeout: float = Field(
-        default=30.0,
-        validation_alias=AliasChoices("CASTSMITH_FETCH_TIMEOUT", "fetch_timeout"),
-    )
+    fetch_timeout: float = Field(default=30.0, validation_alias=alias("fetch_timeout"))

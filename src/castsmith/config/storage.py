@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
 from castsmith.config.aliases import alias
@@ -17,15 +17,9 @@ class StorageSettings(BaseSettings):
     """Where objects are stored (``local`` or ``s3``), their keys, and signed URLs."""
 
     storage_backend: Literal["local", "s3"] = Field(
-        default="local",
-        validation_alias=AliasChoices(
-            "CASTSMITH_STORAGE_BACKEND", "STORAGE_BACKEND", "storage_backend"
-        ),
+        default="local", validation_alias=alias("storage_backend", "STORAGE_BACKEND")
     )
-    storage_root: Path | None = Field(
-        default=None,
-        validation_alias=AliasChoices("CASTSMITH_STORAGE_ROOT", "storage_root"),
-    )
+    storage_root: Path | None = Field(default=None, validation_alias=alias("storage_root"))
     key_layouts: dict[str, str] = Field(
         default_factory=dict,
         description="Object key templates that replace the defaults, by layout name "
@@ -34,66 +28,43 @@ class StorageSettings(BaseSettings):
     )
     s3_bucket: str = Field(
         default="",
-        validation_alias=AliasChoices(
-            "CASTSMITH_S3_BUCKET",
+        validation_alias=alias(
+            "s3_bucket",
             "STORAGE_BUCKET",
             "S3_BUCKET_NAME",
             "AWS_USER_IMAGES_BUCKET",
             "AWS_SYSTEM_ACTORS_BUCKET",
-            "s3_bucket",
         ),
     )
     s3_region: str = Field(
         default="us-east-1",
-        validation_alias=AliasChoices(
-            "CASTSMITH_S3_REGION", "S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION", "s3_region"
-        ),
+        validation_alias=alias("s3_region", "S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
     )
     s3_endpoint: str = Field(
-        default="",
-        validation_alias=AliasChoices(
-            "CASTSMITH_S3_ENDPOINT", "S3_ENDPOINT", "AWS_ENDPOINT_URL", "s3_endpoint"
-        ),
+        default="", validation_alias=alias("s3_endpoint", "S3_ENDPOINT", "AWS_ENDPOINT_URL")
     )
     s3_access_key: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices(
-            "CASTSMITH_S3_ACCESS_KEY",
-            "S3_ACCESS_KEY",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_ACCESS_KEY",
-            "s3_access_key",
+        validation_alias=alias(
+            "s3_access_key", "S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"
         ),
     )
     s3_secret_key: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices(
-            "CASTSMITH_S3_SECRET_KEY",
-            "S3_SECRET_KEY",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_ACCESS_SECRET",
-            "s3_secret_key",
+        validation_alias=alias(
+            "s3_secret_key", "S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_SECRET"
         ),
     )
     s3_addressing: Literal["auto", "path", "virtual"] = Field(
-        default="auto",
-        validation_alias=AliasChoices("CASTSMITH_S3_ADDRESSING", "s3_addressing"),
+        default="auto", validation_alias=alias("s3_addressing")
     )
-    s3_acl: str = Field(default="", validation_alias=AliasChoices("CASTSMITH_S3_ACL", "s3_acl"))
-    s3_allow_http: bool = Field(
-        default=False, validation_alias=AliasChoices("CASTSMITH_S3_ALLOW_HTTP", "s3_allow_http")
-    )
+    s3_acl: str = Field(default="", validation_alias=alias("s3_acl"))
+    s3_allow_http: bool = Field(default=False, validation_alias=alias("s3_allow_http"))
     serve_from_cloud: bool = Field(
-        default=True,
-        validation_alias=AliasChoices(
-            "CASTSMITH_SERVE_FROM_CLOUD", "SERVE_FROM_CLOUD", "serve_from_cloud"
-        ),
+        default=True, validation_alias=alias("serve_from_cloud", "SERVE_FROM_CLOUD")
     )
     presigned_url_expiry: int = Field(
-        default=3600,
-        validation_alias=AliasChoices(
-            "CASTSMITH_PRESIGNED_URL_EXPIRY", "PRESIGNED_URL_EXPIRY", "presigned_url_expiry"
-        ),
+        default=3600, validation_alias=alias("presigned_url_expiry", "PRESIGNED_URL_EXPIRY")
     )
 
     @field_validator("presigned_url_expiry")
