@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import re
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 
 from castsmith import __version__, auth, web
 from castsmith.api import (
@@ -28,10 +25,8 @@ from castsmith.api import (
 )
 from castsmith.api.headers import SecurityHeaders
 from castsmith.api.limits import Allowance, BodyLimit
+from castsmith.api.request_ids import RequestIds
 from castsmith.bootstrap import Container
-from castsmith.logs import request_id_var
-
-log = logging.getLogger("castsmith.api")
 
 
 def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
@@ -63,22 +58,8 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
     app.state.container = container
     app.state.run_worker = run_worker
 
-    @app.middleware("http")
-    async def request_ids(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        token = request_id_var.set(request_id)
-        try:
-            response = await call_next(request)
-        except Exception:
-            log.exception("unhandled error", extra={"path": request.url.path})
-            response = JSONResponse({"detail": "internal error"}, status_code=500)
-        finally:
-            request_id_var.reset(token)
-        response.headers["x-request-id"] = request_id
-        return response
-
+    # Innermost of the middleware: ids, logs and the last-resort 500 (see request_ids).
+    app.add_middleware(RequestIds)
     auth.install(app, container)
     # Outermost: even the refusals of authentication carry the headers.
     app.add_middleware(SecurityHeaders)
