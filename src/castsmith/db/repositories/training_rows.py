@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, ImageCheck, TrainingDataItem
@@ -26,8 +26,8 @@ class ItemRow:
     n: int
     filename: str
     status: str
-    created_at: datetime
-    updated_at: datetime | None
+    changed: datetime
+    """When the item last changed: ``updated_at``, or ``created_at`` without one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +73,8 @@ _ITEM = (
     TrainingDataItem.n,
     TrainingDataItem.filename,
     TrainingDataItem.status,
-    TrainingDataItem.created_at,
-    TrainingDataItem.updated_at,
+    # One timestamp parsed per row instead of two (on SQLite each is a string to parse).
+    func.coalesce(TrainingDataItem.updated_at, TrainingDataItem.created_at),
 )
 _ASSET = (
     Asset.id,
@@ -125,7 +125,9 @@ def dataset_rows(session: Session, actor_id: int, *, pending: bool = False) -> l
     item, asset = slice(0, _ITEM_END), slice(_ITEM_END, _ASSET_END)
     return [
         DatasetRow(ItemRow(*row[item]), AssetRow(*row[asset]), _check(row[_ASSET_END:]))
-        for row in session.execute(query)
+        # On the connection, not the session: plain Core rows, without the ORM's
+        # per-row loading machinery (nothing here becomes an ORM object).
+        for row in session.connection().execute(query)
     ]
 
 
@@ -136,7 +138,7 @@ def asset_check(session: Session, asset_id: int) -> tuple[AssetRow, CheckRow | N
         .outerjoin(ImageCheck, ImageCheck.asset_id == Asset.id)
         .where(Asset.id == asset_id)
     )
-    row = session.execute(query).first()
+    row = session.connection().execute(query).first()
     if row is None:
         return None
     return AssetRow(*row[: len(_ASSET)]), _check(row[len(_ASSET) :])

@@ -168,7 +168,7 @@ def export_manifest(
         imported = "s3_url" in meta
         if not _shown(item, meta):
             continue
-        changed = item.updated_at or item.created_at
+        changed = item.changed
         entry = {
             "filename": item.filename,
             "s3_url": url_for_key.get(asset.storage_key, meta.get("s3_url", "")),
@@ -186,7 +186,7 @@ def export_manifest(
         items.append(entry)
     updated = top.pop("training_data_updated", None)
     if updated is None and rows:
-        latest = max(item.updated_at or item.created_at for item, _, _ in rows)
+        latest = max(item.changed for item, _, _ in rows)
         updated = latest.replace(tzinfo=None).isoformat()
     return {
         "character_id": top.pop("character_id", actor.legacy_id or actor.name),
