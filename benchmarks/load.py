@@ -25,9 +25,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
+from benchmarks.http_load import run_clients
 from castsmith.bootstrap import Container, build_container
 from castsmith.config import Settings
 from castsmith.domain.access import OPERATOR, acting_as
@@ -36,6 +38,24 @@ from castsmith.jobs.types import JobSpec
 BIN = Path(sys.executable).parent / "castsmith"
 ACTORS = 50
 IMAGES = 200
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its children, in seconds (Linux /proc)."""
+    total = 0
+    pids = [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while pids:
+        current = pids.pop()
+        try:
+            # Fields 14 and 15 (utime, stime) follow the ")" that ends the command name.
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pids += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+    return total / tick
 
 
 def rss_mb(pid: int) -> float:
@@ -100,13 +120,29 @@ def start(args: list[str], settings: Settings, env: dict[str, str]) -> subproces
     return subprocess.Popen([*base, *args], env=environ, stdout=subprocess.DEVNULL)
 
 
-async def readers(base: str, clients: int, seconds: float) -> tuple[int, list[float], int]:
-    paths = ["/api/actors?limit=50", "/api/actors/7", "/api/actors/7/manifest", "/api/jobs"]
+PATHS = ["/api/actors?limit=50", "/api/actors/7", "/api/actors/7/manifest", "/api/jobs"]
+
+
+async def readers(
+    base: str, clients: int, seconds: float, client: str = "raw"
+) -> tuple[int, list[float], int]:
+    """Requests sent, their durations and the failed ones, from ``clients`` clients.
+
+    ``raw``: keep-alive HTTP/1.1 on asyncio streams (:mod:`benchmarks.http_load`), cheap
+    enough to leave the cores to the server; ``httpx``: the client the first figures
+    were taken with (about 1 ms of CPU per request on the same cores).
+    """
+    if client == "raw":
+        address = urlsplit(base)
+        assert address.hostname and address.port, base
+        tally = await run_clients(address.hostname, address.port, PATHS, clients, seconds)
+        return len(tally.times), tally.times, tally.errors
+    paths = PATHS
     times: list[float] = []
     errors = 0
     end = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
 
         async def one(i: int) -> None:
             nonlocal errors
@@ -114,7 +150,7 @@ async def readers(base: str, clients: int, seconds: float) -> tuple[int, list[fl
             while time.perf_counter() < end:
                 start = time.perf_counter()
                 try:
-                    answer = await client.get(paths[k % len(paths)])
+                    answer = await http.get(paths[k % len(paths)])
                     errors += answer.status_code != 200
                 except httpx.TransportError:
                     # A dropped or refused connection is a failed request, counted as
@@ -127,7 +163,7 @@ async def readers(base: str, clients: int, seconds: float) -> tuple[int, list[fl
     return len(times), times, errors
 
 
-def read_figures(settings: Settings, processes: int, seconds: float) -> None:
+def read_figures(settings: Settings, processes: int, seconds: float, client: str = "raw") -> None:
     from benchmarks.scale import free_port
 
     port = free_port()
@@ -148,9 +184,14 @@ def read_figures(settings: Settings, processes: int, seconds: float) -> None:
             # Make sure it is this run's server on this run's database.
             assert settings.database_url in health["checks"]["database"]["detail"], health
             break
-        asyncio.run(readers(base, 200, 10))  # warm-up
+        asyncio.run(readers(base, 200, 10, client))  # warm-up
         before = rss_mb(proc.pid)
-        count, times, errors = asyncio.run(readers(base, 200, seconds))
+        load_before = os.getloadavg()[0]
+        cpu_before = cpu_seconds(proc.pid)
+        own_before = time.process_time()
+        count, times, errors = asyncio.run(readers(base, 200, seconds, client))
+        server_cpu = cpu_seconds(proc.pid) - cpu_before
+        client_cpu = time.process_time() - own_before
         after = rss_mb(proc.pid)
     finally:
         proc.terminate()
@@ -159,11 +200,14 @@ def read_figures(settings: Settings, processes: int, seconds: float) -> None:
     p95 = times[int(0.95 * (len(times) - 1))] * 1000
     rate = count / seconds
     print(
-        f"  serve --workers {processes}: {rate:,.0f} req/s (goal >= 400: "
+        f"  serve --workers {processes} ({client} client): {rate:,.0f} req/s (goal >= 400: "
         f"{'met' if rate >= 400 else 'MISSED'}), p50 {statistics.median(times) * 1000:.0f} ms, "
         f"p95 {p95:.0f} ms (goal <= 500: {'met' if p95 <= 500 else 'MISSED'}), {errors} errors; "
         f"RSS {before:.0f} -> {after:.0f} MB (+{after - before:.1f}; goal <= 30: "
-        f"{'met' if after - before <= 30 else 'MISSED'}); load {os.getloadavg()[0]:.1f}",
+        f"{'met' if after - before <= 30 else 'MISSED'}); load {load_before:.1f} -> "
+        f"{os.getloadavg()[0]:.1f}\n    CPU per request: server {server_cpu / count * 1000:.2f} ms "
+        f"({server_cpu / seconds:.2f} cores), clients {client_cpu / count * 1000:.2f} ms "
+        f"({client_cpu / seconds:.2f} cores)",
         flush=True,
     )
 
@@ -222,6 +266,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--skip", default="", help="readers and/or worker")
+    parser.add_argument(
+        "--client",
+        default="raw",
+        choices=["raw", "httpx"],
+        help="the readers' HTTP client: raw keep-alive streams (cheap) or httpx",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="castsmith-load-"))
     settings = Settings(database_url=f"sqlite:///{tmp / 'load.db'}", data_dir=tmp)
@@ -229,7 +279,7 @@ def main() -> None:
     container = prepare(settings)
     if "readers" not in args.skip:
         for processes in (int(p) for p in args.server_workers.split(",")):
-            read_figures(settings, processes, args.seconds)
+            read_figures(settings, processes, args.seconds, args.client)
     if "worker" not in args.skip:
         worker_figures(container, settings, args.rounds)
     container.close()
