@@ -8,6 +8,7 @@ from typing import Any
 
 from castsmith.config import Settings
 from castsmith.domain.jobs import RetryPolicy
+from castsmith.jobs.memory import tune_allocator
 from castsmith.jobs.periodic import PeriodicTask
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry
@@ -57,7 +58,10 @@ def run_worker_process(
     """Run ``worker`` until SIGTERM/SIGINT, then shut it down gracefully.
 
     ``on_exit`` runs last on the worker's event loop (e.g. closing HTTP clients).
+    Large buffers are kept out of malloc's arenas for the life of the process (see
+    :mod:`castsmith.jobs.memory`), before the worker's threads allocate any.
     """
+    tune_allocator()
 
     async def main() -> None:
         worker.install_signal_handlers()

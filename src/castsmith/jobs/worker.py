@@ -2,7 +2,9 @@
 
 One asyncio loop per worker. Database calls go through ``asyncio.to_thread``. Claims
 fill all free slots at once; finished attempts are flushed to the database in
-batches by one flusher task, so many short jobs cost few transactions.
+batches by one flusher task, so many short jobs cost few transactions. When it falls
+idle after running jobs, it hands the allocator's free memory back to the system
+(see :mod:`castsmith.jobs.memory`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from castsmith.domain import access
 from castsmith.domain.jobs import RetryPolicy
+from castsmith.jobs import memory
 from castsmith.jobs.handling import CANCEL, LOST, SHUTDOWN, AttemptRunner
 from castsmith.jobs.outcomes import (
     Outcome,
@@ -92,6 +95,8 @@ class Worker:
         self._flush_wanted = asyncio.Event()
         self._stopping = asyncio.Event()
         self._more_waiting = False
+        # Jobs have finished since memory was last handed back (see _claim_loop).
+        self._ran_since_release = False
         self._closing = False
         self.stopped = asyncio.Event()
 
@@ -189,6 +194,11 @@ class Worker:
             self._more_waiting = free > 0 and len(claimed) == free
             if self._stopping.is_set():
                 break
+            if not self._tasks and self._ran_since_release:
+                # Idle: the threads that ran the jobs left freed image buffers in
+                # their malloc arenas; without this the RSS keeps that high-water mark.
+                self._ran_since_release = False
+                await asyncio.to_thread(memory.release_free_memory)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
 
@@ -204,6 +214,7 @@ class Worker:
         self._contexts.pop(job_id, None)
         self._reasons.pop(job_id, None)
         self._started.discard(job_id)
+        self._ran_since_release = True
         if self._more_waiting:
             self._wake.set()
 
