@@ -40,9 +40,9 @@ ACTORS = 50
 IMAGES = 200
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` and its children, in seconds (Linux /proc)."""
-    total = 0
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """User + system CPU seconds of ``pid`` and each of its descendants (Linux /proc)."""
+    found: dict[int, float] = {}
     pids = [pid]
     tick = os.sysconf("SC_CLK_TCK")
     while pids:
@@ -50,12 +50,17 @@ def cpu_seconds(pid: int) -> float:
         try:
             # Fields 14 and 15 (utime, stime) follow the ")" that ends the command name.
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            found[current] = (int(fields[11]) + int(fields[12])) / tick
             for task in Path(f"/proc/{current}/task").iterdir():
                 pids += [int(c) for c in (task / "children").read_text().split()]
         except FileNotFoundError:
             continue
-    return total / tick
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its descendants."""
+    return sum(cpu_by_process(pid).values())
 
 
 def rss_mb(pid: int) -> float:
@@ -187,11 +192,14 @@ def read_figures(settings: Settings, processes: int, seconds: float, client: str
         asyncio.run(readers(base, 200, 10, client))  # warm-up
         before = rss_mb(proc.pid)
         load_before = os.getloadavg()[0]
-        cpu_before = cpu_seconds(proc.pid)
+        cpu_before = cpu_by_process(proc.pid)
         own_before = time.process_time()
         count, times, errors = asyncio.run(readers(base, 200, seconds, client))
-        server_cpu = cpu_seconds(proc.pid) - cpu_before
+        cpu_after = cpu_by_process(proc.pid)
         client_cpu = time.process_time() - own_before
+        # Per process: with --workers N the N server processes should share the work.
+        spent = {p: cpu - cpu_before.get(p, 0.0) for p, cpu in cpu_after.items()}
+        server_cpu = sum(spent.values())
         after = rss_mb(proc.pid)
     finally:
         proc.terminate()
@@ -207,7 +215,8 @@ def read_figures(settings: Settings, processes: int, seconds: float, client: str
         f"{'met' if after - before <= 30 else 'MISSED'}); load {load_before:.1f} -> "
         f"{os.getloadavg()[0]:.1f}\n    CPU per request: server {server_cpu / count * 1000:.2f} ms "
         f"({server_cpu / seconds:.2f} cores), clients {client_cpu / count * 1000:.2f} ms "
-        f"({client_cpu / seconds:.2f} cores)",
+        f"({client_cpu / seconds:.2f} cores); CPU s by process: "
+        f"{', '.join(f'{cpu:.1f}' for cpu in sorted(spent.values(), reverse=True))}",
         flush=True,
     )
 
