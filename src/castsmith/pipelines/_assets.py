@@ -1,37 +1,25 @@
-"""Store bytes and record them as an ``Asset``: the one way every pipeline saves a file.
+"""What the asset writer works with, and the URLs users get for stored files.
 
-The order is fixed so nothing is ever half-written: the object is uploaded first, then
-the row (and whatever else the caller records with it) is inserted in one transaction;
-if that transaction fails, the new object is deleted again. Keys are never reused: a
-taken key is turned into a fresh one (``x.jpg`` -> ``x_2.jpg``) by :func:`free_key`.
-
-Usage::
-
-    asset = await store_asset(services, key, data, kind="base_image",
-                              provenance=AssetProvenance(provider="offline"))
-    url = await asset_url(services, asset.storage_key)
+The writer itself (:mod:`._writer`) takes :class:`NewAsset` files and a function giving
+each attempt's :class:`AssetKeys`; :func:`asset_row` is the one place an ``Asset`` row
+is built, whether the writer stores the file or an import records an existing object.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
-from typing import Any
-
-from sqlalchemy.orm import Session
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, Generic, TypeVar
 
 from castsmith.db.models import Asset
-from castsmith.db.repositories.assets import AssetRepository
-from castsmith.domain.errors import CastsmithError, StorageError
-from castsmith.imaging.inspect import hashes, inspect_image
+from castsmith.domain.errors import CastsmithError
+from castsmith.imaging.inspect import ImageInfo, hashes
+from castsmith.imaging.renditions import Rendition
 from castsmith.pipelines._services import Services
 
-log = logging.getLogger("castsmith.pipelines._assets")
-
-MAX_KEY_ATTEMPTS = 1000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,104 +36,149 @@ class AssetProvenance:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _numbered(key: str, n: int) -> str:
-    path = PurePosixPath(key)
-    return str(path.with_name(f"{path.stem}_{n}{path.suffix}"))
+@dataclass(frozen=True)
+class FileFacts:
+    """What an asset row records about its bytes."""
+
+    content_type: str
+    size_bytes: int
+    md5: str
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+
+    @classmethod
+    def of_bytes(cls, data: bytes, content_type: str) -> FileFacts:
+        """Size and hashes of ``data`` (no image inspection)."""
+        md5, sha256 = hashes(data)
+        return cls(content_type, len(data), md5, sha256)
+
+    @classmethod
+    def of_image(cls, info: ImageInfo) -> FileFacts:
+        """The facts an image inspection found."""
+        return cls(
+            info.content_type, info.size_bytes, info.md5, info.sha256, info.width, info.height
+        )
 
 
-async def free_key(services: Services, key: str) -> str:
-    """``key`` if neither a row nor an object uses it, else the first free ``stem_N.ext``."""
-    for n in range(1, MAX_KEY_ATTEMPTS + 1):
-        candidate = key if n == 1 else _numbered(key, n)
-
-        def taken_in_db(k: str = candidate) -> bool:
-            with services.sessions() as session:
-                return bool(AssetRepository(session).keys_taken([k]))
-
-        if not await asyncio.to_thread(taken_in_db) and not await services.store.exists(candidate):
-            return candidate
-    raise StorageError(f"no free key near {key!r} after {MAX_KEY_ATTEMPTS} tries")
-
-
-def _row(
+def asset_row(
     key: str,
-    data: bytes,
-    content_type: str,
+    facts: FileFacts,
     kind: str,
-    provenance: AssetProvenance,
-    width: int | None,
-    height: int | None,
+    provenance: AssetProvenance | None = None,
+    *,
+    hidden: bool = False,
 ) -> Asset:
-    md5, sha256 = hashes(data)
+    """The ``Asset`` row recording ``key``: the one place such a row is built."""
+    prov = provenance or AssetProvenance()
     return Asset(
         storage_key=key,
         kind=kind,
-        content_type=content_type,
-        size_bytes=len(data),
-        md5=md5,
-        sha256=sha256,
-        width=width,
-        height=height,
-        provider=provenance.provider,
-        model=provenance.model,
-        prompt=provenance.prompt,
-        seed=provenance.seed,
-        provider_job_id=provenance.provider_job_id,
-        parent_asset_id=provenance.parent_asset_id,
-        owner_id=provenance.owner_id,
-        meta=dict(provenance.meta),
+        content_type=facts.content_type,
+        size_bytes=facts.size_bytes,
+        md5=facts.md5,
+        sha256=facts.sha256,
+        width=facts.width,
+        height=facts.height,
+        provider=prov.provider,
+        model=prov.model,
+        prompt=prov.prompt,
+        seed=prov.seed,
+        provider_job_id=prov.provider_job_id,
+        parent_asset_id=prov.parent_asset_id,
+        owner_id=prov.owner_id,
+        meta=dict(prov.meta),
+        deleted_at=datetime.now(UTC) if hidden else None,
     )
 
 
-async def store_asset(
-    services: Services,
-    key: str,
-    data: bytes,
-    *,
-    kind: str = "image",
-    content_type: str | None = None,
-    provenance: AssetProvenance | None = None,
-    is_image: bool = True,
-    with_row: Callable[[Session, Asset], None] | None = None,
-) -> Asset:
-    """Upload ``data`` under ``key`` and insert its ``Asset`` row; return the row.
+@dataclass(frozen=True)
+class CopyOf:
+    """A body that is a copy of an object already in the store."""
 
-    Images are inspected first (format, size, pixel limit; ``ImageError`` when the bytes
-    are not one) and their sniffed content type wins over ``content_type``.
-    ``with_row(session, asset)`` runs inside the inserting transaction, so a caller can
-    point other rows at the new asset atomically. On any failure after the upload the
-    object is deleted again and the error re-raised.
+    key: str
+
+
+Body = bytes | Path | AsyncIterable[bytes] | CopyOf
+Renditions = Mapping[str, Rendition] | Awaitable[Mapping[str, Rendition]]
+
+
+@dataclass(frozen=True)
+class NewAsset:
+    """One file to store and record as an asset.
+
+    ``body`` is bytes, a local file (uploaded in parts), a stream of chunks (hashed
+    while it goes up) or :class:`CopyOf` a stored object (give its ``facts``).
+    ``facts`` default to what the bytes show (size and hashes; pass
+    :meth:`FileFacts.of_image` for an image). ``renditions`` (named derived files, such
+    as a poster's WebP sizes) may still be in the making: the writer awaits them after
+    the reservation, so their conversion overlaps it.
     """
-    provenance = provenance or AssetProvenance()
-    width = height = None
-    if is_image:
-        info = await asyncio.to_thread(
-            inspect_image, data, max_pixels=services.settings.max_image_pixels
-        )
-        content_type, width, height = info.content_type, info.width, info.height
-    content_type = content_type or "application/octet-stream"
-    row = _row(key, data, content_type, kind, provenance, width, height)
-    await services.store.put(key, data, content_type=content_type)
 
-    def record() -> Asset:
-        with services.sessions.begin() as session:
-            AssetRepository(session).add(row)
-            if with_row is not None:
-                with_row(session, row)
-        return row
-
-    try:
-        return await asyncio.to_thread(record)
-    except BaseException:
-        await _discard(services, key)
-        raise
+    body: Body
+    kind: str
+    content_type: str = "application/octet-stream"
+    provenance: AssetProvenance = field(default_factory=AssetProvenance)
+    facts: FileFacts | None = None
+    cache_control: str | None = None
+    renditions: Renditions | None = None
 
 
-async def _discard(services: Services, key: str) -> None:
-    try:
-        await services.store.delete(key)
-    except CastsmithError:
-        log.warning("could not remove %s after a failed insert", key, exc_info=True)
+@dataclass(frozen=True)
+class AssetKeys:
+    """Where one :class:`NewAsset` goes: its key and its renditions' keys by name."""
+
+    key: str
+    renditions: Mapping[str, str] = field(default_factory=dict)
+
+    def all(self) -> list[str]:
+        """Every key of the file."""
+        return [self.key, *self.renditions.values()]
+
+
+KeysFor = Callable[[int], Sequence[AssetKeys]]
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """The attempt that got its keys: its number, keys and the hidden rows' ids."""
+
+    n: int
+    keys: Sequence[AssetKeys]
+    ids: Sequence[int]
+
+
+@dataclass(frozen=True)
+class Saved(Generic[T]):
+    """What :func:`write_assets` stored: the reservation, final facts and ``record``'s result."""
+
+    n: int
+    keys: Sequence[AssetKeys]
+    ids: Sequence[int]
+    facts: Sequence[FileFacts]
+    result: T
+
+    @property
+    def key(self) -> str:
+        """The (first) file's key."""
+        return self.keys[0].key
+
+    @property
+    def id(self) -> int:
+        """The (first) file's asset id."""
+        return self.ids[0]
+
+
+def numbered(key: str) -> KeysFor:
+    """Keys for a single file wanted at ``key``: ``key``, then ``stem_2.ext``, ``stem_3.ext``..."""
+
+    def keys_for(n: int) -> list[AssetKeys]:
+        if n <= 1:
+            return [AssetKeys(key)]
+        path = PurePosixPath(key)
+        return [AssetKeys(str(path.with_name(f"{path.stem}_{n}{path.suffix}")))]
+
+    return keys_for
 
 
 async def asset_url(services: Services, key: str) -> str:

@@ -30,8 +30,8 @@ from castsmith.domain import access
 from castsmith.domain.errors import CastsmithError, NotFound
 from castsmith.imaging.inspect import hashes
 from castsmith.imaging.renditions import WEBP, Rendition, make_thumbnail
-from castsmith.pipelines._assets import free_key
 from castsmith.pipelines._services import Services
+from castsmith.pipelines._writer import free_key
 
 log = logging.getLogger("castsmith.pipelines.thumbnails")
 

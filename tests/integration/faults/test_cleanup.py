@@ -15,7 +15,8 @@ from castsmith.config import Settings
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
 from castsmith.db.models import AssetRendition
-from castsmith.pipelines._assets import store_asset
+from castsmith.pipelines._assets import FileFacts, asset_row
+from castsmith.pipelines._writer import store_asset
 from castsmith.pipelines.cleanup import TASK_NAME, cleanup_orphans
 
 
@@ -98,7 +99,10 @@ async def test_a_row_written_during_the_scan_protects_its_object(container: Cont
 
     async def racing(*args: object, **kwargs: object) -> module.CleanupReport:
         report = await real(*args, **kwargs)  # type: ignore[arg-type]
-        await store_asset(container, "system_actors/base_images/bo_base.jpg", b"x", is_image=False)
+        # What a writer's recording transaction does for the object it uploaded.
+        key = "system_actors/base_images/bo_base.jpg"
+        with container.sessions.begin() as session:
+            session.add(asset_row(key, FileFacts.of_bytes(b"x", "image/jpeg"), "base_image"))
         return report
 
     module.find_orphans = racing  # type: ignore[assignment]

@@ -13,7 +13,7 @@ from castsmith.db.models import Asset, JobRun
 from castsmith.domain.jobs import RetryPolicy
 from castsmith.jobs.registry import JobContext
 from castsmith.jobs.worker import Worker
-from castsmith.pipelines._assets import store_asset
+from castsmith.pipelines._writer import store_asset
 from tests.conftest import S3Server
 
 KIND = "faults.store_one"

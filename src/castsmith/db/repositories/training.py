@@ -1,20 +1,19 @@
-"""Training data rows: number reservation, listing, statistics, reject and restore.
+"""Training data rows: numbering, listing, statistics, reject and restore.
 
 A training image gets its number ``n`` (and so its file name and object key) *before*
-anything is uploaded: :meth:`TrainingRepository.reserve` inserts a ``pending`` item and
-a placeholder asset row in one transaction. The unique ``(actor_id, n)`` and the unique
-asset key make two writers that pick the same number collide in the database, never in
-the object store; the loser simply tries the next number. :meth:`finalize` fills in the
-real file facts and flips the item to ``synced``; :meth:`release` removes a reservation
-whose image failed. ``pending`` items are invisible to listings and statistics.
+anything is uploaded: the asset writer reserves the key with a hidden asset row, and
+:meth:`TrainingRepository.hold` adds a ``pending`` item numbered ``n`` in the same
+transaction. The unique ``(actor_id, n)`` and the unique asset key make two writers
+that pick the same number collide in the database, never in the object store.
+:meth:`mark_stored` flips the item to ``synced`` once the file is recorded.
+``pending`` items are invisible to listings and statistics.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -29,17 +28,6 @@ TRAINING_ASSET_KIND = "training_image"
 
 
 @dataclass(frozen=True)
-class Reservation:
-    """A reserved training image number and the rows that hold it."""
-
-    item_id: int
-    asset_id: int
-    n: int
-    key: str
-    filename: str
-
-
-@dataclass(frozen=True)
 class TrainingStats:
     """Counts over an actor's visible training images."""
 
@@ -47,18 +35,6 @@ class TrainingStats:
     synced: int
     rejected: int
     updated: datetime | None
-
-
-@dataclass(frozen=True)
-class FileFacts:
-    """What was actually uploaded for a reservation."""
-
-    size_bytes: int
-    md5: str
-    sha256: str
-    width: int | None
-    height: int | None
-    content_type: str = "image/jpeg"
 
 
 class TrainingRepository:
@@ -84,39 +60,26 @@ class TrainingRepository:
             raise NotFound(f"actor {actor_id} not found")
         return actor
 
-    def reserve(
+    def hold(
         self,
         actor_id: int,
         n: int,
-        key_for: Callable[[int], str],
+        asset_id: int,
+        filename: str,
         *,
         prompt: str | None,
         prompt_id: str | None,
         job_id: int | None,
-    ) -> Reservation:
-        """Insert a pending item numbered ``n`` and its placeholder asset; flush.
+    ) -> TrainingDataItem:
+        """Insert the ``pending`` item numbered ``n`` for a reserved asset; flush.
 
-        Raises ``IntegrityError`` when ``n`` or its key is already taken.
+        Raises ``IntegrityError`` when the actor already has an item numbered ``n``.
         """
-        key = key_for(n)
-        filename = key.rsplit("/", 1)[-1]
-        asset = Asset(
-            storage_key=key,
-            kind=TRAINING_ASSET_KIND,
-            content_type="image/jpeg",
-            size_bytes=0,
-            md5="",
-            sha256="",
-            prompt=prompt,
-            meta={"actor_id": actor_id, "pending": True},
-        )
-        self.session.add(asset)
-        self.session.flush()
         item = TrainingDataItem(
             actor_id=actor_id,
             n=n,
             filename=filename,
-            asset_id=asset.id,
+            asset_id=asset_id,
             prompt=prompt,
             prompt_id=prompt_id,
             status=PENDING,
@@ -124,23 +87,15 @@ class TrainingRepository:
         )
         self.session.add(item)
         self.session.flush()
-        return Reservation(item.id, asset.id, n, key, filename)
+        return item
 
-    def pending_for_job(self, actor_id: int, job_id: int) -> Reservation | None:
-        """A reservation an earlier attempt of ``job_id`` left behind, to reuse."""
-        row = self.session.execute(
-            select(TrainingDataItem, Asset)
-            .join(Asset, Asset.id == TrainingDataItem.asset_id)
-            .where(
-                TrainingDataItem.actor_id == actor_id,
-                TrainingDataItem.job_id == job_id,
-                TrainingDataItem.status == PENDING,
+    def release(self, asset_ids: Sequence[int]) -> None:
+        """Drop the pending items held for ``asset_ids`` (their image failed)."""
+        self.session.execute(
+            delete(TrainingDataItem).where(
+                TrainingDataItem.asset_id.in_(list(asset_ids)), TrainingDataItem.status == PENDING
             )
-        ).first()
-        if row is None:
-            return None
-        item, asset = row
-        return Reservation(item.id, asset.id, item.n, asset.storage_key, item.filename)
+        )
 
     def stored_for_job(self, actor_id: int, job_id: int) -> TrainingDataItem | None:
         """The image an earlier attempt of ``job_id`` already stored (any status but
@@ -153,54 +108,18 @@ class TrainingRepository:
             )
         ).first()
 
-    def finalize(
-        self, reservation: Reservation, facts: FileFacts, provenance: dict[str, Any]
-    ) -> TrainingDataItem:
-        """Record the uploaded file on the reserved rows and mark the item ``synced``."""
-        item = self.session.get(TrainingDataItem, reservation.item_id)
-        asset = self.session.get(Asset, reservation.asset_id)
-        if item is None or asset is None:
-            raise NotFound(f"training image reservation {reservation.n} vanished")
-        asset.size_bytes = facts.size_bytes
-        asset.md5 = facts.md5
-        asset.sha256 = facts.sha256
-        asset.width = facts.width
-        asset.height = facts.height
-        asset.content_type = facts.content_type
-        for name in ("provider", "model", "seed", "provider_job_id", "parent_asset_id"):
-            if provenance.get(name) is not None:
-                setattr(asset, name, provenance[name])
-        meta = dict(provenance.get("meta") or {})
-        meta.update({"actor_id": item.actor_id, "modified_timestamp": utcnow().timestamp()})
-        asset.meta = meta
+    def mark_stored(self, asset_id: int) -> TrainingDataItem:
+        """The item held for ``asset_id``, now recorded: ``synced``, dated on its asset."""
+        item = self.session.scalars(
+            select(TrainingDataItem).where(TrainingDataItem.asset_id == asset_id)
+        ).one()
+        asset = self.session.get(Asset, asset_id)
+        if asset is not None:
+            asset.meta = {**(asset.meta or {}), "modified_timestamp": utcnow().timestamp()}
         item.status = SYNCED
         item.updated_at = utcnow()
         self.session.flush()
         return item
-
-    def release(self, reservation: Reservation) -> None:
-        """Drop a reservation whose image failed: no entry stays behind."""
-        self.session.execute(
-            delete(TrainingDataItem).where(TrainingDataItem.id == reservation.item_id)
-        )
-        self.session.execute(delete(Asset).where(Asset.id == reservation.asset_id))
-        self.session.flush()
-
-    def stale_pending(self, actor_id: int, before: datetime) -> list[Reservation]:
-        """Reservations older than ``before`` (left by a crashed worker)."""
-        rows = self.session.execute(
-            select(TrainingDataItem, Asset)
-            .join(Asset, Asset.id == TrainingDataItem.asset_id)
-            .where(
-                TrainingDataItem.actor_id == actor_id,
-                TrainingDataItem.status == PENDING,
-                TrainingDataItem.created_at < before,
-            )
-        ).all()
-        return [
-            Reservation(item.id, asset.id, item.n, asset.storage_key, item.filename)
-            for item, asset in rows
-        ]
 
     # --- reading ------------------------------------------------------------------------
     def items(

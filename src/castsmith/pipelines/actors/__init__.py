@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from castsmith.db.models import Actor, Asset, User
+from castsmith.db.models import Actor, User
 from castsmith.db.repositories.actors import ActorFilters, ActorRepository
 from castsmith.domain import access
 from castsmith.domain.actors import (
@@ -35,14 +35,11 @@ from castsmith.domain.errors import (
 from castsmith.imaging.inspect import inspect_image
 from castsmith.imaging.renditions import to_jpeg
 from castsmith.net.fetch import fetch_url, policy_from_settings
-from castsmith.pipelines._assets import (
-    AssetProvenance,
-    free_key,
-    store_asset,
-)
+from castsmith.pipelines._assets import AssetProvenance
 from castsmith.pipelines._checks import request_checks
 from castsmith.pipelines._failover import with_failover
 from castsmith.pipelines._services import Services
+from castsmith.pipelines._writer import store_asset
 from castsmith.pipelines.actors.views import ActorView, load_views, to_json
 from castsmith.pipelines.training.curation import ACTOR_THRESHOLD, validate_threshold
 from castsmith.providers.base import ImageProvider, ImageResult, RemoteCall, TextToImage
@@ -213,7 +210,6 @@ async def set_base_image(
             return ActorRepository(session).get(actor_id).name
 
     name = await asyncio.to_thread(actor_name)
-    key = await free_key(services, services.keys.base_image(name))
     base = provenance or AssetProvenance()
     provenance = AssetProvenance(
         provider=base.provider,
@@ -225,12 +221,12 @@ async def set_base_image(
         meta={**base.meta, "actor_id": actor_id},
     )
 
-    def point_actor(session: Session, asset: Asset) -> None:
-        ActorRepository(session).get_for_update(actor_id).base_image_asset_id = asset.id
+    def point_actor(session: Session, asset_id: int) -> None:
+        ActorRepository(session).get_for_update(actor_id).base_image_asset_id = asset_id
 
     await store_asset(
         services,
-        key,
+        services.keys.base_image(name),
         jpeg,
         kind="base_image",
         provenance=provenance,

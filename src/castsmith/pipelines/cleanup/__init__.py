@@ -36,7 +36,7 @@ from castsmith.db.models import Asset, AssetRendition
 from castsmith.domain.errors import CastsmithError
 from castsmith.domain.times import as_utc
 from castsmith.pipelines._services import Services
-from castsmith.pipelines.posters.store import drop_stale_reservations
+from castsmith.pipelines._writer import drop_stale_reservations
 from castsmith.storage.base import ObjectMeta
 
 log = logging.getLogger("castsmith.cleanup")

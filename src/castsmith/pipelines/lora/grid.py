@@ -14,8 +14,9 @@ from typing import Any
 
 from castsmith.domain.errors import ProviderError
 from castsmith.domain.lora import grid_cells
-from castsmith.pipelines._assets import AssetProvenance, asset_url, store_asset
+from castsmith.pipelines._assets import AssetProvenance, asset_url
 from castsmith.pipelines._services import Services
+from castsmith.pipelines._writer import store_asset
 from castsmith.pipelines.lora.delivery import deliver
 from castsmith.pipelines.lora.records import load, load_actor, update
 from castsmith.providers.base import RunWorkflow
@@ -77,7 +78,7 @@ async def draw_grid(
             "prompt": cell.prompt,
             "strength": cell.strength,
             "seed": cell.seed,
-            "key": asset.storage_key,
+            "key": asset.key,
             "asset_id": asset.id,
             "provider": provider.name,
             "placeholder": result.provenance.placeholder,

@@ -22,19 +22,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
-from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.personas import PersonaRepository
 from castsmith.domain import personas as rules
-from castsmith.domain.errors import CastsmithError, ImageError
+from castsmith.domain.errors import ImageError
 from castsmith.imaging.grid import split_grid
-from castsmith.pipelines._assets import free_key
+from castsmith.pipelines._assets import Reserved, numbered
 from castsmith.pipelines._failover import ask_text, with_failover
 from castsmith.pipelines._services import Services
+from castsmith.pipelines._writer import write_assets
 from castsmith.pipelines.personas.parts import (
-    PersonaImage,
-    alongside,
     as_png,
-    asset_row,
+    persona_file,
     persona_of,
 )
 from castsmith.pipelines.thumbnails import Source, add_thumbnail, add_thumbnails
@@ -96,7 +94,6 @@ class PersonaImages:
         self.images = images
         self.text = text
         self.progress = progress
-        self.uploaded: list[str] = []
         self.step = 0
         self._writes: asyncio.Future[None] | None = None
 
@@ -144,7 +141,6 @@ class PersonaImages:
             asset_id = await self._base(task, result, also)
         except BaseException:
             await self._flush(quiet=True)
-            await self.discard()
             raise
         await self._flush()
         return asset_id
@@ -159,7 +155,6 @@ class PersonaImages:
             asset_ids = await self._grid(task, result, base)
         except BaseException:
             await self._flush(quiet=True)
-            await self.discard()
             raise
         await self._flush()
         return asset_ids
@@ -183,24 +178,28 @@ class PersonaImages:
         async def selfie(chosen: ImageProvider, remote: RemoteCall | None) -> ImageResult:
             return await chosen.text_to_image(ask, remote=remote)
 
-        # The free key is looked up while the provider works; a retryable failure moves
-        # on along the ``persona_image`` failover providers (provenance names who served).
-        made, key = await alongside(
-            with_failover(self.services, ROLE, "text_to_image", self.images, selfie),
-            self._free_key(self.services.keys.persona_base(task.task_id, result.id)),
-        )
+        # A retryable failure moves on along the ``persona_image`` failover providers
+        # (provenance names who served).
+        made = await with_failover(self.services, ROLE, "text_to_image", self.images, selfie)
         limit = self.services.settings.max_image_pixels
         data, info = await asyncio.to_thread(as_png, made.images[0].data, limit)
 
         self._step(3, task, name)
-        await self._put(key, data)
-        base = PersonaImage(key, data, info, made.provenance, prompt)
         meta = _meta(task, result, name)
-        asset_id = await asyncio.to_thread(
-            self._record_base, task.task_id, result.id, base, meta, also
-        )
-        await add_thumbnail(self.services, asset_id, data, info.sha256)  # for the grid
-        return asset_id
+        file = persona_file(data, info, made.provenance, prompt, "persona_base", None, meta)
+
+        def record(session: Session, reserved: Reserved) -> None:
+            repo = PersonaRepository(session)
+            row = repo.get_result(repo.get_task(task.task_id), result.id)
+            repo.record_base(row, prompt, reserved.ids[0])
+            if also is not None:
+                session.flush()
+                also(session, reserved.ids[0])
+
+        wanted = numbered(self.services.keys.persona_base(task.task_id, result.id))
+        saved = await write_assets(self.services, [file], wanted, record=record)
+        await add_thumbnail(self.services, saved.id, data, info.sha256)  # for the grid
+        return saved.id
 
     async def _grid(
         self, task: PersonaTask, result: PersonaResult, base: Asset | None
@@ -226,10 +225,7 @@ class PersonaImages:
         async def draw(chosen: ImageProvider, remote: RemoteCall | None) -> ImageResult:
             return await chosen.image_to_image(edit, remote=remote)
 
-        grid, keys = await alongside(
-            with_failover(self.services, ROLE, "image_to_image", self.images, draw),
-            self._free_keys(self._image_keys(task, result)),
-        )
+        grid = await with_failover(self.services, ROLE, "image_to_image", self.images, draw)
 
         self._step(5, task, name)
         pieces = await asyncio.to_thread(split_grid, grid.images[0].data)
@@ -238,41 +234,42 @@ class PersonaImages:
 
         self._step(6, task, name)
         converted = await asyncio.gather(*(asyncio.to_thread(as_png, p, limit) for p in pieces))
-        splits = [
-            PersonaImage(key, data, info, grid.provenance, grid_prompt)
-            for key, (data, info) in zip(keys, converted, strict=True)
-        ]
-        await asyncio.gather(*(self._put(split.key, split.data) for split in splits))
-
-        self._step(7, task, name)
         meta = _meta(task, result, name)
-        ids = await asyncio.to_thread(
-            self._record_splits, task.task_id, result.id, base.id, splits, meta
-        )
-        sources = (Source(i, s.data, s.info.sha256) for i, s in zip(ids, splits, strict=True))
-        await add_thumbnails(self.services, sources)
-        return [base.id, *ids]
-
-    def _image_keys(self, task: PersonaTask, result: PersonaResult) -> list[str]:
-        """The four split images' wanted keys, in the configured layout."""
-        return [self.services.keys.persona_image(task.task_id, result.id, i) for i in range(4)]
-
-    async def _free_key(self, key: str) -> str:
-        return (await self._free_keys([key]))[0]
-
-    async def _free_keys(self, keys: list[str]) -> list[str]:
-        """The wanted keys where free (one query, concurrent HEADs), else the next free."""
-
-        def taken_in_db() -> set[str]:
-            with self.services.sessions() as session:
-                return AssetRepository(session).keys_taken(keys)
-
-        in_db = await asyncio.to_thread(taken_in_db)
-        in_store = await asyncio.gather(*(self.services.store.exists(key) for key in keys))
-        return [
-            await free_key(self.services, key) if key in in_db or stored else key
-            for key, stored in zip(keys, in_store, strict=True)
+        splits = [
+            persona_file(
+                data,
+                info,
+                grid.provenance,
+                grid_prompt,
+                "persona_image",
+                base.id,
+                {**meta, "index": index},
+            )
+            for index, (data, info) in enumerate(converted)
         ]
+
+        def record(session: Session, reserved: Reserved) -> None:
+            repo = PersonaRepository(session)
+            row = repo.get_result(repo.get_task(task.task_id), result.id)
+            repo.complete_result(row, list(reserved.ids))
+
+        wanted = [
+            numbered(self.services.keys.persona_image(task.task_id, result.id, i)) for i in range(4)
+        ]
+        # Steps 6 and 7 are the writer's upload and its recording transaction.
+        self._step(7, task, name)
+        saved = await write_assets(
+            self.services,
+            splits,
+            lambda n: [keys_for(n)[0] for keys_for in wanted],
+            record=record,
+        )
+        sources = (
+            Source(i, data, info.sha256)
+            for i, (data, info) in zip(saved.ids, converted, strict=True)
+        )
+        await add_thumbnails(self.services, sources)
+        return [base.id, *saved.ids]
 
     async def _image_prompt(
         self, task: PersonaTask, result: PersonaResult, persona: rules.PersonaData
@@ -297,60 +294,3 @@ class PersonaImages:
         )
         data = reply.data if isinstance(reply.data, dict) else reply.data.model_dump()
         return rules.image_prompt_from_reply(data)
-
-    async def _put(self, key: str, data: bytes) -> None:
-        self.uploaded.append(key)
-        await self.services.store.put(key, data, content_type="image/png")
-
-    def _record_base(
-        self,
-        task_id: str,
-        result_id: int,
-        base: PersonaImage,
-        meta: dict[str, Any],
-        also: AlsoRecord | None,
-    ) -> int:
-        with self.services.sessions.begin() as session:
-            repo = PersonaRepository(session)
-            result = repo.get_result(repo.get_task(task_id), result_id)
-            row = asset_row(base, "persona_base", None, meta)
-            session.add(row)
-            session.flush()
-            repo.record_base(result, base.prompt, row.id)
-            asset_id = row.id
-            if also is not None:
-                session.flush()
-                also(session, asset_id)
-        self.uploaded.clear()  # recorded: no longer ours to clean up
-        return asset_id
-
-    def _record_splits(
-        self,
-        task_id: str,
-        result_id: int,
-        base_id: int,
-        splits: list[PersonaImage],
-        meta: dict[str, Any],
-    ) -> list[int]:
-        with self.services.sessions.begin() as session:
-            repo = PersonaRepository(session)
-            result = repo.get_result(repo.get_task(task_id), result_id)
-            rows = [
-                asset_row(split, "persona_image", base_id, {**meta, "index": index})
-                for index, split in enumerate(splits)
-            ]
-            session.add_all(rows)
-            session.flush()
-            ids = [row.id for row in rows]
-            repo.complete_result(result, ids)
-        self.uploaded.clear()
-        return ids
-
-    async def discard(self) -> None:
-        """Delete objects this run uploaded but did not record."""
-        for key in self.uploaded:
-            try:
-                await self.services.store.delete(key)
-            except CastsmithError:
-                log.warning("could not remove %s after a failed persona", key, exc_info=True)
-        self.uploaded.clear()

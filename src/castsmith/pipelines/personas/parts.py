@@ -1,5 +1,5 @@
-"""The pieces of a persona's images that hold no state: the image in hand, its PNG
-form, its asset row, the persona it shows, and running a call beside another.
+"""The pieces of a persona's images that hold no state: its PNG form, the file the
+asset writer stores, the persona it shows, and running a call beside another.
 
 Kept apart from :mod:`.images` (the seven steps) so each module stays readable.
 """
@@ -8,28 +8,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from castsmith.db.models import Asset, PersonaResult
+from castsmith.db.models import PersonaResult
 from castsmith.domain import personas as rules
 from castsmith.imaging.inspect import ImageInfo, inspect_image
 from castsmith.imaging.renditions import to_png
+from castsmith.pipelines._assets import AssetProvenance, FileFacts, NewAsset
 from castsmith.providers.base import Provenance
 
 T = TypeVar("T")
 U = TypeVar("U")
-
-
-@dataclass
-class PersonaImage:
-    """An image made for a persona, uploaded under ``key``, before it is recorded."""
-
-    key: str
-    data: bytes
-    info: ImageInfo
-    provenance: Provenance
-    prompt: str
 
 
 def as_png(data: bytes, max_pixels: int) -> tuple[bytes, ImageInfo]:
@@ -41,25 +30,26 @@ def as_png(data: bytes, max_pixels: int) -> tuple[bytes, ImageInfo]:
     return data, info
 
 
-def asset_row(image: PersonaImage, kind: str, parent_id: int | None, meta: dict[str, Any]) -> Asset:
-    """The asset row of ``image``; its provenance names the provider that served."""
-    return Asset(
-        storage_key=image.key,
-        kind=kind,
-        content_type=image.info.content_type,
-        size_bytes=len(image.data),
-        md5=image.info.md5,
-        sha256=image.info.sha256,
-        width=image.info.width,
-        height=image.info.height,
-        provider=image.provenance.provider,
-        model=image.provenance.model,
-        prompt=image.prompt,
-        seed=image.provenance.seed,
-        provider_job_id=image.provenance.provider_job_id,
+def persona_file(
+    data: bytes,
+    info: ImageInfo,
+    made: Provenance,
+    prompt: str,
+    kind: str,
+    parent_id: int | None,
+    meta: dict[str, Any],
+) -> NewAsset:
+    """A persona image for the asset writer; its provenance names the provider that served."""
+    provenance = AssetProvenance(
+        provider=made.provider,
+        model=made.model,
+        prompt=prompt,
+        seed=made.seed,
+        provider_job_id=made.provider_job_id,
         parent_asset_id=parent_id,
-        meta={**meta, "placeholder": image.provenance.placeholder},
+        meta={**meta, "placeholder": made.placeholder},
     )
+    return NewAsset(data, kind, info.content_type, provenance, facts=FileFacts.of_image(info))
 
 
 async def alongside(main: Awaitable[T], side: Awaitable[U]) -> tuple[T, U]:

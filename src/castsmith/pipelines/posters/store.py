@@ -1,50 +1,42 @@
 """Saving a poster as a new version, and the URLs users get for a version.
 
-Order, so nothing is ever half-written and nothing is ever overwritten:
-
-1. Reserve a version number: insert the source asset's row (keyed by its unique storage
-   key, which contains the version) marked deleted, so no listing shows it yet. The
-   unique key is the reservation: two jobs for one actor can never pick the same
-   number, and numbers whose keys already hold objects are skipped.
-2. Upload the source image and the three WebP renditions in parallel.
-3. One transaction: un-hide the asset, insert the renditions and the version row, and
-   make it current (unless asked not to: a draft to compare first). If it fails, the
-   objects and the reservation are removed again.
-
-A worker killed between 1 and 3 leaves a hidden asset row (and maybe some objects),
-and the retried job takes the next number. The orphan cleanup drops such stale
-reservations after its grace period (:func:`drop_stale_reservations`), which frees
-their objects for removal.
+A version is saved by the asset writer (:func:`~castsmith.pipelines._assets.write_assets`):
+the version number is reserved by the source image's hidden row (its unique key holds
+the version), the source and its three WebP renditions are uploaded, and one
+transaction makes the row visible, records the renditions and the version, and makes it
+current (unless asked not to: a draft to compare first). Two jobs for one actor never
+pick the same number, numbers whose keys hold objects are skipped, and a failure
+removes what was written.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from castsmith.db.models import Actor, Asset, AssetRendition, PosterFrameVersion
+from castsmith.db.models import Actor
 from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.posters import PosterRecord, PosterRepository
-from castsmith.domain.errors import CastsmithError, StorageError
 from castsmith.domain.keys import POSTER_SIZES, KeyLayout
 from castsmith.domain.times import as_utc
-from castsmith.imaging.inspect import ImageInfo, hashes
+from castsmith.imaging.inspect import ImageInfo
 from castsmith.imaging.renditions import Rendition
-from castsmith.pipelines._assets import AssetProvenance, public_pair
+from castsmith.pipelines._assets import (
+    AssetKeys,
+    AssetProvenance,
+    FileFacts,
+    NewAsset,
+    Reserved,
+    public_pair,
+)
 from castsmith.pipelines._services import Services
-from castsmith.storage.base import PutItem
+from castsmith.pipelines._writer import write_assets
 
-log = logging.getLogger("castsmith.pipelines.posters")
-
-MAX_VERSION_TRIES = 50
 SEED_SIZE_NAMES = {"sm": "webp_sm", "md": "webp_md", "lg": "webp_lg"}
 CACHE_CONTROL = "public, max-age=31536000, immutable"  # a versioned key never changes
 
@@ -97,64 +89,22 @@ def poster_keys(
     return PosterKeys(version, source, renditions)
 
 
-def _source_row(
-    key: str, data: bytes, info: ImageInfo, actor: ActorRef, version: int, prov: AssetProvenance
-) -> Asset:
-    md5, sha256 = hashes(data)
-    return Asset(
-        storage_key=key,
-        kind="poster_frame",
-        content_type=info.content_type,
-        size_bytes=len(data),
-        md5=md5,
-        sha256=sha256,
-        width=info.width,
-        height=info.height,
-        provider=prov.provider,
-        model=prov.model,
-        prompt=prov.prompt,
-        seed=prov.seed,
-        provider_job_id=prov.provider_job_id,
-        owner_id=actor.owner_id,
-        meta={**prov.meta, "actor_id": actor.id, "poster_version": version},
-        deleted_at=datetime.now(UTC),  # hidden until the version is recorded
-    )
-
-
-async def _reserve(
-    services: Services,
-    layout: KeyLayout,
+def _poster_asset(
     actor: ActorRef,
-    data: bytes,
+    source: bytes,
     info: ImageInfo,
     prov: AssetProvenance,
-) -> tuple[PosterKeys, int]:
-    def start() -> int:
-        with services.sessions() as session:
-            return PosterRepository(session).max_version(actor.id) + 1
-
-    def try_insert(keys: PosterKeys) -> int | None:
-        row = _source_row(keys.source, data, info, actor, keys.version, prov)
-        try:
-            with services.sessions.begin() as session:
-                if AssetRepository(session).keys_taken(keys.all()):
-                    return None
-                session.add(row)
-                session.flush()
-                return row.id
-        except IntegrityError:
-            return None
-
-    version = await asyncio.to_thread(start)
-    for _ in range(MAX_VERSION_TRIES):
-        keys = poster_keys(layout, actor, version, info.extension)
-        present = await asyncio.gather(*(services.store.exists(key) for key in keys.all()))
-        if not any(present):
-            asset_id = await asyncio.to_thread(try_insert, keys)
-            if asset_id is not None:
-                return keys, asset_id
-        version += 1
-    raise StorageError(f"no free poster version for actor {actor.name!r} near {version}")
+    renditions: Awaitable[Mapping[str, Rendition]],
+) -> NewAsset:
+    return NewAsset(
+        source,
+        "poster_frame",
+        info.content_type,
+        replace(prov, owner_id=actor.owner_id, meta={**prov.meta, "actor_id": actor.id}),
+        facts=FileFacts.of_image(info),
+        cache_control=CACHE_CONTROL,
+        renditions=renditions,
+    )
 
 
 async def save_poster_version(
@@ -174,121 +124,39 @@ async def save_poster_version(
     """Store ``source`` and its renditions as the actor's next version and make it current
     (with ``make_current=False`` it joins the history and the current poster stays).
 
-    ``renditions`` may still be in the making (a task): the version is reserved and
-    the source uploaded meanwhile, so only the rendition uploads and the final
-    transaction follow the conversion. ``on_converted`` runs once they are ready.
+    ``renditions`` may still be in the making (a task): the version is reserved
+    meanwhile, so only the uploads and the final transaction follow the conversion.
+    ``on_converted`` runs once they are ready.
     """
-    pending = asyncio.ensure_future(renditions)
-    try:
-        keys, asset_id = await _reserve(services, layout, actor, source, info, provenance)
-    except BaseException:
-        pending.cancel()
-        raise
-    source_put = asyncio.create_task(
-        services.store.put(
-            keys.source, source, content_type=info.content_type, cache_control=CACHE_CONTROL
-        )
-    )
-    try:
-        made = await pending
+
+    async def converted() -> Mapping[str, Rendition]:
+        made = await renditions
         if on_converted is not None:
             await on_converted()
-        items = [
-            PutItem(keys.renditions[size], made[size].data, made[size].content_type, CACHE_CONTROL)
-            for size in POSTER_SIZES
-        ]
-        await services.store.put_many(items, concurrency=len(items))
-        await source_put
-        await asyncio.to_thread(
-            _record, services, keys, asset_id, made, actor, params, job_id, make_current
-        )
-    except BaseException:
-        pending.cancel()
-        source_put.cancel()
-        await asyncio.gather(source_put, return_exceptions=True)
-        await _undo(services, keys, asset_id)
-        raise
-    return keys
+        return made
 
+    def keys_for(version: int) -> list[AssetKeys]:
+        keys = poster_keys(layout, actor, version, info.extension)
+        return [AssetKeys(keys.source, keys.renditions)]
 
-def _record(
-    services: Services,
-    keys: PosterKeys,
-    asset_id: int,
-    renditions: Mapping[str, Rendition],
-    actor: ActorRef,
-    params: dict[str, Any],
-    job_id: int | None,
-    make_current: bool = True,
-) -> None:
-    """The one transaction that makes a reserved version real (and current, if asked)."""
-    with services.sessions.begin() as session:
-        asset = AssetRepository(session).get(asset_id)
-        asset.deleted_at = None
-        for size in POSTER_SIZES:
-            rendition = renditions[size]
-            session.add(
-                AssetRendition(
-                    asset_id=asset_id,
-                    name=size,
-                    storage_key=keys.renditions[size],
-                    content_type=rendition.content_type,
-                    size_bytes=rendition.size_bytes,
-                    width=rendition.width,
-                    height=rendition.height,
-                    md5=hashes(rendition.data)[0],
-                )
-            )
-        session.flush()
+    def first(session: Session) -> int:
+        return PosterRepository(session).max_version(actor.id) + 1
+
+    def record(session: Session, reserved: Reserved) -> None:
+        asset = AssetRepository(session).get(reserved.ids[0])
+        asset.meta = {**(asset.meta or {}), "poster_version": reserved.n}
         PosterRepository(session).add_version(
             actor.id,
-            keys.version,
-            asset_id,
+            reserved.n,
+            reserved.ids[0],
             params=params,
             job_id=job_id,
             make_current=make_current,
         )
 
-
-async def _undo(services: Services, keys: PosterKeys, asset_id: int) -> None:
-    # Shielded: a cancelled job must still take back what it wrote.
-    async def work() -> None:
-        for key in keys.all():
-            try:
-                await services.store.delete(key)
-            except CastsmithError:
-                log.warning("could not remove %s after a failed poster save", key)
-
-        def drop_row() -> None:
-            with services.sessions.begin() as session:
-                session.execute(delete(Asset).where(Asset.id == asset_id))
-
-        try:
-            await asyncio.to_thread(drop_row)
-        except Exception:
-            log.warning("could not remove the reserved poster asset %s", asset_id)
-
-    await asyncio.shield(work())
-
-
-def drop_stale_reservations(sessions: Any, older_than: datetime) -> list[str]:
-    """Delete version reservations made before ``older_than`` that never became versions.
-
-    A reservation is a hidden asset row no poster version points at; only a save that
-    died between reserving and recording leaves one behind. Returns their keys.
-    """
-    stale = (
-        select(Asset.id, Asset.storage_key)
-        .where(Asset.deleted_at.is_not(None), Asset.deleted_at < older_than)
-        .where(
-            ~select(PosterFrameVersion.id).where(PosterFrameVersion.asset_id == Asset.id).exists()
-        )
-    )
-    with sessions.begin() as session:
-        rows = session.execute(stale).all()
-        if rows:
-            session.execute(delete(Asset).where(Asset.id.in_([row.id for row in rows])))
-    return [row.storage_key for row in rows]
+    file = _poster_asset(actor, source, info, provenance, converted())
+    saved = await write_assets(services, [file], keys_for, first=first, record=record)
+    return PosterKeys(saved.n, saved.key, dict(saved.keys[0].renditions))
 
 
 # --- URLs ------------------------------------------------------------------------------

@@ -16,10 +16,11 @@ from castsmith.db.models import Asset, CharacterReference
 from castsmith.domain import access
 from castsmith.domain.errors import CastsmithError
 from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
-from castsmith.pipelines._assets import AssetProvenance, store_asset
+from castsmith.pipelines._assets import AssetProvenance
 from castsmith.pipelines._checks import request_checks
 from castsmith.pipelines._failover import with_failover
 from castsmith.pipelines._services import Services
+from castsmith.pipelines._writer import store_asset
 from castsmith.pipelines.references import (
     EXTENSIONS,
     KIND_GENERATE,
@@ -90,13 +91,13 @@ async def generate(
             ext = EXTENSIONS.get(image.content_type, "png")
             key = services.keys.character_reference(image_id, ext)
 
-            def add_row(session: Session, asset: Asset, image_id: str = image_id) -> None:
+            def add_row(session: Session, asset_id: int, image_id: str = image_id) -> None:
                 session.add(
                     CharacterReference(
                         id=image_id,
                         description=request.description,
                         aspect_ratio=request.aspect_ratio,
-                        asset_id=asset.id,
+                        asset_id=asset_id,
                         owner_id=request.owner_id,
                         actor_id=request.actor_id,
                     )
@@ -118,12 +119,14 @@ async def generate(
                 ),
                 with_row=add_row,
             )
-            keys.append(key)
+            keys.append(asset.key)
             if services.store.backend != "local":
-                await asyncio.to_thread(_write_cache, cache_path(services, key), image.data)
-            stored.append({"id": image_id, "path": key, "content_type": asset.content_type})
+                await asyncio.to_thread(_write_cache, cache_path(services, asset.key), image.data)
+            stored.append(
+                {"id": image_id, "path": asset.key, "content_type": asset.facts[0].content_type}
+            )
             asset_ids.append(asset.id)
-            sources.append(Source(asset.id, image.data, asset.sha256))
+            sources.append(Source(asset.id, image.data, asset.facts[0].sha256))
     except BaseException:
         await _remove(services, keys)
         raise

@@ -11,14 +11,25 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, CharacterReference, VideoJob
 from castsmith.domain.access import acting_user_id, current, may_access
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
 from castsmith.domain.keys import validate_key, validate_segment
 from castsmith.imaging.served import served_type
-from castsmith.pipelines._assets import asset_url
+from castsmith.pipelines._assets import (
+    AssetKeys,
+    AssetProvenance,
+    CopyOf,
+    FileFacts,
+    NewAsset,
+    Reserved,
+    asset_url,
+    numbered,
+)
 from castsmith.pipelines._services import Services
+from castsmith.pipelines._writer import write_assets
 from castsmith.pipelines.references import ReferenceRow, find, list_references
 
 
@@ -118,11 +129,17 @@ async def persist_asset(
     if len(data) > limit:
         raise ValidationError(f"file: the upload is larger than {limit} bytes", "file")
     key = f"{job_prefix(job_id)}/{relative}"
-    if await services.store.exists(key):
-        raise Conflict(f"video job '{job_id}' already has a file at '{relative}'")
     # Stored with the type its bytes show, not the one the uploader claimed.
     stored_type = served_type(data[:64], content_type).content_type
-    await services.store.put(key, data, content_type=stored_type)
+
+    def only_once(n: int) -> list[AssetKeys]:
+        if n > 1:  # the key is taken, by a row or by an object: never replace it
+            raise Conflict(f"video job '{job_id}' already has a file at '{relative}'")
+        return [AssetKeys(key)]
+
+    provenance = AssetProvenance(owner_id=acting_user_id(), meta={"video_job_id": job_id})
+    file = NewAsset(data, "video_job_file", stored_type, provenance)
+    await write_assets(services, [file], only_once)
     return JobAsset(relative, key, len(data), await asset_url(services, key))
 
 
@@ -164,54 +181,72 @@ async def attach_to_video_job(
         r.source_reference_id
         for r in await list_references(services, video_job_id=job_id, limit=1000)
     }
-    copied: list[tuple[ReferenceRow, str]] = []
-    for source in sources:
-        if source.id in existing:
-            continue
-        ext = source.key.rsplit(".", 1)[-1]
-        dst = services.keys.job_character_reference(job_id, source.id, ext)
-        await services.store.copy(source.key, dst)
-        copied.append((source, dst))
-
-    def record() -> None:
-        with services.sessions.begin() as session:
-            for source, dst in copied:
-                origin = session.scalars(select(Asset).where(Asset.storage_key == source.key)).one()
-                asset = Asset(
-                    storage_key=dst,
-                    kind="character_reference",
-                    content_type=origin.content_type,
-                    size_bytes=origin.size_bytes,
-                    md5=origin.md5,
-                    sha256=origin.sha256,
-                    width=origin.width,
-                    height=origin.height,
-                    provider=origin.provider,
-                    model=origin.model,
-                    prompt=origin.prompt,
-                    seed=origin.seed,
-                    parent_asset_id=origin.id,
-                    owner_id=origin.owner_id,
-                    meta=dict(origin.meta or {}),
-                )
-                session.add(asset)
-                session.flush()
-                session.add(
-                    CharacterReference(
-                        id=str(uuid.uuid4()),
-                        description=source.description,
-                        aspect_ratio=source.aspect_ratio,
-                        asset_id=asset.id,
-                        video_job_id=job_id,
-                        source_reference_id=source.id,
-                        owner_id=origin.owner_id,
-                    )
-                )
-
-    try:
-        await asyncio.to_thread(record)
-    except BaseException:
-        for _, dst in copied:
-            await services.store.delete(dst)
-        raise
+    wanted = [source for source in sources if source.id not in existing]
+    if wanted:
+        await _copy_references(services, job_id, wanted)
     return await list_references(services, video_job_id=job_id, limit=1000)
+
+
+async def _copy_references(services: Services, job_id: str, sources: list[ReferenceRow]) -> None:
+    """Copy ``sources`` into the video job's folder and record them, all or none."""
+
+    def origins() -> list[Asset]:
+        with services.sessions() as session:
+            keys = [source.key for source in sources]
+            by_key = {
+                row.storage_key: row
+                for row in session.scalars(select(Asset).where(Asset.storage_key.in_(keys)))
+            }
+            session.expunge_all()
+            return [by_key[key] for key in keys]
+
+    found = await asyncio.to_thread(origins)
+    files = [
+        NewAsset(
+            CopyOf(origin.storage_key),
+            "character_reference",
+            origin.content_type,
+            AssetProvenance(
+                provider=origin.provider,
+                model=origin.model,
+                prompt=origin.prompt,
+                seed=origin.seed,
+                parent_asset_id=origin.id,
+                owner_id=origin.owner_id,
+                meta=dict(origin.meta or {}),
+            ),
+            facts=FileFacts(
+                origin.content_type,
+                origin.size_bytes,
+                origin.md5,
+                origin.sha256,
+                origin.width,
+                origin.height,
+            ),
+        )
+        for origin in found
+    ]
+    wanted = [
+        numbered(
+            services.keys.job_character_reference(job_id, source.id, source.key.rsplit(".", 1)[-1])
+        )
+        for source in sources
+    ]
+
+    def record(session: Session, reserved: Reserved) -> None:
+        for source, origin, asset_id in zip(sources, found, reserved.ids, strict=True):
+            session.add(
+                CharacterReference(
+                    id=str(uuid.uuid4()),
+                    description=source.description,
+                    aspect_ratio=source.aspect_ratio,
+                    asset_id=asset_id,
+                    video_job_id=job_id,
+                    source_reference_id=source.id,
+                    owner_id=origin.owner_id,
+                )
+            )
+
+    await write_assets(
+        services, files, lambda n: [keys_for(n)[0] for keys_for in wanted], record=record
+    )

@@ -6,13 +6,14 @@ lose or duplicate an entry and a failure leaves nothing behind:
 1. read the base image (the actor's stored one, or ``base_image_url`` fetched through
    the SSRF-safe downloader) - an actor without one is refused naming ``base_image``;
 2. ask the image provider for a variation with the prompt; convert the output to JPEG;
-3. reserve the next free number ``n`` in the database (unique per actor; a collision
-   retries with the next number; SQLite takes the write lock up front, PostgreSQL locks
-   the actor row), then check the object store and skip numbers whose key is taken;
-4. upload to ``system_actors/training_data/{actor_name}/{actor_name}_{n}.jpg``;
-5. record hashes, size and provenance and mark the item ``synced`` in one transaction.
+3. the asset writer reserves the next free number ``n`` (unique per actor: SQLite takes
+   the write lock up front, PostgreSQL locks the actor row, so concurrent writers queue
+   instead of colliding) with a hidden asset row and a ``pending`` item, skipping numbers
+   whose key already holds an object;
+4. it uploads to ``system_actors/training_data/{actor_name}/{actor_name}_{n}.jpg``;
+5. and records the asset and marks the item ``synced`` in one transaction.
 
-Any failure after step 3 releases the reservation and removes the uploaded object.
+Any failure after step 3 removes the reservation and the uploaded object.
 Steps 1 and 2, and their staging for a retry, are in :mod:`.generate`.
 """
 
@@ -24,19 +25,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from castsmith.db.models import Actor, Asset, utcnow
 from castsmith.db.repositories.actors import ActorRepository
-from castsmith.db.repositories.training import (
-    FileFacts,
-    Reservation,
-    TrainingRepository,
-)
-from castsmith.domain.errors import CastsmithError, Conflict, ValidationError
+from castsmith.db.repositories.training import TRAINING_ASSET_KIND, TrainingRepository
+from castsmith.domain.errors import CastsmithError, ValidationError
 from castsmith.imaging.inspect import inspect_image
 from castsmith.net.fetch import fetch_url, policy_from_settings
+from castsmith.pipelines._assets import AssetKeys, AssetProvenance, FileFacts, NewAsset, Reserved
 from castsmith.pipelines._services import Services
+from castsmith.pipelines._writer import drop_stale_reservations, write_assets
 from castsmith.pipelines.thumbnails import add_thumbnail
 from castsmith.providers.base import (
     ImageProvider,
@@ -159,68 +158,6 @@ async def read_base_image(
     return data, actor.base_asset_id
 
 
-def reserve_number(
-    services: Services,
-    actor: ActorFacts,
-    *,
-    prompt: str | None,
-    prompt_id: str | None,
-    job_id: int | None,
-    floor: int = 0,
-) -> tuple[Reservation, bool]:
-    """Reserve the next free training image number of ``actor``. Sync.
-
-    Returns the reservation and whether it is one an earlier attempt of ``job_id`` made
-    (its key then already belongs to this job).
-    """
-
-    def key_for(n: int) -> str:
-        return services.keys.training_image(actor.name, n)
-
-    for _ in range(MAX_RESERVE_ATTEMPTS):
-        n = floor + 1
-        try:
-            with services.sessions.begin() as session:
-                repo = TrainingRepository(session)
-                if job_id is not None:
-                    earlier = repo.pending_for_job(actor.id, job_id)
-                    if earlier is not None:
-                        return earlier, True
-                repo.lock_actor(actor.id)
-                n = repo.next_number(actor.id, floor)
-                fresh = repo.reserve(
-                    actor.id, n, key_for, prompt=prompt, prompt_id=prompt_id, job_id=job_id
-                )
-                return fresh, False
-        except IntegrityError:
-            # Another writer took n (or an unrelated asset holds its key): move past it.
-            floor = max(floor, n)
-    raise Conflict(f"could not reserve a training image number for actor {actor.name!r}")
-
-
-def release(services: Services, reservation: Reservation) -> None:
-    """Remove a reservation's rows. Sync."""
-    with services.sessions.begin() as session:
-        TrainingRepository(session).release(reservation)
-
-
-def _release_quietly(services: Services, reservation: Reservation) -> None:
-    # Called while another error propagates: that error (the store or the database
-    # being unreachable) is what decides the retry, not a failed clean-up. A reservation
-    # left behind is reused by the job's retry or cleared once stale.
-    try:
-        release(services, reservation)
-    except Exception:
-        log.warning("could not release training image reservation %s", reservation.key)
-
-
-async def _discard_object(services: Services, key: str) -> None:
-    try:
-        await services.store.delete(key)
-    except CastsmithError:
-        log.warning("could not remove %s after a failed training image", key, exc_info=True)
-
-
 async def store_training_image(
     services: Services,
     actor: ActorFacts,
@@ -236,73 +173,74 @@ async def store_training_image(
     info = await asyncio.to_thread(
         inspect_image, jpeg, max_pixels=services.settings.max_image_pixels, decode=False
     )
-    floor = 0
-    while True:
-        reservation, reused = await asyncio.to_thread(
-            reserve_number,
-            services,
-            actor,
+    meta = {**(provenance.get("meta") or {}), "actor_id": actor.id}
+    file = NewAsset(
+        jpeg,
+        TRAINING_ASSET_KIND,
+        "image/jpeg",
+        AssetProvenance(
+            provider=provenance.get("provider"),
+            model=provenance.get("model"),
+            prompt=prompt,
+            seed=provenance.get("seed"),
+            provider_job_id=provenance.get("provider_job_id"),
+            parent_asset_id=provenance.get("parent_asset_id"),
+            meta=meta,
+        ),
+        facts=FileFacts.of_image(info),
+    )
+
+    def first(session: Session) -> int:
+        repo = TrainingRepository(session)
+        repo.lock_actor(actor.id)
+        return repo.next_number(actor.id)
+
+    def hold(session: Session, reserved: Reserved) -> None:
+        filename = reserved.keys[0].key.rsplit("/", 1)[-1]
+        TrainingRepository(session).hold(
+            actor.id,
+            reserved.n,
+            reserved.ids[0],
+            filename,
             prompt=prompt,
             prompt_id=prompt_id,
             job_id=job_id,
-            floor=floor,
-        )
-        try:
-            # A reservation left by an earlier attempt of this job owns its key already.
-            taken = not reused and await services.store.exists(reservation.key)
-        except BaseException:
-            # The store is unreachable: no pending row may stay pointing at no object.
-            await asyncio.to_thread(_release_quietly, services, reservation)
-            raise
-        if not taken:
-            break
-        log.warning("training image key %s is taken in the store; skipping", reservation.key)
-        await asyncio.to_thread(release, services, reservation)
-        floor = reservation.n
-    uploaded = False
-    try:
-        await services.store.put(reservation.key, jpeg, content_type="image/jpeg")
-        uploaded = True
-        facts = FileFacts(
-            size_bytes=info.size_bytes,
-            md5=info.md5,
-            sha256=info.sha256,
-            width=info.width,
-            height=info.height,
         )
 
-        def record() -> int:
-            with services.sessions.begin() as session:
-                return TrainingRepository(session).finalize(reservation, facts, provenance).id
+    def release(session: Session, reserved: Reserved) -> None:
+        TrainingRepository(session).release(reserved.ids)
 
-        item_id = await asyncio.to_thread(record)
-    except BaseException:
-        if uploaded:
-            await _discard_object(services, reservation.key)
-        await asyncio.to_thread(_release_quietly, services, reservation)
-        raise
+    def record(session: Session, reserved: Reserved) -> int:
+        return TrainingRepository(session).mark_stored(reserved.ids[0]).id
+
+    def keys_for(n: int) -> list[AssetKeys]:
+        return [AssetKeys(services.keys.training_image(actor.name, n))]
+
+    saved = await write_assets(
+        services, [file], keys_for, first=first, hold=hold, release=release, record=record
+    )
+    assert saved.result is not None
     # After the image is recorded: a thumbnail that fails is made when a grid shows it.
-    await add_thumbnail(services, reservation.asset_id, jpeg, info.sha256)
+    await add_thumbnail(services, saved.id, jpeg, info.sha256)
     return TrainingImage(
-        item_id=item_id,
-        n=reservation.n,
-        filename=reservation.filename,
-        key=reservation.key,
+        item_id=saved.result,
+        n=saved.n,
+        filename=saved.key.rsplit("/", 1)[-1],
+        key=saved.key,
         md5=info.md5,
         size_bytes=info.size_bytes,
         provider=str(provenance.get("provider") or ""),
     )
 
 
-async def clear_stale_reservations(services: Services, actor_id: int) -> int:
+async def clear_stale_reservations(services: Services) -> int:
     """Remove reservations (and their objects) that a crashed worker left behind."""
-
-    def find() -> list[Reservation]:
-        with services.sessions() as session:
-            return TrainingRepository(session).stale_pending(actor_id, utcnow() - STALE_RESERVATION)
-
-    stale = await asyncio.to_thread(find)
-    for reservation in stale:
-        await _discard_object(services, reservation.key)
-        await asyncio.to_thread(release, services, reservation)
-    return len(stale)
+    keys = await asyncio.to_thread(
+        drop_stale_reservations, services.sessions, utcnow() - STALE_RESERVATION
+    )
+    for key in keys:
+        try:
+            await services.store.delete(key)
+        except CastsmithError:
+            log.warning("could not remove %s left by a crashed worker", key, exc_info=True)
+    return len(keys)

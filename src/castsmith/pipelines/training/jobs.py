@@ -156,7 +156,7 @@ async def handle_generate_all(ctx: JobContext) -> HandlerResult:
     actor_id = int(ctx.payload["actor_id"])
     options = GenerateOptions.from_payload(ctx.payload)
     actor, provider = await check_request(services, actor_id, options)
-    await clear_stale_reservations(services, actor_id)
+    await clear_stale_reservations(services)
     todo, done = await asyncio.to_thread(pending_prompts, services, actor, options)
     if not todo:
         return {"actor_id": actor_id, "created": 0, "failed": 0, "skipped": done, "items": []}
