@@ -22,6 +22,9 @@ from castsmith.jobs.sql import EVENTS, JOBS, PERIODIC, Clock
 from castsmith.jobs.types import ClaimedJob
 
 T = TypeVar("T")
+# At most this long between two looks for jobs whose lease ran out (a tenth of the lease
+# when that is shorter), so a dead worker's job is taken back soon after its lease ends.
+REAP_EVERY = 1.0
 
 
 class WorkerSide:
@@ -31,6 +34,7 @@ class WorkerSide:
     clock: Clock
     lease_seconds: float
     limits: dict[str, ProviderLimit]
+    _reap_due: float = 0.0  # when (the queue clock's timestamp) to look for expired leases
 
     def _write(self, work: Callable[[Connection], T], *, new_work: bool = False) -> T:
         raise NotImplementedError
@@ -46,6 +50,12 @@ class WorkerSide:
         """Claim up to ``count`` jobs for ``worker_id``."""
         if count <= 0:
             return []
+        # Expired leases are looked for at most a few times per lease, not on every
+        # claim: a wake-up then starts its job one statement sooner.
+        moment = self.clock().timestamp()  # the queue's clock: tests may move it
+        reap = moment >= self._reap_due
+        if reap:
+            self._reap_due = moment + min(REAP_EVERY, self.lease_seconds / 10)
         return self._write(
             lambda conn: claiming.claim(
                 conn,
@@ -55,6 +65,7 @@ class WorkerSide:
                 lease_seconds=self.lease_seconds,
                 queues=queues,
                 limits=self.limits,
+                reap=reap,
             ),
         )
 

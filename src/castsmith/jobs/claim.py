@@ -129,10 +129,15 @@ def claim(
     lease_seconds: float,
     queues: Sequence[str] | None = None,
     limits: Mapping[str, ProviderLimit] | None = None,
+    reap: bool = True,
 ) -> list[ClaimedJob]:
-    """Claim up to ``count`` jobs for ``worker_id`` inside the caller's transaction."""
+    """Claim up to ``count`` jobs for ``worker_id`` inside the caller's transaction.
+
+    With ``reap`` it first takes back jobs whose lease ran out (:func:`reap_expired`).
+    """
     now = clock()
-    reap_expired(conn, now)
+    if reap:
+        reap_expired(conn, now)
     budgets = provider_budgets(conn, limits or {}, now)
     # Read the clock again only after counting: a job that ended before the count
     # then always ends before the new runs start, so recorded run times never show
@@ -146,37 +151,45 @@ def claim(
         query = query.where(JOBS.c.queue.in_(list(queues)))
     if exhausted:
         query = query.where(JOBS.c.provider.is_(None) | JOBS.c.provider.not_in(exhausted))
-    # Over-fetch a little when limits may drop some candidates.
-    fetch = count * 2 if budgets else count
-    query = query.order_by(JOBS.c.priority.desc(), JOBS.c.id).limit(fetch)
-    candidates = conn.execute(query.with_for_update(skip_locked=True)).all()
-    chosen: list[int] = []
-    for row in candidates:
-        if len(chosen) >= count:
-            break
-        if row.provider in budgets:
-            if budgets[row.provider] <= 0:
-                continue
-            budgets[row.provider] -= 1
-        chosen.append(row.id)
-    if not chosen:
-        return []
     lease = now + timedelta(seconds=lease_seconds)
-    rows = list(
-        conn.execute(
-            update(JOBS)
-            .where(JOBS.c.id.in_(chosen))
-            .values(
-                status=rules.RUNNING,
-                attempts=JOBS.c.attempts + 1,
-                worker_id=worker_id,
-                lease_until=lease,
-                started_at=func.coalesce(JOBS.c.started_at, now),
-                updated_at=now,
-            )
-            .returning(*JOBS.c)
-        ).all()
+    claimed = (
+        update(JOBS)
+        .values(
+            status=rules.RUNNING,
+            attempts=JOBS.c.attempts + 1,
+            worker_id=worker_id,
+            lease_until=lease,
+            started_at=func.coalesce(JOBS.c.started_at, now),
+            updated_at=now,
+        )
+        .returning(*JOBS.c)
     )
+    order = (JOBS.c.priority.desc(), JOBS.c.id)
+    if not budgets:
+        # No provider limits to weigh: pick and take the jobs in one statement (one
+        # round trip less between a wake-up and the start of the job).
+        picked = query.with_only_columns(JOBS.c.id).order_by(*order).limit(count)
+        picked = picked.with_for_update(skip_locked=True)
+        rows = list(conn.execute(claimed.where(JOBS.c.id.in_(picked.scalar_subquery()))).all())
+    else:
+        # Over-fetch a little: the limits may drop some candidates.
+        candidates = conn.execute(
+            query.order_by(*order).limit(count * 2).with_for_update(skip_locked=True)
+        ).all()
+        chosen: list[int] = []
+        for row in candidates:
+            if len(chosen) >= count:
+                break
+            if row.provider in budgets:
+                if budgets[row.provider] <= 0:
+                    continue
+                budgets[row.provider] -= 1
+            chosen.append(row.id)
+        if not chosen:
+            return []
+        rows = list(conn.execute(claimed.where(JOBS.c.id.in_(chosen))).all())
+    if not rows:
+        return []
     rows.sort(key=lambda r: (-r.priority, r.id))
     run_rows = [
         {
