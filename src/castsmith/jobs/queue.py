@@ -230,21 +230,27 @@ class JobQueue(UserActions, WorkerSide):
         out: list[Any] = [None] * len(rows)
         fresh: list[Any] = []
         plain = [i for i, row in enumerate(rows) if not row["idempotency_key"]]
+        notified: set[str] = set()
         if plain:
+            # On PostgreSQL the wake-up rides on the insert (delivered at commit, once per
+            # channel and payload): one round trip less per enqueue.
+            wake = conn.dialect.name == "postgresql"
+            woken = [func.pg_notify(JOBS_CHANNEL, JOBS.c.queue).label("woken")] if wake else []
             created = conn.execute(
-                insert(JOBS).returning(*JOBS.c, sort_by_parameter_order=True),
+                insert(JOBS).returning(*JOBS.c, *woken, sort_by_parameter_order=True),
                 [rows[i] for i in plain],
             ).all()
             for i, row in zip(plain, created, strict=True):
                 out[i] = row
             fresh.extend(created)
+            notified = {row.queue for row in created} if wake else set()
         for i, values in enumerate(rows):
             if values["idempotency_key"]:
                 out[i], is_new = self._insert_keyed(conn, dict(values))
                 if is_new:
                     fresh.append(out[i])
         add_events(conn, [event_row(r, rules.QUEUED, now) for r in fresh])
-        for queue in {r.queue for r in fresh}:
+        for queue in {r.queue for r in fresh} - notified:
             notify(conn, JOBS_CHANNEL, queue)
         return [JobView.from_row(r) for r in out]
 
@@ -304,9 +310,7 @@ class JobQueue(UserActions, WorkerSide):
             query = query.where(JOBS.c.id < decode_cursor(cursor))
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(JOBS.c.id.desc()).limit(limit + 1)).all()
-        items = [JobView.from_row(r) for r in rows[:limit]]
-        next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
-        return items, next_cursor
+        return JOB_CURSORS.page([JobView.from_row(r) for r in rows], limit, lambda j: j.id)
 
     def stats(self) -> dict[str, Any]:
         """Jobs by status and by kind and status; runs by outcome."""
