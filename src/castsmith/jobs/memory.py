@@ -11,13 +11,16 @@ never comes back down.
 
 Two cheap remedies, both no-ops on other C libraries:
 
-- :func:`tune_allocator` fixes the mmap threshold at 256 KiB for the process, so
-  large buffers keep going to ``mmap`` and return to the system when freed;
+- :func:`tune_allocator` limits the process to two arenas, so the threads share
+  (and reuse) the same freed buffers instead of each keeping its own;
 - :func:`release_free_memory` (``malloc_trim(0)``) gives back the free pages the
   arenas hold; the worker calls it when it falls idle.
 
-``CASTSMITH_WORKER_MALLOC=off`` leaves the allocator alone (both become no-ops); a
-``MALLOC_MMAP_THRESHOLD_`` set in the environment wins over :func:`tune_allocator`.
+A fixed mmap threshold (``MALLOC_MMAP_THRESHOLD_=262144``) keeps RSS as flat even
+while busy, but every image buffer then costs fresh page faults: about 10% more CPU
+to draw and encode a portrait (BENCHMARKS.md, "Worker memory"); it is left to the
+environment. ``CASTSMITH_WORKER_MALLOC=off`` leaves the allocator alone (both become
+no-ops); a ``MALLOC_ARENA_MAX`` set in the environment wins over :func:`tune_allocator`.
 """
 
 from __future__ import annotations
@@ -31,11 +34,10 @@ import os
 log = logging.getLogger("castsmith.worker")
 
 ENV = "CASTSMITH_WORKER_MALLOC"
-# Above a thread's small working buffers, below any image: a 256x256 RGBA image is
-# 256 KiB. Allocations of this size cost one mmap/munmap pair, next to the
-# milliseconds it takes to fill them.
-MMAP_THRESHOLD = 256 * 1024
-_M_MMAP_THRESHOLD = -3  # from glibc's malloc.h
+# Two, not one: the event loop's thread keeps an arena of its own to allocate from
+# while a job's thread holds the other.
+ARENA_MAX = 2
+_M_ARENA_MAX = -8  # from glibc's malloc.h
 
 
 def enabled() -> bool:
@@ -63,15 +65,16 @@ def _glibc() -> ctypes.CDLL | None:
 
 
 def tune_allocator() -> bool:
-    """Fix glibc's mmap threshold for this process; True when it was set.
+    """Limit glibc to :data:`ARENA_MAX` arenas for this process; True when it was set.
 
-    Call it once, early in a worker process (before its threads allocate images).
+    Call it once, early in a worker process: threads already attached to an arena
+    keep it, so it must come before the worker's thread pool starts.
     """
     libc = _glibc() if enabled() else None
-    if libc is None or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+    if libc is None or "MALLOC_ARENA_MAX" in os.environ:
         return False
-    done = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
-    log.debug("malloc mmap threshold fixed", extra={"bytes": MMAP_THRESHOLD, "set": done})
+    done = bool(libc.mallopt(_M_ARENA_MAX, ARENA_MAX))
+    log.debug("malloc arenas limited", extra={"arena_max": ARENA_MAX, "set": done})
     return done
 
 

@@ -58,8 +58,8 @@ def run_worker_process(
     """Run ``worker`` until SIGTERM/SIGINT, then shut it down gracefully.
 
     ``on_exit`` runs last on the worker's event loop (e.g. closing HTTP clients).
-    Large buffers are kept out of malloc's arenas for the life of the process (see
-    :mod:`castsmith.jobs.memory`), before the worker's threads allocate any.
+    The process's threads share two malloc arenas (see :mod:`castsmith.jobs.memory`):
+    set before the worker's thread pool starts, as threads keep the arena they got.
     """
     tune_allocator()
 
