@@ -7,8 +7,9 @@ Every form counts: ``import castsmith.db``, ``from castsmith import db``,
 ``if TYPE_CHECKING:`` are read for the room rules (a type is still a dependency) but
 not for cycles, since they never run.
 
-A *unit* is a room (a folder under ``src/castsmith``) or a top-level module
-(``config``, ``bootstrap``, ``checks``, ``logs``; the package itself is ``castsmith``).
+A *unit* is a room (a folder under ``src/castsmith``, ``config`` among them) or a
+top-level module (``bootstrap``, ``checks``, ``logs``; the package itself is
+``castsmith``).
 """
 
 from __future__ import annotations
