@@ -6,21 +6,23 @@ a few MB (a 1024x1024 image, its pixel array, its compressed bytes) in the threa
 that run blocking work. glibc serves such a buffer with ``mmap`` and unmaps it on
 free, but each such free raises its mmap threshold (up to 32 MB), so from then on the
 buffers come from the per-thread arenas (up to 8 per core), which keep freed space
-as their own: resident memory rises with every arena that has held an image and
-never comes back down.
+as their own: resident memory rises with every arena that has held an image.
 
-Two cheap remedies, both no-ops on other C libraries:
+Cheap remedies, all no-ops on other C libraries; ``CASTSMITH_WORKER_MALLOC`` picks:
 
-- :func:`tune_allocator` limits the process to two arenas, so the threads share
-  (and reuse) the same freed buffers instead of each keeping its own;
-- :func:`release_free_memory` (``malloc_trim(0)``) gives back the free pages the
-  arenas hold; the worker calls it when it falls idle.
+- ``threshold`` (the default): :func:`tune_allocator` fixes the mmap threshold at
+  256 KiB, so large buffers keep going to ``mmap`` and go back to the system when
+  freed. RSS stays flat while busy too; each image buffer costs fresh page faults
+  (about 10% more CPU to draw and encode a 1024x1024 portrait);
+- ``arenas``: :func:`tune_allocator` limits the process to two arenas, so threads
+  reuse each other's freed buffers. No CPU cost, but while busy RSS rises to the two
+  arenas' high-water mark (about 50 MB above the idle figure in the benchmark);
+- ``off``: the allocator is left alone.
 
-A fixed mmap threshold (``MALLOC_MMAP_THRESHOLD_=262144``) keeps RSS as flat even
-while busy, but every image buffer then costs fresh page faults: about 10% more CPU
-to draw and encode a portrait (BENCHMARKS.md, "Worker memory"); it is left to the
-environment. ``CASTSMITH_WORKER_MALLOC=off`` leaves the allocator alone (both become
-no-ops); a ``MALLOC_ARENA_MAX`` set in the environment wins over :func:`tune_allocator`.
+In both tuned modes :func:`release_free_memory` (``malloc_trim(0)``) gives back the
+free pages the arenas hold; the worker calls it when it falls idle. A
+``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_ARENA_MAX`` set in the environment is the
+operator's choice and wins over :func:`tune_allocator`.
 """
 
 from __future__ import annotations
@@ -34,15 +36,23 @@ import os
 log = logging.getLogger("castsmith.worker")
 
 ENV = "CASTSMITH_WORKER_MALLOC"
+MODES = ("threshold", "arenas", "off")
+# Above a thread's small working buffers, below any image: a 256x256 RGBA image is
+# 256 KiB. Allocations of this size cost one mmap/munmap pair and their page faults.
+MMAP_THRESHOLD = 256 * 1024
 # Two, not one: the event loop's thread keeps an arena of its own to allocate from
 # while a job's thread holds the other.
 ARENA_MAX = 2
-_M_ARENA_MAX = -8  # from glibc's malloc.h
+_M_MMAP_THRESHOLD = -3  # from glibc's malloc.h
+_M_ARENA_MAX = -8
 
 
-def enabled() -> bool:
-    """False when ``CASTSMITH_WORKER_MALLOC`` is ``off`` (or ``0``/``false``/``no``)."""
-    return os.environ.get(ENV, "on").strip().lower() not in {"off", "0", "false", "no"}
+def mode() -> str:
+    """The chosen mode (see the module's docstring); an unknown value means the default."""
+    value = os.environ.get(ENV, "").strip().lower()
+    if value in {"0", "false", "no"}:
+        return "off"
+    return value if value in MODES else MODES[0]
 
 
 @functools.cache
@@ -65,20 +75,24 @@ def _glibc() -> ctypes.CDLL | None:
 
 
 def tune_allocator() -> bool:
-    """Limit glibc to :data:`ARENA_MAX` arenas for this process; True when it was set.
+    """Apply the chosen mode to this process's allocator; True when it was applied.
 
-    Call it once, early in a worker process: threads already attached to an arena
-    keep it, so it must come before the worker's thread pool starts.
+    Call it once, early in a worker process: before its threads allocate images, and
+    before its thread pool starts (threads keep the arena they were given).
     """
-    libc = _glibc() if enabled() else None
-    if libc is None or "MALLOC_ARENA_MAX" in os.environ:
+    chosen = mode()
+    libc = _glibc() if chosen != "off" else None
+    if libc is None or any(k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_ARENA_MAX")):
         return False
-    done = bool(libc.mallopt(_M_ARENA_MAX, ARENA_MAX))
-    log.debug("malloc arenas limited", extra={"arena_max": ARENA_MAX, "set": done})
+    if chosen == "arenas":
+        done = bool(libc.mallopt(_M_ARENA_MAX, ARENA_MAX))
+    else:
+        done = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    log.debug("malloc tuned", extra={"mode": chosen, "set": done})
     return done
 
 
 def release_free_memory() -> bool:
     """Return the free pages glibc's arenas hold to the system; True if any were."""
-    libc = _glibc() if enabled() else None
+    libc = _glibc() if mode() != "off" else None
     return bool(libc.malloc_trim(0)) if libc is not None else False

@@ -58,8 +58,8 @@ def run_worker_process(
     """Run ``worker`` until SIGTERM/SIGINT, then shut it down gracefully.
 
     ``on_exit`` runs last on the worker's event loop (e.g. closing HTTP clients).
-    The process's threads share two malloc arenas (see :mod:`castsmith.jobs.memory`):
-    set before the worker's thread pool starts, as threads keep the arena they got.
+    The allocator is tuned first (see :mod:`castsmith.jobs.memory`), before the
+    worker's threads allocate anything.
     """
     tune_allocator()
 

@@ -64,8 +64,15 @@ def run(mode: str, **env: str) -> tuple[str, float, float, int]:
     return out[0], float(out[1]), float(out[2]), int(out[3])
 
 
-def test_a_tuned_process_shares_two_arenas_and_gives_memory_back() -> None:
-    tuned, _, after_release, arenas = run("tune")
+def test_a_tuned_process_keeps_no_freed_buffers() -> None:
+    tuned, kept, after_release, _ = run("tune")
+    assert tuned == "True"
+    assert kept < 10, f"{kept} MB kept after 200 jobs"
+    assert after_release < 10
+
+
+def test_in_arenas_mode_threads_share_two_arenas_and_memory_goes_back() -> None:
+    tuned, _, after_release, arenas = run("tune", CASTSMITH_WORKER_MALLOC="arenas")
     assert tuned == "True"
     assert arenas == 2  # six threads, two arenas
     assert after_release < 10, f"{after_release} MB still kept after release"
@@ -89,13 +96,9 @@ def test_opting_out_leaves_the_allocator_alone() -> None:
     assert after_release > 20
 
 
-def test_the_environments_arena_limit_wins() -> None:
-    tuned, _, _, arenas = run("tune", MALLOC_ARENA_MAX="1")
+def test_the_environments_own_settings_win() -> None:
+    tuned, kept, _, arenas = run("tune", MALLOC_ARENA_MAX="1")
+    assert (tuned, arenas) == ("False", 1)
+    tuned, kept, _, arenas = run("tune", MALLOC_MMAP_THRESHOLD_="33554432")
     assert tuned == "False"
-    assert arenas == 1
-
-
-def test_a_fixed_mmap_threshold_keeps_nothing_even_before_release() -> None:
-    # The alternative left to the environment (see castsmith.jobs.memory).
-    _, kept, _, _ = run("plain", MALLOC_MMAP_THRESHOLD_="262144")
-    assert kept < 10, f"{kept} MB kept after 200 jobs"
+    assert kept > 20  # the operator's 32 MB threshold sends images to the arenas
