@@ -21,7 +21,10 @@ prints RSS before/after it: memory it gives back was free memory the arenas kept
 Environment knobs for the allocator (``MALLOC_ARENA_MAX``, ``MALLOC_TRIM_THRESHOLD_``)
 work as for any process and are printed with the results;
 ``CASTSMITH_WORKER_MALLOC=off`` runs the worker without castsmith's own remedies (the
-figures before them).
+figures before them), ``=arenas`` with the other one.
+
+``--draw-cpu`` measures instead what a mode costs: CPU ms to draw and encode one
+1024x1024 offline portrait in four threads (best of three runs of 40).
 """
 
 from __future__ import annotations
@@ -198,12 +201,42 @@ async def run_rounds(container: Container, rounds: int, trace: bool, trim: bool)
             print(f"  {stat}")
 
 
+def draw_cpu() -> None:
+    """CPU per drawn and encoded portrait under this process's allocator settings."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from castsmith.providers.offline._portrait import encode_png, render_portrait
+    from castsmith.providers.offline._traits import parse_traits
+
+    traits = parse_traits("a woman with long red hair and glasses")
+
+    def one(seed: int) -> int:
+        return len(encode_png(render_portrait(traits, 1024, 1024, seed), "benchmark"))
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(one, range(8)))  # warm-up
+        runs = []
+        for _ in range(3):
+            start = time.process_time()
+            list(pool.map(one, range(40)))
+            runs.append((time.process_time() - start) / 40 * 1000)
+    print(
+        f"mode {memory.mode()}: {min(runs):.1f} CPU ms per portrait (runs "
+        f"{', '.join(f'{r:.1f}' for r in runs)}); load {os.getloadavg()[0]:.1f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--trace", action="store_true", help="tracemalloc (slower)")
     parser.add_argument("--trim", action="store_true", help="malloc_trim(0) after each round")
+    parser.add_argument("--draw-cpu", action="store_true", help="CPU per drawn portrait")
     args = parser.parse_args()
+    if args.draw_cpu:
+        memory.tune_allocator()
+        draw_cpu()
+        return
     # The same prepared library as benchmarks.load.
     from benchmarks.load import prepare
 
@@ -218,7 +251,7 @@ def main() -> None:
         flush=True,
     )
     if args.trace:
-        tracemalloc.start(12)
+        tracemalloc.start(1)  # one frame: the allocating line, at the least cost
     container = prepare(settings)
     print(f"castsmith allocator tuning: {'on' if memory.tune_allocator() else 'off'}")
     try:
