@@ -75,7 +75,8 @@ def test_in_arenas_mode_threads_share_two_arenas_and_memory_goes_back() -> None:
     tuned, kept, after_release, arenas = run("tune", CASTSMITH_WORKER_MALLOC="arenas")
     assert tuned == "True"
     assert arenas == 2  # six threads, two arenas
-    assert after_release < kept / 2, f"{after_release} of {kept} MB still kept after release"
+    # A few MB left (thread stacks, partly used pages), not the tens an arena keeps.
+    assert after_release < 20, f"{after_release} of {kept} MB still kept after release"
 
 
 def test_untuned_memory_stays_resident_until_released() -> None:
