@@ -178,8 +178,9 @@ class Retention:
         for chunk in _chunks(ids):
             events += conn.execute(delete(EVENTS).where(EVENTS.c.job_id.in_(chunk))).rowcount
             runs += conn.execute(delete(RUNS).where(RUNS.c.job_id.in_(chunk))).rowcount
-        # Children first: a parent's delete would cascade to them on its own. The count
-        # is not the rowcount (SQLite cascades first too); every id of an ended tree goes.
+        # Deepest levels first, so few rows go by a parent's cascade instead. The count
+        # is not the rowcount (a cascade deletes rows before their own delete counts
+        # them, on SQLite too): every id of an ended tree goes.
         for chunk in reversed(_chunks(ids)):
             conn.execute(delete(JOBS).where(JOBS.c.id.in_(chunk)))
         return len(ids), int(runs), int(events), len(active)
