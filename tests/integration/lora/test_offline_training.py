@@ -34,7 +34,9 @@ async def test_offline_training_makes_a_current_version_a_poster_and_a_grid(
     await reject_item(services, actor_id, rejected["id"])
 
     view, job = await lora.start_training(services, actor_id, lora.TrainRequest(steps=200))
-    assert view["version"] == 1 and view["status"] == "queued" and view["provider"] == "offline"
+    # The in-process worker may have claimed the job before the view was read.
+    assert view["version"] == 1 and view["provider"] == "offline"
+    assert view["status"] in {"queued", "running"}
     done = await wait_job(services, job.id, 60)
     assert done.status == "completed", done.error
 
