@@ -12,21 +12,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from castsmith.jobs.registry import JobContext
 
-_current: ContextVar[JobContext | None] = ContextVar("castsmith_job", default=None)
+_current: ContextVar[JobContext[Any] | None] = ContextVar("castsmith_job", default=None)
 
 
-def current_job() -> JobContext | None:
+def current_job() -> JobContext[Any] | None:
     """The running handler's context, or ``None`` outside a job."""
     return _current.get()
 
 
 @contextmanager
-def running(ctx: JobContext) -> Iterator[None]:
+def running(ctx: JobContext[Any]) -> Iterator[None]:
     """Record ``ctx`` as the running job for the code inside the block."""
     token = _current.set(ctx)
     try:

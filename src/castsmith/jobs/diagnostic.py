@@ -45,7 +45,7 @@ class RemotePayload(JobPayload):
     infra_fail_times: int = Field(default=0, ge=0, le=MAX_PLANNED_FAILURES)
 
 
-async def sleep_handler(ctx: JobContext) -> dict[str, Any]:
+async def sleep_handler(ctx: JobContext[Any]) -> dict[str, Any]:
     """Sleep ``payload.seconds`` (default 0) reporting progress.
 
     ``payload.fail_times = N`` makes the first N attempts fail with a retryable error.
@@ -68,7 +68,7 @@ async def sleep_handler(ctx: JobContext) -> dict[str, Any]:
     return {"slept": seconds, "attempt": ctx.attempt}
 
 
-async def remote_handler(ctx: JobContext) -> dict[str, Any]:
+async def remote_handler(ctx: JobContext[Any]) -> dict[str, Any]:
     """Stand in for paid remote work, the way a provider call uses the engine's hooks.
 
     The first attempt "submits" and records the remote id with ``ctx.checkpoint``

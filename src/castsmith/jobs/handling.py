@@ -84,7 +84,7 @@ class AttemptRunner:
         at = self.queue.clock() + timedelta(seconds=delay)
         return RetryAt(attempt, error, at, timed_out=timed_out)
 
-    async def _call(self, job: ClaimedJob, ctx: JobContext) -> HandlerResult:
+    async def _call(self, job: ClaimedJob, ctx: JobContext[Any]) -> HandlerResult:
         registration = self.registry.get(job.kind)
         if registration is None:
             raise _NoHandler(f"no handler is registered for job kind {job.kind!r}")
@@ -99,7 +99,7 @@ class AttemptRunner:
             return await registration.handler(ctx)
 
     async def outcome_of(
-        self, job: ClaimedJob, ctx: JobContext, reason_of: Callable[[int], str | None]
+        self, job: ClaimedJob, ctx: JobContext[Any], reason_of: Callable[[int], str | None]
     ) -> Outcome | None:
         """Run one attempt's handler and say how it ended.
 
@@ -164,7 +164,7 @@ class AttemptRunner:
             value = {"value": value}
         return Succeeded(attempt, value or {})
 
-    async def _stopped(self, ctx: JobContext, attempt: Attempt, reason: str) -> Outcome | None:
+    async def _stopped(self, ctx: JobContext[Any], attempt: Attempt, reason: str) -> Outcome | None:
         """The outcome of an attempt the worker stopped (``CANCEL``, ``SHUTDOWN`` or ``LOST``)."""
         if reason == LOST:
             return None  # another worker owns the job now and resumes it

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
@@ -32,8 +32,8 @@ class LeaseLost(JobCancelled):
 
 HandlerResult = dict[str, Any] | WaitForChildren | None
 CancelHook = Callable[[], Awaitable[object]]
-Handler = Callable[["JobContext"], Awaitable[HandlerResult]]
-Finalizer = Callable[["JobContext", ChildrenSummary], Awaitable[dict[str, Any] | None]]
+Handler = Callable[["JobContext[Any]"], Awaitable[HandlerResult]]
+Finalizer = Callable[["JobContext[Any]", ChildrenSummary], Awaitable[dict[str, Any] | None]]
 
 
 class JobPayload(BaseModel):
@@ -144,7 +144,12 @@ class HandlerRegistry:
         return kind in self._kinds
 
 
-class JobContext:
+#: The services a worker hands its handlers: the engine is generic over them, since it
+#: sits below the pipelines and bootstrap that define the container.
+S = TypeVar("S")
+
+
+class JobContext(Generic[S]):
     """What a handler gets: the job, progress reporting, children, and the services.
 
     For handlers that start paid remote work, two more things:
@@ -169,9 +174,7 @@ class JobContext:
         job: ClaimedJob,
         queue: JobQueue,
         worker_id: str,
-        # The container. Typed loosely on purpose: the engine sits below the pipelines
-        # and bootstrap that define it; handlers name it ``pipelines._services.Services``.
-        services: Any,
+        services: S,
         logger: logging.Logger,
     ) -> None:
         self.job = job
@@ -268,7 +271,7 @@ class JobContext:
             raise JobCancelled(f"job {self.job.id} was cancelled")
 
 
-async def run_cancel_hooks(ctx: JobContext, reason: str) -> None:
+async def run_cancel_hooks(ctx: JobContext[Any], reason: str) -> None:
     """Run the hooks ``ctx``'s handler registered with ``on_cancel``, newest first."""
     ctx.cancel_reason = reason
     hooks, ctx.cancel_hooks = list(reversed(ctx.cancel_hooks)), []

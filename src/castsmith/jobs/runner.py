@@ -11,7 +11,7 @@ from castsmith.domain.jobs import RetryPolicy
 from castsmith.jobs.memory import tune_allocator
 from castsmith.jobs.periodic import PeriodicTask
 from castsmith.jobs.queue import JobQueue
-from castsmith.jobs.registry import HandlerRegistry
+from castsmith.jobs.registry import HandlerRegistry, S
 from castsmith.jobs.retention import retention_task
 from castsmith.jobs.worker import Worker
 
@@ -20,12 +20,12 @@ def make_worker(
     queue: JobQueue,
     registry: HandlerRegistry,
     settings: Settings,
-    services: Any = None,  # the container; see Worker (the engine cannot name its type)
+    services: S = None,  # type: ignore[assignment]  # the container; see Worker
     *,
     concurrency: int | None = None,
     queues: Sequence[str] | None = None,
     periodic: Sequence[PeriodicTask] = (),
-) -> Worker:
+) -> Worker[S]:
     """A worker with the settings' intervals, backoff and the retention task."""
     tasks = [
         retention_task(queue.engine, settings),
@@ -53,7 +53,7 @@ def make_worker(
 
 
 def run_worker_process(
-    worker: Worker, on_exit: Callable[[], Awaitable[None]] | None = None
+    worker: Worker[Any], on_exit: Callable[[], Awaitable[None]] | None = None
 ) -> None:
     """Run ``worker`` until SIGTERM/SIGINT, then shut it down gracefully.
 

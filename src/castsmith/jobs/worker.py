@@ -19,7 +19,7 @@ import signal
 import socket
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Generic
 
 from castsmith.domain import access
 from castsmith.domain.jobs import RetryPolicy
@@ -33,6 +33,7 @@ from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import (
     HandlerRegistry,
     JobContext,
+    S,
 )
 from castsmith.jobs.sql import CANCEL_CHANNEL, JOBS_CHANNEL
 from castsmith.jobs.types import ClaimedJob
@@ -45,7 +46,7 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-class Worker:
+class Worker(Generic[S]):
     """Runs jobs from ``queue`` with handlers from ``registry``.
 
     ``services`` is handed to every handler as ``ctx.services`` (the application
@@ -56,9 +57,9 @@ class Worker:
         self,
         queue: JobQueue,
         registry: HandlerRegistry,
-        # The container, handed to handlers and periodic tasks as it is: typed loosely
-        # because the engine sits below the pipelines and bootstrap that define it.
-        services: Any = None,
+        # The container, handed to handlers and periodic tasks as it is (engine tests
+        # that need none leave it out).
+        services: S = None,  # type: ignore[assignment]
         concurrency: int = 4,
         queues: Sequence[str] | None = None,
         worker_id: str | None = None,
@@ -86,7 +87,7 @@ class Worker:
         self.use_notify = use_notify
         self._attempts = AttemptRunner(queue, registry, self.retry_policy, self.rng)
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._contexts: dict[int, JobContext] = {}
+        self._contexts: dict[int, JobContext[Any]] = {}
         self._reasons: dict[int, str] = {}
         # Jobs whose task has taken its first step (see _cancel for why it matters).
         self._started: set[int] = set()
@@ -219,7 +220,7 @@ class Worker:
             self._wake.set()
 
     # --- running one job ---------------------------------------------------------
-    async def _execute(self, job: ClaimedJob, ctx: JobContext) -> None:
+    async def _execute(self, job: ClaimedJob, ctx: JobContext[Any]) -> None:
         # From here on a cancel may cancel the task: outcome_of reaches its first await
         # inside the try that turns the cancellation into an outcome. A reason recorded
         # before this step is picked up by outcome_of before it runs the handler.

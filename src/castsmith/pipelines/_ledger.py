@@ -28,9 +28,8 @@ from castsmith.domain import access
 from castsmith.domain import costs as rules
 from castsmith.domain.errors import JobCancelled
 from castsmith.jobs.current import current_job
-from castsmith.jobs.registry import JobContext
 from castsmith.pipelines._remote import SHUTDOWN, TIMEOUT, RemoteWork
-from castsmith.pipelines._services import Services
+from castsmith.pipelines._services import Ctx, Services
 from castsmith.providers import usage
 from castsmith.providers.base import ImageProvider, RemoteCall
 
@@ -93,7 +92,7 @@ class _Entry:
     def __init__(
         self,
         services: Services,
-        ctx: JobContext | None,
+        ctx: Ctx | None,
         provider: str,
         kind: str,
         actor_id: int | None,
@@ -117,7 +116,7 @@ class _Entry:
             "kind": kind,
         }
 
-    async def stopped(self, ctx: JobContext, measured: usage.CallUsage) -> None:
+    async def stopped(self, ctx: Ctx, measured: usage.CallUsage) -> None:
         """The call's handler was stopped: record it by the reason (see the module)."""
         if ctx.cancel_reason == SHUTDOWN and measured.remote_ids:
             return

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from castsmith.domain.errors import OutputExpired
-from castsmith.jobs.registry import JobContext
+from castsmith.pipelines._services import Ctx
 from castsmith.providers.base import ImageProvider, RemoteCall
 
 #: ``ctx.cancel_reason`` values (see :func:`castsmith.jobs.registry.run_cancel_hooks`).
@@ -40,7 +40,7 @@ class RemoteWork:
     id); the default keeps the plain ``remote_id``/``provider`` checkpoint keys.
     """
 
-    ctx: JobContext
+    ctx: Ctx
     step: str | None = None
 
     def _keys(self) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from castsmith.config import Settings
 from castsmith.domain.keys import KeyLayout
 from castsmith.jobs.queue import JobQueue
+from castsmith.jobs.registry import JobContext
 from castsmith.providers.registry import ProviderRegistry
 from castsmith.providers.trainers.registry import TrainerRegistry
 from castsmith.storage.base import ObjectStore
@@ -40,3 +41,7 @@ class Services(Protocol):
     def trainers(self) -> TrainerRegistry:
         """The configured LoRA trainers."""
         ...
+
+
+#: What a pipeline's job handler gets: the engine's job context over these services.
+Ctx = JobContext[Services]

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from castsmith.pipelines._services import Services
 
-async def lora_panel_data(services: Any, actor_id: int) -> dict[str, Any]:
+
+async def lora_panel_data(services: Services, actor_id: int) -> dict[str, Any]:
     """The "Train LoRA" panel: versions, trainers, dataset readiness, the grid."""
     from castsmith.pipelines import lora
     from castsmith.pipelines.lora.readiness import panel_readiness, readiness

@@ -57,7 +57,7 @@ def attempts_allowed(settings: Any) -> int:
     return max(1, min(wanted, MAX_ATTEMPTS_CEILING))
 
 
-async def deliver(ctx: JobContext) -> dict[str, Any]:
+async def deliver(ctx: JobContext[Any]) -> dict[str, Any]:
     """POST one signed delivery; non-2xx answers and network errors are retried.
 
     Retries stop after ``CASTSMITH_WEBHOOK_MAX_ATTEMPTS`` attempts: the last failure is
@@ -74,7 +74,7 @@ async def deliver(ctx: JobContext) -> dict[str, Any]:
         ) from None
 
 
-async def _deliver_once(ctx: JobContext) -> dict[str, Any]:
+async def _deliver_once(ctx: JobContext[Any]) -> dict[str, Any]:
     settings = ctx.services.settings
     if settings.webhook_secret is None:
         raise ConfigurationError(

@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
-from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
+from castsmith.jobs.registry import HandlerRegistry, JobPayload, PayloadRowId
+from castsmith.pipelines._services import Ctx
 from castsmith.pipelines.actors import KIND_BASE_IMAGE, generate_base_image
 
 
@@ -18,7 +19,7 @@ class BaseImagePayload(JobPayload):
     seed: int | None = None
 
 
-async def _handle_base_image(ctx: JobContext) -> dict[str, Any]:
+async def _handle_base_image(ctx: Ctx) -> dict[str, Any]:
     payload = BaseImagePayload.model_validate(ctx.payload)
     await ctx.progress(5, "making the portrait")
     actor = await generate_base_image(

@@ -10,8 +10,8 @@ import asyncio
 from typing import Any
 
 from castsmith.domain.errors import ValidationError
-from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
-from castsmith.pipelines._services import Services
+from castsmith.jobs.registry import HandlerRegistry, JobPayload, PayloadRowId
+from castsmith.pipelines._services import Ctx, Services
 from castsmith.pipelines.lora.grid import draw_grid
 from castsmith.pipelines.lora.records import TEST_GRID, TRAIN, load, update
 from castsmith.pipelines.lora.run import run_training
@@ -62,7 +62,7 @@ async def queue_follow_ups(services: Services, training_id: int) -> dict[str, An
     return {"poster_job_id": poster_id, "grid_job_id": grid.id}
 
 
-async def _handle_train(ctx: JobContext) -> dict[str, Any]:
+async def _handle_train(ctx: Ctx) -> dict[str, Any]:
     training_id = int(ctx.payload["training_id"])
 
     async def report(percent: float, message: str) -> None:
@@ -78,7 +78,7 @@ async def _handle_train(ctx: JobContext) -> dict[str, Any]:
     return result
 
 
-async def _handle_grid(ctx: JobContext) -> dict[str, Any]:
+async def _handle_grid(ctx: Ctx) -> dict[str, Any]:
     training_id = int(ctx.payload["training_id"])
 
     async def report(percent: float, message: str) -> None:

@@ -16,10 +16,10 @@ from castsmith.db.models import Asset, PersonaTask
 from castsmith.db.repositories.personas import PersonaRepository
 from castsmith.domain import personas as rules
 from castsmith.domain.errors import CastsmithError
-from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
+from castsmith.jobs.registry import HandlerRegistry, JobPayload, PayloadRowId
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
 from castsmith.pipelines._checks import request_checks
-from castsmith.pipelines._services import Services
+from castsmith.pipelines._services import Ctx, Services
 from castsmith.pipelines.personas import KIND_BASE, KIND_GRID, KIND_TASK
 from castsmith.pipelines.personas.data import generate_personas
 from castsmith.pipelines.personas.images import PersonaImages, base_asset, failure_message
@@ -37,7 +37,7 @@ class PersonaPayload(TaskPayload):
     result_id: PayloadRowId
 
 
-async def run_task(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
+async def run_task(ctx: Ctx) -> dict[str, Any] | WaitForChildren:
     """Stage one of a task: persona data when missing, then a child per open persona."""
     services = ctx.services
     task_id = str(ctx.payload["task_id"])
@@ -103,7 +103,7 @@ def _image_job(
     )
 
 
-async def _spawn_images(ctx: JobContext, task_id: str) -> dict[str, Any] | WaitForChildren:
+async def _spawn_images(ctx: Ctx, task_id: str) -> dict[str, Any] | WaitForChildren:
     services = ctx.services
     provider = services.providers.for_role("image").name
 
@@ -136,7 +136,7 @@ async def _spawn_images(ctx: JobContext, task_id: str) -> dict[str, Any] | WaitF
     return WaitForChildren()
 
 
-async def finish_task(ctx: JobContext, summary: ChildrenSummary | None) -> dict[str, Any]:
+async def finish_task(ctx: Ctx, summary: ChildrenSummary | None) -> dict[str, Any]:
     """Settle the task once its children ended; returns the job's result."""
     services = ctx.services
     task_id = str(ctx.payload["task_id"])
@@ -153,7 +153,7 @@ async def finish_task(ctx: JobContext, summary: ChildrenSummary | None) -> dict[
     return await asyncio.to_thread(settle)
 
 
-def _child_errors(ctx: JobContext, summary: ChildrenSummary | None) -> dict[int, str]:
+def _child_errors(ctx: Ctx, summary: ChildrenSummary | None) -> dict[int, str]:
     """Result id -> why its job ended badly, looking through a base job to its grid.
 
     A base job that failed because its grid job did carries only the engine's roll-up
@@ -193,7 +193,7 @@ def _load_grid(
         return task, result, base_asset(session, result)
 
 
-def _start(ctx: JobContext, result: Any) -> PersonaImages:
+def _start(ctx: Ctx, result: Any) -> PersonaImages:
     """The image maker for this job; it marks the persona generating again if needed.
 
     The task marks its personas generating when it spawns their jobs; a retried job
@@ -214,7 +214,7 @@ def _start(ctx: JobContext, result: Any) -> PersonaImages:
     return maker
 
 
-async def _failed(ctx: JobContext, maker: PersonaImages, exc: BaseException) -> None:
+async def _failed(ctx: Ctx, maker: PersonaImages, exc: BaseException) -> None:
     """Record a failed attempt on the persona: failed on the last one, else pending."""
     last = not getattr(exc, "retryable", True) or ctx.attempt >= ctx.job.max_attempts
     status = rules.RESULT_FAILED if last else rules.RESULT_PENDING
@@ -223,7 +223,7 @@ async def _failed(ctx: JobContext, maker: PersonaImages, exc: BaseException) -> 
     await asyncio.to_thread(_mark, ctx.services, task_id, result_id, status, message)
 
 
-async def run_base(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
+async def run_base(ctx: Ctx) -> dict[str, Any] | WaitForChildren:
     """Steps 1-3 of one persona, then its grid job; a failure is recorded, then raised."""
     task_id = str(ctx.payload["task_id"])
     result_id = int(ctx.payload["result_id"])
@@ -253,7 +253,7 @@ async def run_base(ctx: JobContext) -> dict[str, Any] | WaitForChildren:
     return WaitForChildren()
 
 
-async def run_grid(ctx: JobContext) -> dict[str, Any]:
+async def run_grid(ctx: Ctx) -> dict[str, Any]:
     """Steps 4-7 of one persona, from its recorded base; a failure is recorded, then raised."""
     task_id = str(ctx.payload["task_id"])
     result_id = int(ctx.payload["result_id"])

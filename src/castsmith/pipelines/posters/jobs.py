@@ -6,9 +6,10 @@ from typing import Any
 
 from pydantic import Field
 
-from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
+from castsmith.jobs.registry import HandlerRegistry, JobPayload, PayloadRowId
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
 from castsmith.pipelines._remote import RemoteWork
+from castsmith.pipelines._services import Ctx
 from castsmith.pipelines.posters import KIND_BATCH, KIND_GENERATE, MAX_BATCH, generate_poster
 from castsmith.pipelines.posters.params import PosterOverrides
 
@@ -30,7 +31,7 @@ class BatchPayload(JobPayload):
     provider: str | None = Field(default=None, max_length=100)
 
 
-async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
+async def _handle_generate(ctx: Ctx) -> dict[str, Any]:
     overrides = PosterOverrides.model_validate(ctx.payload.get("overrides") or {})
 
     async def report(percent: float, message: str) -> None:
@@ -47,7 +48,7 @@ async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
     )
 
 
-async def _handle_batch(ctx: JobContext) -> WaitForChildren:
+async def _handle_batch(ctx: Ctx) -> WaitForChildren:
     actor_ids = [int(i) for i in ctx.payload.get("actor_ids", [])]
     overrides = dict(ctx.payload.get("overrides") or {})
     provider = ctx.payload.get("provider")
@@ -66,7 +67,7 @@ async def _handle_batch(ctx: JobContext) -> WaitForChildren:
     return WaitForChildren()
 
 
-async def _batch_done(_ctx: JobContext, summary: ChildrenSummary) -> dict[str, Any]:
+async def _batch_done(_ctx: Ctx, summary: ChildrenSummary) -> dict[str, Any]:
     done = [child for child in summary.children if child.status == "completed"]
     return {
         "total": len(summary.children),

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from castsmith.db.models import Asset, CharacterReference
 from castsmith.domain import access
 from castsmith.domain.errors import CastsmithError
-from castsmith.jobs.registry import HandlerRegistry, JobContext, JobPayload, PayloadRowId
+from castsmith.jobs.registry import HandlerRegistry, JobPayload, PayloadRowId
 from castsmith.pipelines._assets import AssetProvenance
 from castsmith.pipelines._checks import request_checks
 from castsmith.pipelines._failover import with_failover
-from castsmith.pipelines._services import Services
+from castsmith.pipelines._services import Ctx, Services
 from castsmith.pipelines._writer import store_asset
 from castsmith.pipelines.references import (
     EXTENSIONS,
@@ -56,7 +56,7 @@ def _write_cache(path: Path, data: bytes) -> None:
 
 
 async def generate(
-    services: Services, request: ReferenceRequest, ctx: JobContext | None = None
+    services: Services, request: ReferenceRequest, ctx: Ctx | None = None
 ) -> list[dict[str, Any]]:
     """Generate, store and record the reference images; return their descriptions."""
     provider = services.providers.for_role("reference")
@@ -160,7 +160,7 @@ async def _remove(services: Services, keys: list[str]) -> None:
         log.warning("could not remove a partial reference batch", exc_info=True)
 
 
-async def _handle_generate(ctx: JobContext) -> dict[str, Any]:
+async def _handle_generate(ctx: Ctx) -> dict[str, Any]:
     # Jobs queued before payloads had a schema may still carry an owner: it is ignored.
     legacy = {k: v for k, v in ctx.payload.items() if k != "owner_id"}
     payload = GeneratePayload.model_validate(legacy)

@@ -12,13 +12,12 @@ from castsmith.domain import access
 from castsmith.jobs.registry import (
     HandlerRegistry,
     HandlerResult,
-    JobContext,
     JobPayload,
     PayloadRowId,
 )
 from castsmith.jobs.types import ChildrenSummary, JobSpec, WaitForChildren
 from castsmith.pipelines._checks import KIND_CHECK, request_checks
-from castsmith.pipelines._services import Services
+from castsmith.pipelines._services import Ctx, Services
 from castsmith.pipelines.training import (
     KIND_ALL,
     KIND_ONE,
@@ -75,7 +74,7 @@ class CheckPayload(JobPayload):
     triage: bool | None = None
 
 
-async def handle_generate_one(ctx: JobContext) -> HandlerResult:
+async def handle_generate_one(ctx: Ctx) -> HandlerResult:
     """Make one training image from the payload (actor_id, prompt, options)."""
     payload = ctx.payload
     options = GenerateOptions.from_payload(payload)
@@ -103,7 +102,7 @@ async def handle_generate_one(ctx: JobContext) -> HandlerResult:
     return image.as_dict()
 
 
-async def handle_check(ctx: JobContext) -> HandlerResult:
+async def handle_check(ctx: Ctx) -> HandlerResult:
     """Measure the images that need it (an actor's base and training images, or the
     assets named); triage the actor's dataset when asked; report on it."""
     payload = ctx.payload
@@ -150,7 +149,7 @@ def owned_assets(services: Services, asset_ids: list[int]) -> list[int]:
     return [asset_id for asset_id in asset_ids if asset_id in owned]
 
 
-async def handle_generate_all(ctx: JobContext) -> HandlerResult:
+async def handle_generate_all(ctx: Ctx) -> HandlerResult:
     """Spawn one child per prompt that has no image yet; wait for them."""
     services = ctx.services
     actor_id = int(ctx.payload["actor_id"])
@@ -181,7 +180,7 @@ async def handle_generate_all(ctx: JobContext) -> HandlerResult:
     return WaitForChildren()
 
 
-async def finish_generate_all(ctx: JobContext, summary: ChildrenSummary) -> dict[str, Any]:
+async def finish_generate_all(ctx: Ctx, summary: ChildrenSummary) -> dict[str, Any]:
     """Roll the children up into the parent's result."""
     created = [child.result for child in summary.children if child.status == "completed"]
     failed = [child for child in summary.children if child.status != "completed"]
