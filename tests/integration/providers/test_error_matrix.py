@@ -30,7 +30,9 @@ from tests.fakes import (
 from tests.integration.providers.workflows import flux_graph
 
 Call = Callable[[], Awaitable[Any]]
-TIMEOUT = 0.3
+# Long enough that a fake server on a loaded machine still answers in time; the slow
+# answer below waits well past it.
+TIMEOUT = 1.5
 
 
 def runpod(http: httpx.AsyncClient, f: Any) -> tuple[Call, str, str]:
@@ -148,7 +150,7 @@ async def test_malformed_json(case: Any) -> None:
 
 async def test_slow_answer_hits_the_timeout(case: Any) -> None:
     fake, call, path, _ = case
-    fake.script(path, delay=TIMEOUT * 4, passthrough=True)
+    fake.script(path, delay=TIMEOUT * 2, passthrough=True)
     with pytest.raises(ProviderUnavailable, match="did not answer within"):
         await call()
 
