@@ -299,8 +299,7 @@ async def store_asset(
         if with_row is not None:
             with_row(session, reserved.ids[0])
 
-    saved = await write_assets(services, [file], numbered(key), record=record)
-    return Saved(saved.n, saved.keys, saved.ids, saved.facts, None)
+    return await write_assets(services, [file], numbered(key), record=record)
 
 
 async def free_key(services: Services, key: str) -> str:

@@ -1,14 +1,12 @@
 """The pieces of a persona's images that hold no state: its PNG form, the file the
-asset writer stores, the persona it shows, and running a call beside another.
+asset writer stores, and the persona it shows.
 
 Kept apart from :mod:`.images` (the seven steps) so each module stays readable.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
 from castsmith.db.models import PersonaResult
 from castsmith.domain import personas as rules
@@ -16,9 +14,6 @@ from castsmith.imaging.inspect import ImageInfo, inspect_image
 from castsmith.imaging.renditions import to_png
 from castsmith.pipelines._assets import AssetProvenance, FileFacts, NewAsset
 from castsmith.providers.base import Provenance
-
-T = TypeVar("T")
-U = TypeVar("U")
 
 
 def as_png(data: bytes, max_pixels: int) -> tuple[bytes, ImageInfo]:
@@ -50,18 +45,6 @@ def persona_file(
         meta={**meta, "placeholder": made.placeholder},
     )
     return NewAsset(data, kind, info.content_type, provenance, facts=FileFacts.of_image(info))
-
-
-async def alongside(main: Awaitable[T], side: Awaitable[U]) -> tuple[T, U]:
-    """``main`` and ``side`` at once; ``main``'s error is the one raised, unwrapped."""
-    extra = asyncio.ensure_future(side)
-    try:
-        first = await main
-    except BaseException:
-        extra.cancel()
-        await asyncio.gather(extra, return_exceptions=True)
-        raise
-    return first, await extra
 
 
 def persona_of(result: PersonaResult) -> rules.PersonaData:

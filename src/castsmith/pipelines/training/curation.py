@@ -253,12 +253,6 @@ async def item_checks(services: Services, actor_id: int) -> dict[int, dict[str, 
     return {item.item_id: item.checks for item in items}
 
 
-async def checks_by_filename(services: Services, actor_id: int) -> dict[str, dict[str, Any]]:
-    """The ``checks`` object of each training image of the actor, by file name."""
-    _, _, items = await asyncio.to_thread(_load, services, actor_id)
-    return {item.verdict.name: item.checks for item in items}
-
-
 async def readiness_report(services: Services, actor_id: int) -> ReadinessReport:
     """The readiness report of the actor's dataset (its images not rejected)."""
     _, limits, items = await asyncio.to_thread(_load, services, actor_id)
