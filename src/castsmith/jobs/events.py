@@ -74,7 +74,8 @@ class EventHub:
     async def wait(self, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until something changed; False on timeout."""
         try:
-            await asyncio.wait_for(self._changed.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._changed.wait()
             return True
         except TimeoutError:
             return False

@@ -200,8 +200,11 @@ class Worker(Generic[S]):
                 # their malloc arenas; without this the RSS keeps that high-water mark.
                 self._ran_since_release = False
                 await asyncio.to_thread(memory.release_free_memory)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that lands as the event fires, and the loop would go on.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
 
     def _start(self, job: ClaimedJob) -> None:
         ctx = JobContext(job, self.queue, self.worker_id, self.services, log)

@@ -284,7 +284,11 @@ class ComfyUIProvider(WorkflowImageProvider):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise self._timed_out(prompt_id)
-                message = await asyncio.wait_for(socket.recv(), timeout=remaining)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a
+                # cancellation that races with a message, and a cancelled job would
+                # keep following its prompt.
+                async with asyncio.timeout(remaining):
+                    message = await socket.recv()
                 if isinstance(message, bytes):
                     continue  # binary preview frames
                 await self._event(json.loads(message), prompt_id, progress)

@@ -137,7 +137,11 @@ async def test_cancel_of_a_waiting_prompt_unqueues_it_and_leaves_the_running_one
     assert comfy_fake.interrupted == [running]
     first.cancel()
     second.cancel()
-    await asyncio.gather(first, second, return_exceptions=True)
+    # A cancelled run stops following its prompt at once (a swallowed cancellation
+    # would keep the deleted prompt's run waiting for events that never come).
+    async with asyncio.timeout(5):
+        ended = await asyncio.gather(first, second, return_exceptions=True)
+    assert all(isinstance(e, asyncio.CancelledError | ProviderError) for e in ended)
 
 
 async def test_a_resumed_prompt_is_followed_not_queued_again(
