@@ -46,7 +46,7 @@ from castsmith.bootstrap import build_container  # noqa: E402
 from castsmith.config import Settings  # noqa: E402
 from castsmith.db.engine import make_engine  # noqa: E402
 from castsmith.db.migrate import upgrade  # noqa: E402
-from castsmith.domain.access import OPERATOR, acting_as  # noqa: E402
+from castsmith.domain.access import OPERATOR  # noqa: E402
 from castsmith.imaging.curation import analyse, find_faces, preload, working_image  # noqa: E402
 from castsmith.pipelines.actors import set_base_image  # noqa: E402
 from castsmith.pipelines.training.checks import check_assets, shutdown_pools  # noqa: E402
@@ -129,7 +129,7 @@ async def dataset(images: int, processes: int) -> None:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     engine.dispose()
-    container = build_container(settings)
+    container = build_container(settings).acting_for(OPERATOR)
     try:
         with container.sessions.begin() as session:
             from castsmith.db.models import Actor
@@ -197,5 +197,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     # A benchmark acts with the operator's authority, as the CLI and workers do.
-    with acting_as(OPERATOR):
-        main()
+    main()

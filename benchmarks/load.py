@@ -32,7 +32,7 @@ import httpx
 from benchmarks.http_load import run_clients
 from castsmith.bootstrap import Container, build_container
 from castsmith.config import Settings
-from castsmith.domain.access import OPERATOR, acting_as
+from castsmith.domain.access import OPERATOR
 from castsmith.jobs.types import JobSpec
 
 BIN = Path(sys.executable).parent / "castsmith"
@@ -86,7 +86,7 @@ def prepare(settings: Settings) -> Container:
     from castsmith.db.models import Asset, TrainingDataItem
     from castsmith.pipelines import actors
 
-    container = build_container(settings)
+    container = build_container(settings).acting_for(OPERATOR)
     upgrade(container.engine)
 
     async def make() -> None:
@@ -296,5 +296,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     # A benchmark acts with the operator's authority, as the CLI and workers do.
-    with acting_as(OPERATOR):
-        main()
+    main()

@@ -45,7 +45,7 @@ from castsmith.config import Settings  # noqa: E402
 from castsmith.db.engine import make_engine  # noqa: E402
 from castsmith.db.migrate import upgrade  # noqa: E402
 from castsmith.db.models import Actor  # noqa: E402
-from castsmith.domain.access import OPERATOR, acting_as  # noqa: E402
+from castsmith.domain.access import OPERATOR  # noqa: E402
 from castsmith.pipelines import lora  # noqa: E402
 from castsmith.pipelines.lora.records import load  # noqa: E402
 from castsmith.pipelines.lora.run import finish, submit  # noqa: E402
@@ -129,7 +129,7 @@ async def scenario_submit(images: int, port: int) -> dict[str, Any]:
     engine = make_engine(str(settings.database_url))
     upgrade(engine)
     engine.dispose()
-    container = build_container(settings)
+    container = build_container(settings).acting_for(OPERATOR)
     container.trainers_override = TrainerRegistry(
         {"offline": Recording(folder / "offline-trainer", 0.0)}
     )
@@ -174,7 +174,7 @@ async def scenario_weights(megabytes: int, folder: Path, port: int) -> dict[str,
     engine = make_engine(str(settings.database_url))
     upgrade(engine)
     engine.dispose()
-    container = build_container(settings)
+    container = build_container(settings).acting_for(OPERATOR)
     import httpx
 
     http = httpx.AsyncClient()
@@ -189,7 +189,7 @@ async def scenario_weights(megabytes: int, folder: Path, port: int) -> dict[str,
 
     with container.sessions.begin() as session:
         training_id = (
-            LoraRepository(session)
+            LoraRepository(session, OPERATOR)
             .create(actor_id, provider="fal", trigger_word="zb501", status="running")
             .id
         )
@@ -283,5 +283,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     # A benchmark acts with the operator's authority, as the CLI and workers do.
-    with acting_as(OPERATOR):
-        main()
+    main()

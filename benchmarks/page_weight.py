@@ -56,7 +56,7 @@ from castsmith.api.app import create_app
 from castsmith.bootstrap import Container, build_container
 from castsmith.config import Settings
 from castsmith.db.migrate import upgrade
-from castsmith.domain.access import OPERATOR, acting_as
+from castsmith.domain.access import OPERATOR
 
 CHROMIUM = "/usr/bin/chromium"
 FINISHED = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
@@ -116,21 +116,20 @@ def fill(container: Container, images: int, base: str) -> int:
     from castsmith.pipelines.training.images import TrainingRequest
 
     async def make() -> int:
-        with acting_as(OPERATOR):
-            actor = await actors.create_actor(container, {"name": "page_weight_actor"})
-            if base == "portrait":
-                await actors.generate_base_image(container, actor["id"])
-            else:
-                await actors.set_base_image(container, actor["id"], base_image(base))
-            gate = asyncio.Semaphore(4)
+        actor = await actors.create_actor(container, {"name": "page_weight_actor"})
+        if base == "portrait":
+            await actors.generate_base_image(container, actor["id"])
+        else:
+            await actors.set_base_image(container, actor["id"], base_image(base))
+        gate = asyncio.Semaphore(4)
 
-            async def one(n: int) -> None:
-                async with gate:
-                    request = TrainingRequest(actor["id"], f"portrait number {n}, soft light")
-                    await generate_training_image(container, request)
+        async def one(n: int) -> None:
+            async with gate:
+                request = TrainingRequest(actor["id"], f"portrait number {n}, soft light")
+                await generate_training_image(container, request)
 
-            await asyncio.gather(*(one(n) for n in range(images)))
-            return int(actor["id"])
+        await asyncio.gather(*(one(n) for n in range(images)))
+        return int(actor["id"])
 
     return asyncio.run(make())
 
@@ -318,7 +317,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="castsmith-page-weight-") as scratch:
         port = free_port()
         settings = Settings(data_dir=Path(scratch), host="127.0.0.1", port=port)
-        container = build_container(settings)
+        container = build_container(settings).acting_for(OPERATOR)
         upgrade(container.engine)
         started = time.perf_counter()
         actor_id = fill(container, args.images, args.base)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from castsmith.domain.access import OPERATOR, acting_as
+from castsmith.domain.access import OPERATOR
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -118,7 +118,7 @@ def posters_benchmark(runs: int = 15, latency: float = 0.5) -> None:
         runpod_mode="runsync",
         poster_provider="runpod",
     )
-    container = build_container(settings)
+    container = build_container(settings).acting_for(OPERATOR)
     upgrade(container.engine)
     with container.sessions.begin() as session:
         actor = Actor(
@@ -261,7 +261,7 @@ def _persona_run(
             image_provider="openai",
             **remote,
         )
-        container = build_container(settings)
+        container = build_container(settings).acting_for(OPERATOR)
         upgrade(container.engine)
         # The CLI worker's poll: in-process enqueues and recorded outcomes wake the
         # claim loop at once, so a short poll would only add idle claims.
@@ -408,7 +408,7 @@ def training_benchmark(images: int = 100, cap: int = 16, latency: float = 1.0) -
         image_provider="replicate",
         provider_limits={"replicate": ProviderLimit(concurrency=cap)},
     )
-    container = build_container(settings)
+    container = build_container(settings).acting_for(OPERATOR)
     upgrade(container.engine)
     with container.sessions.begin() as session:
         actor = Actor(name="0001_bench_training", actor_type="person", sex="female")
@@ -490,5 +490,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     # A benchmark acts with the operator's authority, as the CLI and workers do.
-    with acting_as(OPERATOR):
-        main(sys.argv[1:])
+    main(sys.argv[1:])

@@ -25,7 +25,6 @@ from fastapi import FastAPI
 
 from benchmarks.load import prepare
 from castsmith.config import Settings
-from castsmith.domain.access import OPERATOR, acting_as
 
 PATHS = ["/api/actors?limit=50", "/api/actors/7", "/api/actors/7/manifest", "/api/jobs"]
 
@@ -72,5 +71,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     # Acting as the operator, as benchmarks.load's prepare does.
-    with acting_as(OPERATOR):
-        main()
+    main()

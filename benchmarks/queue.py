@@ -32,7 +32,6 @@ from sqlalchemy import create_engine, func, select, text
 
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
-from castsmith.domain.access import OPERATOR, acting_as
 from castsmith.jobs.diagnostic import register_handlers
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import HandlerRegistry
@@ -233,5 +232,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     # A benchmark acts with the operator's authority, as the CLI and workers do.
-    with acting_as(OPERATOR):
-        main()
+    main()

@@ -42,7 +42,7 @@ from benchmarks.scale_fill import Shape, fill
 from benchmarks.scale_prune import prune_figures
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
-from castsmith.domain.access import OPERATOR, acting_as
+from castsmith.domain.access import OPERATOR
 from castsmith.domain.actors import encode_cursor
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.retention import RetentionPolicy
@@ -145,7 +145,7 @@ def plans(url: str, tmp: Path, shape: Shape) -> None:
     from castsmith.config import Settings
 
     settings = Settings(database_url=url, data_dir=tmp, auth="off")  # type: ignore[arg-type]
-    container = build_container(settings)
+    container = build_container(settings).acting_for(OPERATOR)
     seen: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: Any) -> None:
@@ -333,5 +333,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     # A benchmark acts with the operator's authority, as the CLI and workers do.
-    with acting_as(OPERATOR):
-        main()
+    main()

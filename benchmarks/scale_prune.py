@@ -10,7 +10,6 @@ import time
 
 from sqlalchemy import Engine, func, select
 
-from castsmith.domain.access import OPERATOR, acting_as
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.retention import PruneReport, Retention, RetentionPolicy
 from castsmith.jobs.sql import JOBS, RUNS
@@ -29,13 +28,12 @@ def claim_probe(engine: Engine, waits: list[float], done: threading.Event) -> th
 
     def claims() -> None:
         # A thread starts without the caller's context: it acts as the operator too.
-        with acting_as(OPERATOR):
-            while not done.is_set():
-                probe.enqueue(NOOP.kind, {})
-                start = time.perf_counter()
-                probe.claim("probe", 1)
-                waits.append((time.perf_counter() - start) * 1000)
-                time.sleep(0.02)
+        while not done.is_set():
+            probe.enqueue(NOOP.kind, {})
+            start = time.perf_counter()
+            probe.claim("probe", 1)
+            waits.append((time.perf_counter() - start) * 1000)
+            time.sleep(0.02)
 
     thread = threading.Thread(target=claims)
     thread.start()

@@ -30,7 +30,6 @@ from sqlalchemy import text
 from benchmarks.queue import drop_pg, scratch_pg
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
-from castsmith.domain.access import OPERATOR, acting_as
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.types import JobSpec
 
@@ -236,5 +235,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     # A benchmark acts with the operator's authority, as the CLI and workers do.
-    with acting_as(OPERATOR):
-        main()
+    main()

@@ -44,7 +44,6 @@ from pathlib import Path
 
 from castsmith.bootstrap import Container
 from castsmith.config import Settings
-from castsmith.domain.access import OPERATOR, acting_as
 from castsmith.jobs import memory
 from castsmith.jobs.types import JobSpec
 
@@ -262,5 +261,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     # A benchmark acts with the operator's authority, as the CLI and workers do.
-    with acting_as(OPERATOR):
-        main()
+    main()

@@ -11,7 +11,6 @@ import pytest
 from castsmith.config import Settings
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
-from castsmith.domain import access
 from tests.services import (
     create_pg_database,
     drop_pg_database,
@@ -147,18 +146,3 @@ def s3_settings(s3_server: S3Server, s3_bucket: str, tmp_path: Path) -> Settings
 def local_settings(tmp_path: Path) -> Settings:
     """Settings for the embedded default, rooted in a temporary folder."""
     return Settings(data_dir=tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def _act_as_operator(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Test code that calls use cases directly acts as the operator, as the CLI does.
-
-    Requests through the app still act as whoever they authenticate as; code run with
-    nobody recorded raises ``NoCaller``. A test marked ``no_caller`` opts out, to see
-    that failure.
-    """
-    if request.node.get_closest_marker("no_caller") is not None:
-        yield
-        return
-    with access.acting_as(access.OPERATOR):
-        yield

@@ -20,6 +20,7 @@ import httpx
 from castsmith.api.app import create_app
 from castsmith.bootstrap import Container, build_container
 from castsmith.config import Settings
+from castsmith.domain.access import OPERATOR
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job
@@ -84,6 +85,13 @@ class AppEnv:
         return asdict(await wait_job(self.queue, job_id, seconds))
 
 
+def operator_container(settings: Settings) -> Container:
+    """A container acting as the operator, as the command line's is: tests that call use
+    cases directly do so with the operator's authority. The app and the worker scope it
+    to each request's caller and each job's owner themselves."""
+    return build_container(settings).acting_for(OPERATOR)
+
+
 @asynccontextmanager
 async def running_app(
     settings: Settings, *, worker: bool = True, **worker_options: Any
@@ -93,7 +101,7 @@ async def running_app(
     ``worker_options`` override :data:`WORKER_DEFAULTS` (``concurrency``,
     ``retry_policy``...).
     """
-    container = build_container(settings)
+    container = operator_container(settings)
     runner: Worker | None = None
     task: asyncio.Task[None] | None = None
     if worker:

@@ -7,6 +7,7 @@ This is the one place that names concrete stores and providers; everything above
 from __future__ import annotations
 
 import asyncio
+import copy
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from castsmith.config import Settings
 from castsmith.db.engine import make_engine, make_session_factory
+from castsmith.domain.access import NoCaller, Principal
 from castsmith.domain.keys import KeyLayout
 from castsmith.jobs import diagnostic
 from castsmith.jobs.queue import JobQueue
@@ -43,7 +45,9 @@ class Container:
     """Everything a castsmith process needs, built once from settings.
 
     API, web pages, CLI and workers all receive this one object; the pipelines see it
-    through :class:`castsmith.pipelines._services.Services`.
+    through :class:`castsmith.pipelines._services.Services`. Use cases get a view of it
+    scoped to their caller (:meth:`acting_for`): a request's user, a job's owner, or the
+    operator for the command line. The unscoped container names nobody.
     """
 
     settings: Settings
@@ -63,10 +67,31 @@ class Container:
     _trainers: dict[int, tuple[httpx.AsyncClient, TrainerRegistry]] = field(
         default_factory=dict, repr=False
     )
+    _caller: Principal | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # The engine knows no feature: job-end webhooks hook into it here.
         scheduling.install(self.queue)
+
+    @property
+    def caller(self) -> Principal:
+        """Whom this view of the container acts for; :class:`NoCaller` when nobody."""
+        if self._caller is None:
+            raise NoCaller(
+                "this work names no caller: scope the container with acting_for(user), "
+                "or acting_for(OPERATOR) for the operator's own work"
+            )
+        return self._caller
+
+    def acting_for(self, caller: Principal | None) -> Container:
+        """This container as ``caller`` uses it; ``None`` scopes it to nobody.
+
+        The view shares everything else (database, store, HTTP clients): making one per
+        request or per job costs a shallow copy.
+        """
+        view = copy.copy(self)  # no __post_init__: the queue hooks are installed once
+        view._caller = caller
+        return view
 
     @property
     def providers(self) -> ProviderRegistry:

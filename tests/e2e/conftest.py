@@ -15,11 +15,10 @@ import pytest
 import uvicorn
 
 from castsmith.api.app import create_app
-from castsmith.bootstrap import build_container
 from castsmith.config import Settings
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
-from tests.harness import FINISHED
+from tests.harness import FINISHED, operator_container
 from tests.services import free_port, service_missing
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -70,7 +69,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     engine = make_engine(str(settings.database_url))
     upgrade(engine)
     engine.dispose()
-    container = build_container(settings)
+    container = operator_container(settings)
     app = create_app(container, run_worker=True)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

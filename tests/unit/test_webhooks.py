@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from castsmith.bootstrap import Container, build_container
+from castsmith.bootstrap import Container
 from castsmith.config import Settings
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import upgrade
+from castsmith.domain.access import OPERATOR
 from castsmith.domain.errors import ConfigurationError, ValidationError
 from castsmith.jobs.runner import make_worker
 from castsmith.jobs.types import JobSpec, JobView
@@ -32,6 +33,7 @@ from castsmith.webhooks import (
     verify,
 )
 from castsmith.webhooks.scheduling import WEBHOOK_KIND
+from tests.harness import operator_container
 
 SECRET = "whsec_" + base64.b64encode(b"castsmith-test-webhook-key").decode()
 
@@ -125,7 +127,7 @@ def _container(tmp_path: Path, **extra: Any) -> Container:
         worker_interval=0.05,
         **extra,
     )
-    return build_container(settings)
+    return operator_container(settings)
 
 
 async def _run_until(container: Container, done: Any, seconds: float = 15.0) -> None:
@@ -144,11 +146,11 @@ async def _failed_delivery(container: Container) -> JobView:
     """Run a worker until the first webhook delivery job has failed; that job."""
 
     def delivery_ended() -> bool:
-        items, _ = container.queue.list_jobs(kind=WEBHOOK_KIND)
+        items, _ = container.queue.list_jobs(OPERATOR, kind=WEBHOOK_KIND)
         return bool(items) and items[0].status == "failed"
 
     await _run_until(container, delivery_ended)
-    items, _ = container.queue.list_jobs(kind=WEBHOOK_KIND)
+    items, _ = container.queue.list_jobs(OPERATOR, kind=WEBHOOK_KIND)
     return items[0]
 
 
@@ -166,7 +168,7 @@ async def test_completion_webhook_is_signed_and_retried(tmp_path: Path, receiver
     assert by_job[failing.id]["body"]["type"] == "job.failed"
     assert by_job[failing.id]["body"]["data"]["error"]
     assert receiver.attempts == 4  # two 503s, then both delivered
-    deliveries, _ = container.queue.list_jobs(kind=WEBHOOK_KIND)
+    deliveries, _ = container.queue.list_jobs(OPERATOR, kind=WEBHOOK_KIND)
     assert {d.status for d in deliveries} == {"completed"}
     retried = [d for d in deliveries if d.attempts > 1]
     assert retried, "a delivery answered 503 is retried as a job"

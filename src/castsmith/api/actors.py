@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 
-from castsmith.api.deps import container_of
 from castsmith.api.schemas.actors import (
     ActorCreate,
     ActorList,
@@ -19,6 +18,7 @@ from castsmith.api.schemas.actors import (
 )
 from castsmith.api.schemas.common import MAX_ROW_ID, STRICT_ID, TEXT_MAX, RowId
 from castsmith.api.webhook_requests import RequestedWebhook
+from castsmith.auth.scope import container_of
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.domain.errors import ValidationError
 from castsmith.pipelines import actors as use

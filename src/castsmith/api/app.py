@@ -55,7 +55,9 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
         # Every route checks that the caller may see what its path names (404 if not).
         dependencies=[Depends(auth.ownership_guard)],
     )
-    app.state.container = container
+    # Requests scope it to their caller (castsmith.auth.scope); the app's own copy names
+    # nobody, so nothing in a request can borrow another caller's authority.
+    app.state.container = container.acting_for(None)
     app.state.run_worker = run_worker
 
     # Innermost of the middleware: ids, logs and the last-resort 500 (see request_ids).

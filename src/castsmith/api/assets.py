@@ -11,8 +11,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from castsmith.api.deps import container_of
 from castsmith.api.schemas.common import RowId
+from castsmith.auth.scope import container_of
 from castsmith.pipelines import thumbnails
 
 router = APIRouter(tags=["files"])

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from castsmith.api.deps import container_of
 from castsmith.api.schemas.common import MAX_ROW_ID, STRICT_ID
+from castsmith.auth.scope import container_of
 from castsmith.pipelines import costs
 
 router = APIRouter(prefix="/api", tags=["costs"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from castsmith.api.deps import container_of
+from castsmith.auth.scope import container_of
 from castsmith.bootstrap import Container
 from castsmith.checks import check_database, check_storage
 

@@ -13,7 +13,6 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from castsmith.api.deps import container_of
 from castsmith.api.schemas.common import (
     MAX_ROW_ID,
     STRICT_ID,
@@ -23,7 +22,9 @@ from castsmith.api.schemas.common import (
     parse_row_id,
 )
 from castsmith.api.webhook_requests import RequestedWebhook
+from castsmith.auth.scope import container_of
 from castsmith.domain import access
+from castsmith.domain.access import Principal
 from castsmith.domain.errors import Forbidden, NotFound, ValidationError
 from castsmith.domain.jobs import IDEMPOTENCY_KEY_MAX, PRIORITY_MAX, PRIORITY_MIN, is_terminal
 from castsmith.jobs.diagnostic import SLEEP_KIND
@@ -143,6 +144,18 @@ def _hub(request: Request) -> EventHub:
     return hub
 
 
+def _caller(request: Request) -> Principal:
+    return container_of(request).caller
+
+
+async def _owned(request: Request, job_id: int) -> JobView:
+    """Job ``job_id`` if the caller may see it; otherwise 404, as for an unknown id."""
+    job = await asyncio.to_thread(_queue(request).get, job_id)
+    if not access.may_access(_caller(request), job.owner_id):
+        raise NotFound(f"job {job_id} not found")
+    return job
+
+
 async def _detail(queue: JobQueue, job_id: int, job: JobView | None = None) -> JobDetailOut:
     if job is None:
         job = await asyncio.to_thread(queue.get, job_id)
@@ -162,6 +175,7 @@ async def list_jobs(
     """Jobs, newest first, with optional filters and cursor pagination."""
     items, next_cursor = await asyncio.to_thread(
         _queue(request).list_jobs,
+        _caller(request),
         status=status,
         kind=kind,
         parent_id=parent_id,
@@ -182,13 +196,13 @@ async def enqueue_job(request: Request, body: EnqueueIn, webhook: RequestedWebho
     queue = _queue(request)
     if queue.registry is not None:
         queue.registry.require(body.kind)
-    caller = access.current()
-    is_admin = caller is not None and caller.is_admin
+    caller = _caller(request)
+    is_admin = caller.is_admin
     if not is_admin and body.kind != SLEEP_KIND:
         raise Forbidden(f"only an admin may queue {body.kind!r} jobs here; use its own route")
     if not is_admin and body.priority != 0:
         raise ValidationError("priority: only an admin can set a job's priority", "priority")
-    spec = JobSpec(**body.model_dump(), webhook_url=webhook)
+    spec = JobSpec(**body.model_dump(), webhook_url=webhook, owner_id=caller.user_id)
     views = await asyncio.to_thread(queue.enqueue_many, [spec])
     return await _detail(queue, views[0].id)
 
@@ -196,12 +210,13 @@ async def enqueue_job(request: Request, body: EnqueueIn, webhook: RequestedWebho
 @router.get("/jobs/{job_id}", response_model=JobDetailOut)
 async def get_job(request: Request, job_id: RowId) -> JobDetailOut:
     """One job with its runs."""
-    return await _detail(_queue(request), job_id)
+    return await _detail(_queue(request), job_id, await _owned(request, job_id))
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobDetailOut)
 async def cancel_job(request: Request, job_id: RowId) -> JobDetailOut:
     """Cancel a job (and its unfinished children)."""
+    await _owned(request, job_id)
     queue = _queue(request)
     await asyncio.to_thread(queue.cancel, job_id)
     return await _detail(queue, job_id)
@@ -210,6 +225,7 @@ async def cancel_job(request: Request, job_id: RowId) -> JobDetailOut:
 @router.post("/jobs/{job_id}/retry", response_model=JobDetailOut)
 async def retry_job(request: Request, job_id: RowId) -> JobDetailOut:
     """Queue a failed or cancelled job again."""
+    await _owned(request, job_id)
     queue = _queue(request)
     # Answer with the job as the retry left it; a worker may already have claimed it.
     retried = await asyncio.to_thread(queue.retry, job_id)
@@ -270,7 +286,7 @@ async def job_events(
 ) -> StreamingResponse:
     """Server-sent events of one job, in order, ending after its terminal status."""
     queue = _queue(request)
-    job = await asyncio.to_thread(queue.get, job_id)
+    job = await _owned(request, job_id)
     start = _last_event_id(last_event_id, after) or 0
     hub = _hub(request)
     if is_terminal(job.status):
@@ -302,14 +318,14 @@ async def all_events(
     if start is None:
         start = await asyncio.to_thread(hub.latest_id)
     source = follow(hub, start, kind=kind, parent_id=parent_id, idle_timeout=KEEPALIVE_SECONDS)
-    return _sse(_owned_events(_queue(request), source))
+    return _sse(_owned_events(_queue(request), _caller(request), source))
 
 
 def _owned_events(
-    queue: JobQueue, source: AsyncIterator[EventView | None]
+    queue: JobQueue, caller: Principal, source: AsyncIterator[EventView | None]
 ) -> AsyncIterator[EventView | None]:
-    """Only the events of the caller's own jobs (all of them for admins)."""
-    scope = access.owner_scope()
+    """Only the events of ``caller``'s own jobs (all of them for admins)."""
+    scope = access.owner_scope(caller)
     if scope is None:
         return source
     allowed: dict[int, bool] = {}

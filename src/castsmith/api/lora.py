@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from castsmith.api.schemas.common import NAME_MAX, URL_MAX, RowId
 from castsmith.api.training import _parse, job_json
 from castsmith.api.webhook_requests import RequestedWebhook
+from castsmith.auth.scope import container_of
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.waiting import wait_for_job
 from castsmith.pipelines import lora as use
@@ -57,10 +58,6 @@ class StrengthBody(BaseModel):
     strength: float
 
 
-def _services(request: Request) -> Any:
-    return request.app.state.container
-
-
 @router.post("/api/actors/{actor_id}/lora-trainings", status_code=status.HTTP_202_ACCEPTED)
 async def train(
     actor_id: RowId,
@@ -72,7 +69,7 @@ async def train(
 ) -> dict[str, Any]:
     """Queue a LoRA training of the actor's dataset; the answer carries version and job."""
     parsed = _parse(TrainBody, body)
-    services = _services(request)
+    services = container_of(request)
     view, job = await use.start_training(
         services, actor_id, use.TrainRequest(**parsed.model_dump()), webhook_url=webhook
     )
@@ -88,37 +85,37 @@ async def train(
 @router.get("/api/actors/{actor_id}/lora-trainings")
 async def list_trainings(actor_id: RowId, request: Request) -> dict[str, Any]:
     """Every LoRA version of the actor, newest first."""
-    return {"actor_id": actor_id, "versions": await use.versions(_services(request), actor_id)}
+    return {"actor_id": actor_id, "versions": await use.versions(container_of(request), actor_id)}
 
 
 @router.get("/api/lora-trainings/{training_id}")
 async def show(training_id: RowId, request: Request) -> dict[str, Any]:
     """One version: parameters, dataset snapshot, provider, remote id, logs, usage, grid."""
-    return await use.training(_services(request), training_id)
+    return await use.training(container_of(request), training_id)
 
 
 @router.post("/api/lora-trainings/{training_id}/cancel")
 async def cancel(training_id: RowId, request: Request) -> dict[str, Any]:
     """Cancel the training job and the remote training."""
-    return await use.cancel(_services(request), training_id)
+    return await use.cancel(container_of(request), training_id)
 
 
 @router.post("/api/lora-trainings/{training_id}/make-current")
 async def make_current(training_id: RowId, request: Request) -> dict[str, Any]:
     """Make this version the actor's LoRA again."""
-    return await use.make_current(_services(request), training_id)
+    return await use.make_current(container_of(request), training_id)
 
 
 @router.get("/api/lora-trainings/{training_id}/weights")
 async def weights(training_id: RowId, request: Request) -> dict[str, Any]:
     """A signed, expiring link to the version's ``.safetensors``."""
-    return await use.weights_link(_services(request), training_id)
+    return await use.weights_link(container_of(request), training_id)
 
 
 @router.get("/api/lora-trainings/{training_id}/test-grid")
 async def test_grid(training_id: RowId, request: Request) -> dict[str, Any]:
     """The version's test grid: fixed prompts at strengths 0.6, 0.8 and 1.0."""
-    return await use.test_grid(_services(request), training_id)
+    return await use.test_grid(container_of(request), training_id)
 
 
 @router.post("/api/lora-trainings/{training_id}/strength")
@@ -127,7 +124,7 @@ async def pick_strength(
 ) -> dict[str, Any]:
     """Make a strength from the grid the version's (and, if current, the actor's) default."""
     parsed = _parse(StrengthBody, body)
-    return await use.pick_strength(_services(request), training_id, parsed.strength)
+    return await use.pick_strength(container_of(request), training_id, parsed.strength)
 
 
 async def _save_upload(upload: UploadFile, dest: Path, limit: int) -> None:
@@ -150,7 +147,7 @@ async def import_lora(
     strength: float | None = Form(None),
 ) -> dict[str, Any]:
     """Import a LoRA: upload a ``.safetensors`` (``file``) or give its ``url``."""
-    services = _services(request)
+    services = container_of(request)
     if (file is None) == (not url):
         raise ValidationError("give either a file or a url", "file")
     if url:
@@ -187,7 +184,7 @@ async def export(
     format: str = Query("zip", description="zip, ai-toolkit or kohya"),
 ) -> StreamingResponse:
     """A ready-to-run training folder as a zip: the dataset plus the trainer's config."""
-    name, chunks = await export_folder(_services(request), actor_id, format)
+    name, chunks = await export_folder(container_of(request), actor_id, format)
     return StreamingResponse(
         chunks,
         media_type="application/zip",

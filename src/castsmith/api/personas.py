@@ -13,9 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from castsmith.api.deps import container_of
 from castsmith.api.webhook_requests import RequestedWebhook
-from castsmith.domain import access
+from castsmith.auth.scope import container_of
 from castsmith.pipelines import personas as use
 
 router = APIRouter(prefix="/api/persona-tasks", tags=["persona tasks"])
@@ -140,12 +139,13 @@ async def create_task(
     body: PersonaTaskCreate, request: Request, webhook: RequestedWebhook
 ) -> dict[str, Any]:
     """Start a task; it runs as a job (``job_id``). 422 names a bad field."""
+    services = container_of(request)
     return await use.create_task(
-        container_of(request),
+        services,
         count=body.count,
         locale=body.locale,
         constraints=body.constraints,
-        owner_id=access.acting_user_id(),
+        owner_id=services.caller.user_id,
         webhook_url=webhook,
     )
 

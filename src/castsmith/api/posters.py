@@ -15,9 +15,9 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from castsmith.api.deps import container_of
 from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, RowId, RowIdField
 from castsmith.api.webhook_requests import RequestedWebhook
+from castsmith.auth.scope import container_of
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, StrictInt
 
-from castsmith.api.deps import container_of
 from castsmith.api.headers import attachment, file_headers
 from castsmith.api.schemas.common import MAX_ROW_ID, NAME_MAX, STRICT_ID, RowIdField
 from castsmith.api.webhook_requests import RequestedWebhook
-from castsmith.domain import access
+from castsmith.auth.scope import container_of
 from castsmith.domain.errors import NotFound, ValidationError
 from castsmith.imaging.served import served_type
 from castsmith.jobs.waiting import wait_for_job
@@ -131,7 +130,7 @@ async def generate_character_reference(
         num_images=body.num_images,
         aspect_ratio=body.aspect_ratio,
         seed=body.seed,
-        owner_id=access.acting_user_id(),
+        owner_id=services.caller.user_id,
         actor_id=body.actor_id,
     )
     if body.actor_id is not None:

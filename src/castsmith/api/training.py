@@ -18,10 +18,10 @@ from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile,
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from castsmith.api.deps import container_of
 from castsmith.api.headers import attachment
 from castsmith.api.schemas.common import NAME_MAX, TEXT_MAX, URL_MAX, RowId
 from castsmith.api.webhook_requests import RequestedWebhook
+from castsmith.auth.scope import container_of
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.types import JobView
 from castsmith.jobs.waiting import wait_for_job

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from castsmith.auth import policy
+from castsmith.auth.scope import caller_of
 from castsmith.db.models import Actor, CharacterReference, Job, PersonaTask
 from castsmith.domain import access
 from castsmith.domain.errors import NotFound
@@ -84,9 +85,9 @@ OWNED: tuple[Owned, ...] = (
 
 async def ownership_guard(request: Request) -> None:
     """404 when the caller may not see the row the route's path names."""
-    caller = access.current()
+    caller = caller_of(request)
     # Anonymous callers only reach public routes, whose signature is the authorization.
-    if access.owner_scope() is None or caller is None or caller.via == access.ANONYMOUS.via:
+    if caller is None or access.owner_scope(caller) is None or caller.via == access.ANONYMOUS.via:
         return
     path: str = request.scope["path"]
     if policy.is_public(path):
@@ -104,7 +105,7 @@ async def ownership_guard(request: Request) -> None:
         with sessions() as session:
             for owned, raw in wanted:
                 found, owner_id = owned.owner_of(session, raw)
-                if found and not access.may_access(owner_id):
+                if found and not access.may_access(caller, owner_id):
                     return owned.missing(raw)
         return None
 

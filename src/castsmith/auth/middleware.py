@@ -1,7 +1,8 @@
 """The ASGI middleware that authenticates every request and enforces CSRF.
 
 For each HTTP request it finds the caller - a bearer token, else the session cookie -
-records them (see :mod:`castsmith.domain.access`) for the request's duration, and
+puts them on the request (routes scope the container to them, see
+:mod:`castsmith.auth.scope`), and
 refuses what must be refused: 401 (API) or a redirect to ``/login`` (pages) without a
 valid credential, 403 for a state-changing request authenticated by the cookie without
 its CSRF token. Bearer-token requests are exempt from CSRF: browsers never attach them
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from castsmith.auth import policy, sessions
+from castsmith.auth.scope import PRINCIPAL
 from castsmith.auth.tokens import token_hash
 from castsmith.db.repositories.users import UserRepository
 from castsmith.domain import access
@@ -45,8 +47,8 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         if not policy.auth_required(self.container.settings):
-            with access.acting_as(access.LOCAL_ADMIN):
-                await self.app(scope, receive, send)
+            scope.setdefault("state", {})[PRINCIPAL] = access.LOCAL_ADMIN
+            await self.app(scope, receive, send)
             return
         request = Request(scope)
         path = scope["path"]
@@ -75,9 +77,8 @@ class AuthMiddleware:
                         },
                     )
                     return
-        state["principal"] = principal
-        with access.acting_as(principal):
-            await self.app(scope, receive, send)
+        state[PRINCIPAL] = principal
+        await self.app(scope, receive, send)
 
     def _authenticate(self, request: Request) -> tuple[Principal | None, sessions.Session | None]:
         header = request.headers.get("authorization", "")

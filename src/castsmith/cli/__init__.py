@@ -23,7 +23,6 @@ from castsmith.cli.providers import generate, providers_app
 from castsmith.cli.running import running_base_url
 from castsmith.cli.system import value_source
 from castsmith.config import load_settings
-from castsmith.domain import access
 
 app = typer.Typer(
     name="castsmith",
@@ -52,8 +51,6 @@ def root(
         "data_dir": data_dir,
         "storage_backend": storage_backend,
     }
-    # Every command acts with the operator's authority over the whole database.
-    ctx.with_resource(access.acting_as(access.OPERATOR))
     ctx.obj = {"flags": {k: v for k, v in flags.items() if v is not None}}
     settings = load_settings(**ctx.obj["flags"])
     if value_source(settings, "public_base_url", ctx.obj["flags"]) in {"default", "derived"}:

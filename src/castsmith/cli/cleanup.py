@@ -6,7 +6,7 @@ import asyncio
 
 import typer
 
-from castsmith.cli.common import print_json, run_or_fail, settings_from_context
+from castsmith.cli.common import operator_container, print_json, run_or_fail
 
 
 def cleanup(
@@ -18,10 +18,9 @@ def cleanup(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Remove orphaned objects (older than the grace period, named by no row)."""
-    from castsmith.bootstrap import build_container
     from castsmith.pipelines.cleanup import cleanup_orphans
 
-    container = build_container(settings_from_context(ctx))
+    container = operator_container(ctx)
     try:
         report = run_or_fail(
             asyncio.run, cleanup_orphans(container, dry_run=dry_run, grace_seconds=grace)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import typer
 
 from castsmith.config import Settings, load_settings
+from castsmith.domain.access import OPERATOR
 from castsmith.domain.errors import CastsmithError
 
 if TYPE_CHECKING:
@@ -72,11 +73,16 @@ def run_or_fail(func: Any, *args: Any, **kwargs: Any) -> Any:
         fail(str(exc))
 
 
-def run_in_container(ctx: typer.Context, work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
-    """Build the container, run ``work`` on it, and turn castsmith errors into exit 1."""
+def operator_container(ctx: typer.Context) -> Container:
+    """The container with the operator's authority: commands act over the whole library."""
     from castsmith.bootstrap import build_container
 
-    container = build_container(settings_from_context(ctx))
+    return build_container(settings_from_context(ctx)).acting_for(OPERATOR)
+
+
+def run_in_container(ctx: typer.Context, work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
+    """Build the container, run ``work`` on it, and turn castsmith errors into exit 1."""
+    container = operator_container(ctx)
 
     async def run() -> T:
         try:

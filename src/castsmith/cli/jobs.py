@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from castsmith.cli.common import fail, print_json, run_or_fail, settings_from_context
+from castsmith.cli.common import (
+    fail,
+    operator_container,
+    print_json,
+    run_or_fail,
+)
 
 if TYPE_CHECKING:
     from castsmith.bootstrap import Container
@@ -18,10 +23,8 @@ jobs_app = typer.Typer(help="Inspect and manage jobs.", no_args_is_help=True)
 
 
 def _container(ctx: typer.Context) -> Container:
-    from castsmith.bootstrap import build_container
-
     try:
-        return build_container(settings_from_context(ctx))
+        return operator_container(ctx)
     except Exception as exc:
         fail(f"cannot start: {exc}")
 
@@ -114,7 +117,9 @@ def list_jobs(
 ) -> None:
     """List jobs, newest first."""
     container = _container(ctx)
-    jobs, _ = run_or_fail(container.queue.list_jobs, status=status, kind=kind, limit=limit)
+    jobs, _ = run_or_fail(
+        container.queue.list_jobs, container.caller, status=status, kind=kind, limit=limit
+    )
     container.close()
     if as_json:
         print_json([asdict(job) for job in jobs])

@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from castsmith.domain import access
 from castsmith.domain.errors import CastsmithError, InfrastructureUnavailable, JobCancelled
 from castsmith.domain.jobs import INFRASTRUCTURE, PROVIDER, RetryPolicy
 from castsmith.jobs.acting import owner_principal
@@ -90,7 +89,9 @@ class AttemptRunner:
             raise _NoHandler(f"no handler is registered for job kind {job.kind!r}")
         # The handler acts as the job's owner: it cannot touch rows its owner could not.
         owner = await asyncio.to_thread(owner_principal, self.queue.engine, job.owner_id)
-        with access.acting_as(owner), running(ctx):
+        if ctx.services is not None:
+            ctx.services = ctx.services.acting_for(owner)
+        with running(ctx):
             if job.stage == "finalize":
                 if registration.on_children_done is None:
                     return {}

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from castsmith.config import ProviderLimit, Settings
 from castsmith.domain import access
 from castsmith.domain import jobs as rules
+from castsmith.domain.access import Principal
 from castsmith.domain.cursors import Cursors
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
 from castsmith.jobs.actions import UserActions
@@ -169,8 +170,8 @@ class JobQueue(UserActions, WorkerSide):
                 f"priority must be between {rules.PRIORITY_MIN} and {rules.PRIORITY_MAX}",
                 field="priority",
             )
-        # A job queued while serving a request belongs to the caller unless told.
-        owner_id = spec.owner_id if spec.owner_id is not None else access.acting_user_id()
+        # Whom the job acts for is part of what is queued; no owner means the operator.
+        owner_id = spec.owner_id
         max_attempts = spec.max_attempts or (defaults.max_attempts if defaults else None)
         return {
             "kind": spec.kind,
@@ -287,6 +288,7 @@ class JobQueue(UserActions, WorkerSide):
 
     def list_jobs(
         self,
+        caller: Principal,
         *,
         status: str | None = None,
         kind: str | None = None,
@@ -294,7 +296,8 @@ class JobQueue(UserActions, WorkerSide):
         cursor: str | None = None,
         limit: int = 50,
     ) -> tuple[list[JobView], str | None]:
-        """Jobs newest first, filtered; returns a page and the cursor of the next one."""
+        """Jobs ``caller`` may see, newest first, filtered; returns a page and the cursor
+        of the next one."""
         limit = max(1, min(limit, MAX_PAGE))
         query = select(JOBS)
         if status:
@@ -303,7 +306,7 @@ class JobQueue(UserActions, WorkerSide):
             query = query.where(JOBS.c.kind == kind)
         if parent_id is not None:
             query = query.where(JOBS.c.parent_id == parent_id)
-        scope = access.owner_scope()
+        scope = access.owner_scope(caller)
         if scope is not None:
             query = query.where(JOBS.c.owner_id == scope)
         if cursor:
@@ -394,7 +397,7 @@ class JobQueue(UserActions, WorkerSide):
 
     def children_summary(self, parent_id: int) -> ChildrenSummary:
         """The children of ``parent_id`` with their aggregate status and error log."""
-        children, _ = self.list_jobs(parent_id=parent_id, limit=MAX_PAGE)
+        children, _ = self.list_jobs(access.OPERATOR, parent_id=parent_id, limit=MAX_PAGE)
         children.sort(key=lambda c: c.id)
         end = parent_end(children)
         return ChildrenSummary(status=end.status, children=children, error_log=end.error_log)

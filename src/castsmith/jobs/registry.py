@@ -10,12 +10,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Protocol, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 from sqlalchemy.exc import DBAPIError
 
+from castsmith.domain.access import Principal
 from castsmith.domain.errors import JobCancelled, ValidationError
 from castsmith.domain.ids import MAX_ROW_ID
 from castsmith.jobs.types import ChildrenSummary, ClaimedJob, JobSpec, WaitForChildren
@@ -146,7 +147,15 @@ class HandlerRegistry:
 
 #: The services a worker hands its handlers: the engine is generic over them, since it
 #: sits below the pipelines and bootstrap that define the container.
-S = TypeVar("S")
+class ActsForCallers(Protocol):
+    """Services that can be narrowed to one caller (the application container does)."""
+
+    def acting_for(self, caller: Principal | None) -> Self:
+        """These services as ``caller`` uses them."""
+        ...
+
+
+S = TypeVar("S", bound=ActsForCallers)
 
 
 class JobContext(Generic[S]):

@@ -23,6 +23,8 @@ class JobSpec:
     parent_id: int | None = None
     provider: str | None = None
     queue: str = "default"
+    #: The user the job acts for (its handler sees only what they may); ``None`` is the
+    #: operator. Product code names it from its caller: the queue never guesses.
     owner_id: int | None = None
     idempotency_key: str | None = None
     label: str | None = None

@@ -121,11 +121,10 @@ class Worker(Generic[S]):
     async def run(self) -> None:
         """Work until :meth:`stop`; then shut down gracefully.
 
-        The worker's own loops (periodic tasks, claims) act as the operator; each
-        handler acts as its job's owner (see :mod:`castsmith.jobs.acting`).
+        Periodic tasks act as the operator; each handler acts as its job's owner (see
+        :mod:`castsmith.jobs.acting`).
         """
-        with access.acting_as(access.OPERATOR):
-            await self._run()
+        await self._run()
 
     async def _run(self) -> None:
         helpers = [
@@ -321,10 +320,15 @@ class Worker(Generic[S]):
                     )
                     done[task.name] = start
                     if elected:
-                        await task.fn(self.services)
+                        await task.fn(self._as_operator())
                 except Exception:
                     log.exception("periodic task failed", extra={"task": task.name})
             await asyncio.sleep(tick)
+
+    def _as_operator(self) -> S:
+        # Periodic work is the worker's own: it says so, with the operator's authority.
+        services: S | None = self.services
+        return services.acting_for(access.OPERATOR) if services is not None else self.services
 
     async def _shutdown(self, helpers: list[asyncio.Task[Any]]) -> None:
         running = list(self._tasks.values())

@@ -65,6 +65,7 @@ async def request_checks(
             KIND_CHECK,
             payload,
             idempotency_key=check_key(payload),
+            owner_id=services.caller.user_id,
             webhook_url=webhook_url,
         )
     except CastsmithError:

@@ -99,7 +99,9 @@ def breaker_open_until(services: Services, provider: str) -> float:
     """Seconds until ``provider``'s breaker lets a probe through (0 when closed)."""
     settings = services.settings
     with services.sessions() as session:
-        recent = CostRepository(session).recent(provider, settings.breaker_failures)
+        recent = CostRepository(session, services.caller).recent(
+            provider, settings.breaker_failures
+        )
     if len(recent) < settings.breaker_failures:
         return 0.0
     if any(row.status != rules.FAILED or not row.usage.get("retryable") for row in recent):

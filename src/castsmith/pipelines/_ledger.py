@@ -24,7 +24,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from castsmith.db.repositories.costs import CostRepository
-from castsmith.domain import access
 from castsmith.domain import costs as rules
 from castsmith.domain.errors import JobCancelled
 from castsmith.jobs.current import current_job
@@ -103,13 +102,10 @@ class _Entry:
             actor_id = int(payload["actor_id"])
         if persona_task_id is None and ctx is not None and ctx.kind.startswith("persona."):
             persona_task_id = str(payload.get("task_id") or "") or None
-        principal = access.current()
         self.services = services
         self.values: dict[str, Any] = {
             "job_id": ctx.job_id if ctx is not None else None,
-            "owner_id": ctx.job.owner_id
-            if ctx is not None
-            else (principal.user_id if principal else None),
+            "owner_id": ctx.job.owner_id if ctx is not None else services.caller.user_id,
             "actor_id": actor_id,
             "persona_task_id": persona_task_id,
             "provider": provider,
@@ -166,7 +162,7 @@ async def write_call(
 
     def write() -> None:
         with services.sessions.begin() as session:
-            CostRepository(session).add(**row)
+            CostRepository(session, services.caller).add(**row)
 
     try:
         await asyncio.to_thread(write)

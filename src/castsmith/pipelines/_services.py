@@ -7,11 +7,12 @@ pipelines sit below ``bootstrap``.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from castsmith.config import Settings
+from castsmith.domain.access import Principal
 from castsmith.domain.keys import KeyLayout
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.registry import JobContext
@@ -31,6 +32,15 @@ class Services(Protocol):
     urls: UrlBuilder
     keys: KeyLayout
     signing_secret: bytes
+
+    @property
+    def caller(self) -> Principal:
+        """Whom this work is done for (``NoCaller`` when nobody is named)."""
+        ...
+
+    def acting_for(self, caller: Principal | None) -> Self:
+        """The same services as ``caller`` uses them."""
+        ...
 
     @property
     def providers(self) -> ProviderRegistry:

@@ -52,7 +52,7 @@ def totals_sync(
     if by not in GROUPS:
         raise ValidationError(f"by must be one of {', '.join(GROUPS)}; got {by!r}", "by")
     with services.sessions() as session:
-        return CostRepository(session).totals(by, since, job_ids)
+        return CostRepository(session, services.caller).totals(by, since, job_ids)
 
 
 async def cost_report(
@@ -84,7 +84,7 @@ def job_costs_sync(services: Services, job_ids: Sequence[int]) -> dict[int, dict
     rows = totals_sync(services, "job", None, job_ids)
     with services.sessions() as session:
         # More than one provider for a job means it failed over (see _failover).
-        providers = CostRepository(session).providers_of(job_ids)
+        providers = CostRepository(session, services.caller).providers_of(job_ids)
     return {
         int(row.key): {**row.as_dict(), "providers": providers.get(int(row.key), [])}
         for row in rows

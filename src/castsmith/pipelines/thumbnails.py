@@ -186,7 +186,7 @@ def _visible_asset(services: Services, asset_id: int) -> tuple[Asset, Thumb | No
         # Width is not required: rows imported from older manifests never recorded one.
         if not (asset.content_type or "").startswith("image/"):
             raise missing
-        scope = access.owner_scope()
+        scope = access.owner_scope(services.caller)
         if scope is not None and asset_id not in repo.held_by(scope, [asset_id]):
             raise missing
         row = repo.rendition(asset_id, THUMB)

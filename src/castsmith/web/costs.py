@@ -13,9 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from castsmith.auth.scope import container_of
 from castsmith.domain.errors import ValidationError
 from castsmith.pipelines import costs
-from castsmith.web.pages import container_of, templates
+from castsmith.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,11 +12,11 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel
 
+from castsmith.auth.scope import container_of
 from castsmith.domain.errors import Conflict
 from castsmith.pipelines import actors as actor_use
 from castsmith.pipelines import posters
 from castsmith.pipelines.posters.params import PosterOverrides
-from castsmith.web.pages import container_of
 
 router = APIRouter(tags=["demo"])
 

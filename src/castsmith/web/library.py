@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Actor, Asset, PosterFrameVersion
-from castsmith.db.repositories.actors import ActorFilters, _conditions
+from castsmith.db.repositories.actors import ActorFilters, ActorRepository
 from castsmith.domain.actors import encode_cursor
 
 PAGE_SIZE = 24
@@ -62,7 +62,7 @@ def _tri(value: str) -> bool | None:
 
 
 def previous_cursor(
-    session: Session, filters: ActorFilters, first_id: int, limit: int
+    actors: ActorRepository, filters: ActorFilters, first_id: int, limit: int
 ) -> tuple[bool, str | None]:
     """``(has_previous, cursor)`` for the page before the one starting at ``first_id``.
 
@@ -70,14 +70,7 @@ def previous_cursor(
     (newest first); the page before starts after the ``limit + 1``-th, or at the very
     beginning (cursor ``None``) when there are not that many.
     """
-    ids = list(
-        session.scalars(
-            select(Actor.id)
-            .where(*_conditions(filters), Actor.id < first_id)
-            .order_by(Actor.id.desc())
-            .limit(limit + 1)
-        )
-    )
+    ids = actors.ids_before(filters, first_id, limit + 1)
     if not ids:
         return False, None
     if len(ids) <= limit:

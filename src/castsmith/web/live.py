@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from castsmith.domain.access import Principal
 from castsmith.jobs.events import EventHub
 from castsmith.jobs.queue import JobQueue
 from castsmith.pipelines.training import KIND_ALL, KIND_ONE
@@ -18,7 +19,7 @@ def latest_event(queue: JobQueue) -> int:
     return EventHub(queue).latest_id()
 
 
-def running_training(queue: JobQueue, actor_id: int) -> dict[str, Any]:
+def running_training(queue: JobQueue, caller: Principal, actor_id: int) -> dict[str, Any]:
     """The actor's unfinished training jobs (top-level ones) and the replay point.
 
     ``{"after": event id, "jobs": [{"id", "kind", "progress", "message"}]}``; the page
@@ -28,7 +29,7 @@ def running_training(queue: JobQueue, actor_id: int) -> dict[str, Any]:
     found: dict[int, Any] = {}
     for kind in TRAINING_KINDS:
         for status in ACTIVE:
-            items, _ = queue.list_jobs(status=status, kind=kind, limit=100)
+            items, _ = queue.list_jobs(caller, status=status, kind=kind, limit=100)
             for job in items:
                 if job.parent_id is None and job.payload.get("actor_id") == actor_id:
                     found[job.id] = job
@@ -44,7 +45,9 @@ def running_training(queue: JobQueue, actor_id: int) -> dict[str, Any]:
     return {"after": after, "jobs": jobs}
 
 
-def job_tree(queue: JobQueue, job_id: int | None, depth: int = 2) -> dict[str, Any]:
+def job_tree(
+    queue: JobQueue, caller: Principal, job_id: int | None, depth: int = 2
+) -> dict[str, Any]:
     """A job, its children and grandchildren (ids), and the replay point.
 
     A persona task's job spawns image jobs that spawn grid jobs; the page treats an event
@@ -57,7 +60,7 @@ def job_tree(queue: JobQueue, job_id: int | None, depth: int = 2) -> dict[str, A
         ids.extend(level)
         following: list[int] = []
         for parent in level:
-            children, _ = queue.list_jobs(parent_id=parent, limit=500)
+            children, _ = queue.list_jobs(caller, parent_id=parent, limit=500)
             following.extend(child.id for child in children)
         level = following
     return {"after": after, "jobs": ids}

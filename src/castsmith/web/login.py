@@ -17,8 +17,8 @@ from fastapi.templating import Jinja2Templates
 
 from castsmith.auth import sessions
 from castsmith.auth.passwords import dummy_verify, verify_password
+from castsmith.auth.scope import container_of
 from castsmith.db.repositories.users import UserRepository
-from castsmith.web.pages import container_of
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")

@@ -16,7 +16,9 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from pydantic import BeforeValidator
 
+from castsmith.auth.scope import container_of
 from castsmith.bootstrap import Container
+from castsmith.db.repositories.actors import ActorRepository
 from castsmith.domain.actors import decode_cursor
 from castsmith.domain.errors import CastsmithError
 from castsmith.domain.ids import MAX_ROW_ID, parse_row_id
@@ -62,12 +64,6 @@ JOB_VIEWS = {
 }
 
 
-def container_of(request: Request) -> Container:
-    """The container the app was created with."""
-    container: Container = request.app.state.container
-    return container
-
-
 def _page(request: Request, template: str, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, template, context)
 
@@ -95,7 +91,8 @@ async def library(
             flags = placeholder_flags(session, ids)
             back: tuple[bool, str | None] = (False, None)
             if cursor and ids and decode_cursor(cursor) is not None:
-                back = previous_cursor(session, filters, ids[0], PAGE_SIZE)
+                actors = ActorRepository(session, services.caller)
+                back = previous_cursor(actors, filters, ids[0], PAGE_SIZE)
             return flags, back
 
     flags, (has_previous, prev_cursor) = await asyncio.to_thread(extra)
@@ -131,7 +128,7 @@ async def actor_page(request: Request, actor_id: ActorId) -> HTMLResponse:
     posters = await _optional(_poster_history(services, actor_id), [])
     training = await _optional(_training(services, actor_id), None)
     references = await _optional(_references(services, actor_id=actor_id), [])
-    live = await asyncio.to_thread(running_training, services.queue, actor_id)
+    live = await asyncio.to_thread(running_training, services.queue, services.caller, actor_id)
     lora_panel = await _optional(lora_panel_data(services, actor_id), None)
     return _page(
         request,
@@ -191,7 +188,7 @@ async def persona_task_page(request: Request, task_id: str) -> HTMLResponse:
 
     services = container_of(request)
     task = await personas.get_task(services, task_id)
-    tree = await asyncio.to_thread(job_tree, services.queue, task.get("job_id"))
+    tree = await asyncio.to_thread(job_tree, services.queue, services.caller, task.get("job_id"))
     return _page(request, "persona_task.html", nav="personas", task=task, live=tree)
 
 
@@ -235,7 +232,8 @@ async def _references(services: Container, actor_id: int | None = None) -> list[
 @router.get("/jobs", response_class=HTMLResponse)
 async def jobs_page(request: Request, view: str = "active") -> HTMLResponse:
     """Queued, running and failed jobs with live progress, cancel and retry."""
-    queue = container_of(request).queue
+    services = container_of(request)
+    queue = services.queue
     statuses = JOB_VIEWS.get(view, JOB_VIEWS["active"])
 
     def read() -> tuple[int, list[Any], dict[int, Any]]:
@@ -243,11 +241,11 @@ async def jobs_page(request: Request, view: str = "active") -> HTMLResponse:
         after = latest_event(queue)
         found: dict[int, Any] = {}
         for status in statuses:
-            items, _next = queue.list_jobs(status=status, limit=100)
+            items, _next = queue.list_jobs(services.caller, status=status, limit=100)
             found.update((job.id, job) for job in items)
         jobs = sorted(found.values(), key=lambda job: job.id, reverse=True)[:100]
         # What each job's provider calls cost (the ledger), shown beside it.
-        costs = job_costs_sync(container_of(request), [job.id for job in jobs])
+        costs = job_costs_sync(services, [job.id for job in jobs])
         return after, jobs, costs
 
     after, jobs, costs = await asyncio.to_thread(read)

@@ -14,9 +14,10 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from castsmith.api.app import create_app
-from castsmith.bootstrap import Container, build_container
+from castsmith.bootstrap import Container
 from castsmith.config import Settings
 from castsmith.db.models import Asset, Job
+from tests.harness import operator_container
 from tests.services import free_port
 
 
@@ -90,7 +91,7 @@ def settings(request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture
 async def stack(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
-    container = build_container(settings)
+    container = operator_container(settings)
     app = create_app(container)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from castsmith.api.app import create_app
-from castsmith.bootstrap import build_container
 from castsmith.config import Settings
+from tests.harness import operator_container
 
 TASK_FIELDS = {
     "task_id",
@@ -27,7 +27,7 @@ TASK_FIELDS = {
 
 
 async def _client(tmp_path: Path, url: str) -> AsyncIterator[httpx.AsyncClient]:
-    container = build_container(Settings(data_dir=tmp_path, database_url=url))
+    container = operator_container(Settings(data_dir=tmp_path, database_url=url))
     transport = httpx.ASGITransport(app=create_app(container))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http

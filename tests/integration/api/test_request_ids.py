@@ -14,14 +14,14 @@ from fastapi import FastAPI
 from starlette.responses import StreamingResponse
 
 from castsmith.api.app import create_app
-from castsmith.bootstrap import build_container
 from castsmith.config import Settings
 from castsmith.logs import JsonFormatter, request_id_var
+from tests.harness import operator_container
 
 
 @pytest.fixture
 async def app(sqlite_database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
-    container = build_container(
+    container = operator_container(
         Settings(data_dir=tmp_path, database_url=sqlite_database_url, auth="off")
     )
     app = create_app(container)

@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 
 from castsmith.api.app import create_app
 from castsmith.auth.tokens import display_prefix, new_token, token_hash
-from castsmith.bootstrap import Container, build_container
+from castsmith.bootstrap import Container
 from castsmith.config import Settings
 from castsmith.db.models import Asset
 from castsmith.db.repositories.users import UserRepository
 from tests.fuzzing import CHECKS, run_fuzz
+from tests.harness import operator_container
 
 # Bounded for ``make test``: each run takes about 15 s on an idle machine and is cut
 # at SECONDS on a busy one. benchmarks/fuzz.py runs the same checks for longer.
@@ -31,7 +32,7 @@ SECONDS = 25
 
 @pytest.fixture
 def container(tmp_path: Path, sqlite_database_url: str) -> Iterator[Container]:
-    built = build_container(Settings(data_dir=tmp_path, database_url=sqlite_database_url))
+    built = operator_container(Settings(data_dir=tmp_path, database_url=sqlite_database_url))
     yield built
     built.close()
 
@@ -55,7 +56,7 @@ def test_the_spec_holds_with_auth_required_and_a_bearer_token(
     tmp_path: Path, sqlite_database_url: str
 ) -> None:
     settings_ = Settings(data_dir=tmp_path, database_url=sqlite_database_url, auth="required")
-    built = build_container(settings_)
+    built = operator_container(settings_)
     try:
         raw = new_token()
         with built.sessions.begin() as session:
@@ -119,7 +120,7 @@ def png(size: tuple[int, int], noisy: bool = False) -> bytes:
 async def test_oversized_uploads_and_decompression_bombs_leave_nothing_behind(
     tmp_path: Path, sqlite_database_url: str
 ) -> None:
-    built = build_container(
+    built = operator_container(
         Settings(
             data_dir=tmp_path,
             database_url=sqlite_database_url,

@@ -12,9 +12,10 @@ import pytest
 from castsmith.api.app import create_app
 from castsmith.auth.passwords import hash_password
 from castsmith.auth.tokens import display_prefix, new_token, token_hash
-from castsmith.bootstrap import Container, build_container
+from castsmith.bootstrap import Container
 from castsmith.config import Settings
 from castsmith.db.repositories.users import UserRepository
+from tests.harness import operator_container
 
 PASSWORD = "correct horse battery"
 
@@ -52,7 +53,7 @@ def app_client(container: Container) -> httpx.AsyncClient:
 async def make_cast(tmp_path: Path, url: str, **settings: object) -> AsyncIterator[Cast]:
     """The app on ``url`` with auth required and three users."""
     options: dict[str, object] = {"auth": "required", **settings}
-    container = build_container(Settings(data_dir=tmp_path, database_url=url, **options))
+    container = operator_container(Settings(data_dir=tmp_path, database_url=url, **options))
     tokens: dict[str, str] = {}
     ids: dict[str, int] = {}
     for name, admin in (("alice", False), ("bob", False), ("root", True)):

@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner
 
-from castsmith.bootstrap import build_container
 from castsmith.cli import app
 from castsmith.config import Settings
+from tests.harness import operator_container
 from tests.integration.auth.conftest import app_client
 
 
@@ -37,7 +37,7 @@ async def test_users_and_tokens_commands(tmp_path: Path, database_url: str) -> N
     code, out, _ = cli(database_url, "tokens", "list")
     assert raw not in out and raw[:12] in out and "active" in out
 
-    container = build_container(
+    container = operator_container(
         Settings(data_dir=tmp_path, database_url=database_url, auth="required")
     )
     async with app_client(container) as http:

@@ -19,12 +19,12 @@ from sqlalchemy import func, select
 from castsmith.bootstrap import build_container
 from castsmith.config import Settings
 from castsmith.db.models import Actor, Asset, CharacterReference
-from castsmith.domain.access import OPERATOR, NoCaller, acting_as
+from castsmith.domain.access import OPERATOR, NoCaller
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.worker import Worker
 from castsmith.pipelines import actors, references
-from tests.harness import WORKER_DEFAULTS, wait_job
+from tests.harness import WORKER_DEFAULTS, operator_container, wait_job
 from tests.integration.auth.conftest import Cast
 from tests.integration.auth.probes import png, without_links
 
@@ -123,7 +123,7 @@ async def test_a_check_job_measures_only_assets_its_owner_may_see(
     # Her persona's images, checked by the job her persona task queues, are hers too.
     task = await cast.http.post("/api/persona-tasks", json={"count": 1}, headers=cast.auth("alice"))
     assert (await wait_job(cast.container, task.json()["job_id"], 120)).status == "completed"
-    checks = queue.list_jobs(kind="curation.check", limit=500)[0]
+    checks = queue.list_jobs(OPERATOR, kind="curation.check", limit=500)[0]
     persona_checks = [job for job in checks if job.payload.get("asset_ids") and job.id > alices.id]
     assert persona_checks, "the persona task queued no check"
     for job in persona_checks:
@@ -193,8 +193,8 @@ async def test_payloads_are_checked_when_queued(cast: Cast) -> None:
     assert all(registry.require(kind).payload is not None for kind in registry.kinds())
 
 
-@pytest.mark.no_caller
 async def test_use_cases_with_nobody_recorded_raise(tmp_path: Path, database_url: str) -> None:
+    # Built as the app and the worker hold it: scoped to nobody until a caller is named.
     container = build_container(Settings(data_dir=tmp_path, database_url=database_url))
     try:
         with pytest.raises(NoCaller):
@@ -205,16 +205,13 @@ async def test_use_cases_with_nobody_recorded_raise(tmp_path: Path, database_url
             await references.list_references(container)
         with pytest.raises(NoCaller):
             await references.check_actor(container, 1)
-        with pytest.raises(NoCaller):
-            container.queue.enqueue("diagnostic.sleep", {})
     finally:
         container.close()
     # Nothing was written by the refused calls (looked at as the operator, explicitly).
-    check = build_container(Settings(data_dir=tmp_path, database_url=database_url))
+    check = operator_container(Settings(data_dir=tmp_path, database_url=database_url))
     try:
         with check.sessions() as session:
             assert session.scalar(select(func.count()).select_from(Asset)) == 0
-        with acting_as(OPERATOR):
-            assert check.queue.list_jobs()[0] == []
+        assert check.queue.list_jobs(OPERATOR)[0] == []
     finally:
         check.close()

@@ -20,13 +20,13 @@ import pytest
 from sqlalchemy import select
 
 from castsmith.api.app import create_app
-from castsmith.bootstrap import build_container
 from castsmith.config import Settings
 from castsmith.db.models import Actor, PersonaResult, PersonaTask
+from castsmith.domain.access import OPERATOR
 from castsmith.domain.errors import ValidationError
 from castsmith.jobs.registry import HandlerRegistry
 from castsmith.jobs.worker import Worker
-from tests.harness import WORKER_DEFAULTS, wait_job
+from tests.harness import WORKER_DEFAULTS, operator_container, wait_job
 from tests.integration.auth.conftest import Cast
 from tests.integration.auth.probes import (
     EXPECTED,
@@ -159,7 +159,7 @@ async def snapshot(cast: Cast, w: World) -> list[Any]:
 
 
 def test_every_route_taking_an_id_has_a_probe(tmp_path: Any, sqlite_database_url: str) -> None:
-    container = build_container(Settings(data_dir=tmp_path, database_url=sqlite_database_url))
+    container = operator_container(Settings(data_dir=tmp_path, database_url=sqlite_database_url))
     try:
         app = create_app(container)
         served = set(routes(app))
@@ -182,7 +182,7 @@ def test_every_route_taking_an_id_has_a_probe(tmp_path: Any, sqlite_database_url
 
 
 def test_every_job_kind_has_a_probe(tmp_path: Any, sqlite_database_url: str) -> None:
-    container = build_container(Settings(data_dir=tmp_path, database_url=sqlite_database_url))
+    container = operator_container(Settings(data_dir=tmp_path, database_url=sqlite_database_url))
     try:
         registry: HandlerRegistry = container.registry
     finally:
@@ -204,7 +204,7 @@ async def test_another_user_gets_404_and_changes_nothing(cast: Cast, world: Worl
     assert own.status_code == 201, own.text
     # Alice's own background jobs (curation checks) settle first: the snapshots compare
     # job states, and the probes below take a while.
-    for job in cast.container.queue.list_jobs(limit=500)[0]:
+    for job in cast.container.queue.list_jobs(OPERATOR, limit=500)[0]:
         await wait_job(cast.container, job.id)
     before = await snapshot(cast, world)
     sent = [(m, r, path, options) for (m, r), (path, options) in probes(world).items()]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from castsmith.bootstrap import build_container
 from castsmith.config import Settings
+from tests.harness import operator_container
 from tests.integration.auth.conftest import PASSWORD, Cast, app_client
 
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
@@ -91,7 +91,7 @@ async def test_auto_needs_no_login_on_loopback_only(
     def settings(host: str) -> Settings:
         return Settings(data_dir=tmp_path, database_url=sqlite_database_url, auth="auto", host=host)
 
-    local = build_container(settings("127.0.0.1"))
+    local = operator_container(settings("127.0.0.1"))
     async with app_client(local) as http:
         assert (await http.get("/api/actors")).status_code == 200
         made = await http.post("/api/actors", json={"name": "Local"})
@@ -99,13 +99,13 @@ async def test_auto_needs_no_login_on_loopback_only(
         assert (await http.get("/")).status_code == 200
     local.close()
 
-    public = build_container(settings("0.0.0.0"))
+    public = operator_container(settings("0.0.0.0"))
     async with app_client(public) as http:
         assert (await http.get("/api/actors")).status_code == 401
         assert (await http.get("/")).status_code == 303
     public.close()
 
-    off = build_container(
+    off = operator_container(
         Settings(data_dir=tmp_path, database_url=sqlite_database_url, auth="off", host="0.0.0.0")
     )
     async with app_client(off) as http:

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from castsmith.config import Settings
+from castsmith.domain.access import OPERATOR
 from castsmith.pipelines._checks import KIND_CHECK
 from castsmith.pipelines.actors import set_base_image
 from tests.harness import AppEnv
@@ -42,7 +43,9 @@ async def checks_settled(env: AppEnv, timeout: float = 240.0) -> None:
     while time.monotonic() < deadline:
         active = []
         for status in ("queued", "running"):
-            jobs, _ = await asyncio.to_thread(env.queue.list_jobs, status=status, kind=KIND_CHECK)
+            jobs, _ = await asyncio.to_thread(
+                env.queue.list_jobs, OPERATOR, status=status, kind=KIND_CHECK
+            )
             active += jobs
         if not active:
             return

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from castsmith.config import Settings
+from castsmith.domain.access import OPERATOR
 from castsmith.pipelines._checks import KIND_CHECK
 from castsmith.pipelines.lora.readiness import settled_report
 from castsmith.pipelines.training.curation import ACTOR_THRESHOLD, thresholds
@@ -122,7 +123,9 @@ async def test_photographs_still_being_checked_keep_the_dataset_not_ready(
         report = await settled_report(env.container, actor_id, wait=0.3)
         assert report.ready is False and report.pending == 4
         assert "4 image(s) are still being checked; wait for the checks" in report.reasons
-        queued, _ = await asyncio.to_thread(env.queue.list_jobs, status="queued", kind=KIND_CHECK)
+        queued, _ = await asyncio.to_thread(
+            env.queue.list_jobs, OPERATOR, status="queued", kind=KIND_CHECK
+        )
         assert len(queued) == 1  # one check job for the actor, not one per question
 
         # Asked for a training, the gate gives up waiting soon: no worker takes the job.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from castsmith.bootstrap import Container, build_container
+from castsmith.bootstrap import Container
 from castsmith.cli import app
 from castsmith.config import Settings
 from castsmith.db.engine import make_engine
@@ -18,13 +18,14 @@ from castsmith.db.models import AssetRendition
 from castsmith.pipelines._assets import FileFacts, asset_row
 from castsmith.pipelines._writer import store_asset
 from castsmith.pipelines.cleanup import TASK_NAME, cleanup_orphans
+from tests.harness import operator_container
 
 
 @pytest.fixture(params=["local", "s3"])
 def container(request: pytest.FixtureRequest, sqlite_database_url: str) -> Iterator[Container]:
     settings: Settings = request.getfixturevalue(f"{request.param}_settings")
     settings = settings.model_copy(update={"database_url": sqlite_database_url})
-    built = build_container(settings)
+    built = operator_container(settings)
     yield built
     built.close()
 
@@ -137,7 +138,7 @@ def test_cli_dry_run_prints_what_would_go(tmp_path: Path) -> None:
 def test_cleanup_is_a_registered_periodic_task(local_settings: Settings) -> None:
     from castsmith.jobs.runner import make_worker
 
-    built = build_container(local_settings.model_copy(update={"cleanup_period_seconds": 60.0}))
+    built = operator_container(local_settings.model_copy(update={"cleanup_period_seconds": 60.0}))
     worker = make_worker(built.queue, built.registry, built.settings, built)
     tasks = {task.name: task.period for task in worker.periodic}
     assert tasks[TASK_NAME] == 60.0

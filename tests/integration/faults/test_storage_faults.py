@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from castsmith.bootstrap import build_container
 from castsmith.config import Settings
 from castsmith.db.models import Asset, JobRun
 from castsmith.domain.jobs import RetryPolicy
@@ -15,6 +14,7 @@ from castsmith.jobs.registry import JobContext
 from castsmith.jobs.worker import Worker
 from castsmith.pipelines._writer import store_asset
 from tests.conftest import S3Server
+from tests.harness import operator_container
 
 KIND = "faults.store_one"
 
@@ -29,7 +29,7 @@ async def test_jobs_survive_an_s3_outage(
     s3_server: S3Server, s3_settings: Settings, pg_database_url: str
 ) -> None:
     settings = s3_settings.model_copy(update={"database_url": pg_database_url})
-    container = build_container(settings)
+    container = operator_container(settings)
     container.registry.register(KIND, _store_one, max_attempts=20)
     worker = Worker(
         container.queue,

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from castsmith.bootstrap import build_container
 from castsmith.config import Settings
 from castsmith.db.models import Actor, Asset, AssetRendition
 from castsmith.pipelines.cleanup import cleanup_orphans
 from castsmith.pipelines.posters import KIND_GENERATE
 from tests.conftest import S3_TEST_KEY, S3_TEST_REGION, S3_TEST_SECRET, S3Server
+from tests.harness import operator_container
 from tests.integration.faults.processes import log_tail, start_worker
 from tests.integration.faults.slow_proxy import SlowPutProxy
 from tests.integration.jobs.helpers import stop_processes, until
@@ -52,7 +52,7 @@ async def test_worker_killed_during_upload(
     database_url: str, s3_server: S3Server, s3_settings: Settings, tmp_path: Path
 ) -> None:
     settings = s3_settings.model_copy(update={"database_url": database_url})
-    container = build_container(settings)
+    container = operator_container(settings)
     with container.sessions.begin() as session:
         actor = Actor(name="Kill Test", description="a woman with red hair in a rain coat")
         session.add(actor)
@@ -139,7 +139,7 @@ async def test_cleanup_keeps_reservations_younger_than_its_grace(
     local_settings: Settings, sqlite_database_url: str
 ) -> None:
     settings = local_settings.model_copy(update={"database_url": sqlite_database_url})
-    container = build_container(settings)
+    container = operator_container(settings)
     with container.sessions.begin() as session:
         session.add(
             Asset(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from castsmith.db.engine import make_engine
 from castsmith.db.models import Actor
 from castsmith.db.repositories.actors import ActorFilters, ActorRepository, _conditions
-from castsmith.domain.access import OPERATOR, acting_as
+from castsmith.domain.access import OPERATOR
 
 # (name, sex, type, lora_name, lora_model_url, deleted)
 ACTORS = [
@@ -57,8 +57,8 @@ def fill(url: str) -> Session:
 def test_filtered_pages_and_totals(
     database_url: str, filters: ActorFilters, names: list[str]
 ) -> None:
-    with acting_as(OPERATOR), fill(database_url) as session:
-        repo = ActorRepository(session)
+    with fill(database_url) as session:
+        repo = ActorRepository(session, OPERATOR)
         whole = repo.search(filters, after_id=None, limit=50)
         first = repo.search(filters, after_id=None, limit=1)
         second = repo.search(filters, after_id=first.items[0].id, limit=1)
@@ -77,8 +77,8 @@ def test_filtered_pages_and_totals(
 def test_postgres_counts_a_filtered_listing_from_its_index(
     pg_database_url: str, filters: ActorFilters, index: str
 ) -> None:
-    with acting_as(OPERATOR), fill(pg_database_url) as session:
-        count = select(func.count()).select_from(Actor).where(*_conditions(filters))
+    with fill(pg_database_url) as session:
+        count = select(func.count()).select_from(Actor).where(*_conditions(filters, OPERATOR))
         compiled = count.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
         # On five rows a table scan is cheaper; forbid it to see whether the index applies.
         session.execute(text("SET LOCAL enable_seqscan = off"))

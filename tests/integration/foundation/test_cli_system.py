@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from castsmith.api.app import create_app
-from castsmith.bootstrap import build_container
 from castsmith.config import Settings
 from castsmith.db.engine import make_engine
 from castsmith.db.migrate import current_revision, head_revision
+from tests.harness import operator_container
 from tests.services import create_pg_database, drop_pg_database, pg_reachable, pg_url_for
 
 CASTSMITH = [sys.executable, "-m", "castsmith"]
@@ -114,7 +114,7 @@ def test_config_show_masks_secrets_and_names_sources(tmp_path: Path) -> None:
 
 async def test_healthz_reports_ok_and_names_a_broken_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'h.db'}"
-    container = build_container(Settings(data_dir=tmp_path, database_url=url))
+    container = operator_container(Settings(data_dir=tmp_path, database_url=url))
     transport = httpx.ASGITransport(app=create_app(container))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         unmigrated = await client.get("/healthz")

@@ -13,8 +13,9 @@ import pytest
 import uvicorn
 
 from castsmith.api.app import create_app
-from castsmith.bootstrap import Container, build_container
+from castsmith.bootstrap import Container
 from castsmith.config import Settings
+from tests.harness import operator_container
 from tests.services import free_port
 
 
@@ -27,7 +28,7 @@ async def server(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, 
         job_heartbeat_seconds=0.2,
         job_shutdown_grace=0.5,
     )
-    container = build_container(settings)
+    container = operator_container(settings)
     app = create_app(container, run_worker=True)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from castsmith.db.engine import make_session_factory
+from castsmith.domain.access import OPERATOR
 from castsmith.domain.errors import Conflict, InvalidRequest, NotFound
 from castsmith.domain.jobs import RetryPolicy
 from castsmith.jobs.registry import HandlerRegistry, JobContext
@@ -242,7 +243,7 @@ async def test_cancelling_a_parent_cancels_its_children(database_url: str) -> No
     parent = queue.enqueue("test.parent")
     async with running(Worker(queue, reg, concurrency=1, **FAST)):
         await until(lambda: queue.get(parent.id).status == "waiting")
-        children, _ = queue.list_jobs(parent_id=parent.id)
+        children, _ = queue.list_jobs(OPERATOR, parent_id=parent.id)
         await until(lambda: any(queue.get(c.id).status == "running" for c in children))
         queue.cancel(parent.id)
         for child in children:

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from castsmith.domain.access import OPERATOR, acting_as
 from castsmith.jobs.queue import JobQueue
 from castsmith.jobs.retention import Retention, RetentionPolicy
 from castsmith.jobs.sql import EVENTS, JOBS, RUNS, in_write_tx
@@ -45,15 +44,14 @@ def chain(queue: JobQueue) -> list[int]:
 
 
 def test_three_level_trees_go_whole_or_stay_whole(database_url: str) -> None:
-    with acting_as(OPERATOR):
-        queue = queue_for(database_url)
-        old = chain(queue)
-        busy = chain(queue)
-        ended(queue, old, "completed", 40)
-        # The grandchild still waits: its ended root and child must stay with it.
-        ended(queue, busy[:2], "completed", 40)
-        report = Retention(queue.engine, RetentionPolicy(**{**POLICY.__dict__, "batch_size": 1}))
-        done = report.prune()
+    queue = queue_for(database_url)
+    old = chain(queue)
+    busy = chain(queue)
+    ended(queue, old, "completed", 40)
+    # The grandchild still waits: its ended root and child must stay with it.
+    ended(queue, busy[:2], "completed", 40)
+    report = Retention(queue.engine, RetentionPolicy(**{**POLICY.__dict__, "batch_size": 1}))
+    done = report.prune()
     assert rows(queue, JOBS, old) == 0
     assert rows(queue, EVENTS, old) == 0
     assert rows(queue, JOBS, busy) == 3
@@ -63,38 +61,37 @@ def test_three_level_trees_go_whole_or_stay_whole(database_url: str) -> None:
 def test_old_runs_and_events_go_in_batches_past_kept_and_same_time_rows(
     database_url: str,
 ) -> None:
-    with acting_as(OPERATOR):
-        queue = queue_for(database_url)
-        kept_failed = queue.enqueue_many([SLEEP])[0].id  # failed 40 days ago: kept 90
-        waiting = chain(queue)  # an old root kept because its grandchild waits
-        ended(queue, [kept_failed], "failed", 40)
-        ended(queue, waiting[:2], "completed", 40)
-        long_ago = datetime.now(UTC) - 40 * DAY
-        # Seven events at the very same time (more than a batch), and old runs of both.
+    queue = queue_for(database_url)
+    kept_failed = queue.enqueue_many([SLEEP])[0].id  # failed 40 days ago: kept 90
+    waiting = chain(queue)  # an old root kept because its grandchild waits
+    ended(queue, [kept_failed], "failed", 40)
+    ended(queue, waiting[:2], "completed", 40)
+    long_ago = datetime.now(UTC) - 40 * DAY
+    # Seven events at the very same time (more than a batch), and old runs of both.
 
-        def old_rows(conn: Connection) -> None:
-            for job_id in (kept_failed, waiting[0]):
-                conn.execute(
-                    insert(EVENTS),
-                    [
-                        {"job_id": job_id, "kind": "diagnostic.sleep", "event": "progress"}
-                        | {"status": "running", "progress": 50.0, "created_at": long_ago}
-                    ]
-                    * 7,
-                )
-                conn.execute(
-                    insert(RUNS),
-                    [
-                        {"job_id": job_id, "attempt": n, "worker_id": "w", "outcome": "failed"}
-                        | {"started_at": long_ago, "finished_at": long_ago}
-                        for n in range(1, 6)
-                    ],
-                )
+    def old_rows(conn: Connection) -> None:
+        for job_id in (kept_failed, waiting[0]):
+            conn.execute(
+                insert(EVENTS),
+                [
+                    {"job_id": job_id, "kind": "diagnostic.sleep", "event": "progress"}
+                    | {"status": "running", "progress": 50.0, "created_at": long_ago}
+                ]
+                * 7,
+            )
+            conn.execute(
+                insert(RUNS),
+                [
+                    {"job_id": job_id, "attempt": n, "worker_id": "w", "outcome": "failed"}
+                    | {"started_at": long_ago, "finished_at": long_ago}
+                    for n in range(1, 6)
+                ],
+            )
 
-        in_write_tx(queue.engine, old_rows)
-        recent_events = rows(queue, EVENTS, [kept_failed, *waiting]) - 14
-        retention = Retention(queue.engine, RetentionPolicy(**{**POLICY.__dict__, "batch_size": 2}))
-        report = retention.prune()
+    in_write_tx(queue.engine, old_rows)
+    recent_events = rows(queue, EVENTS, [kept_failed, *waiting]) - 14
+    retention = Retention(queue.engine, RetentionPolicy(**{**POLICY.__dict__, "batch_size": 2}))
+    report = retention.prune()
     # Every old event went, also those sharing one time across batches; new ones stay.
     assert rows(queue, EVENTS, [kept_failed, *waiting]) == recent_events
     assert report.events == 14

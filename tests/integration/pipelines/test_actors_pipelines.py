@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from castsmith.bootstrap import Container, build_container
+from castsmith.bootstrap import Container
 from castsmith.config import Settings
 from castsmith.db.repositories.actors import ActorFilters
 from castsmith.jobs.queue import JobQueue
@@ -19,6 +19,7 @@ from castsmith.jobs.worker import Worker
 from castsmith.pipelines import actors as use
 from castsmith.pipelines.actors import interchange, manifests
 from castsmith.pipelines.actors import jobs as actor_jobs
+from tests.harness import operator_container
 
 BUCKET = "story-boards-assets"
 
@@ -87,7 +88,7 @@ MANIFEST: dict[str, Any] = {
 
 @pytest.fixture
 def container(database_url: str, local_settings: Settings) -> Iterator[Container]:
-    built = build_container(local_settings.model_copy(update={"database_url": database_url}))
+    built = operator_container(local_settings.model_copy(update={"database_url": database_url}))
     yield built
     built.close()
 

@@ -11,20 +11,21 @@ from datetime import timedelta
 
 import pytest
 
-from castsmith.bootstrap import Container, build_container
+from castsmith.bootstrap import Container
 from castsmith.config import Settings
 from castsmith.db.models import Asset, ImageCheck, TrainingDataItem, utcnow
 from castsmith.imaging.curation import ANALYSIS_VERSION
 from castsmith.pipelines import actors as use
 from castsmith.pipelines.actors.manifests import actor_manifest
 from castsmith.pipelines.training.curation import item_checks
+from tests.harness import operator_container
 
 IMPORTED_URL = "https://bucket.s3.us-west-1.amazonaws.com/a/imported_3.jpg"
 
 
 @pytest.fixture
 def container(database_url: str, local_settings: Settings) -> Iterator[Container]:
-    built = build_container(local_settings.model_copy(update={"database_url": database_url}))
+    built = operator_container(local_settings.model_copy(update={"database_url": database_url}))
     yield built
     built.close()
 

@@ -8,21 +8,20 @@ from typing import Any
 
 import pytest
 
-from castsmith.bootstrap import build_container
 from castsmith.config import Settings
 from castsmith.domain.errors import StorageUnavailable
 from castsmith.domain.jobs import RetryPolicy
 from castsmith.jobs.registry import JobContext
 from castsmith.pipelines import _staging
 from castsmith.pipelines._staging import staging_root, sweep_staging
-from tests.harness import running_app, wait_job
+from tests.harness import operator_container, running_app, wait_job
 
 
 def test_sweep_removes_only_the_staged_output_of_ended_jobs(
     local_settings: Settings, database_url: str
 ) -> None:
     settings = local_settings.model_copy(update={"database_url": database_url})
-    container = build_container(settings)
+    container = operator_container(settings)
     try:
         queued = container.queue.enqueue("tests.staged", {})
         cancelled = container.queue.enqueue("tests.staged", {})

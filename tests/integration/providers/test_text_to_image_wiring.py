@@ -8,12 +8,12 @@ from typing import Any
 import httpx
 from typer.testing import CliRunner
 
-from castsmith.bootstrap import build_container
 from castsmith.cli import app
 from castsmith.config import Settings
 from castsmith.providers.base import TextToImage
 from castsmith.providers.registry import providers_from_settings
 from tests.fakes import FakeComfyUI, FakeRunPod
+from tests.harness import operator_container
 
 PROMPT = "portrait of a lighthouse keeper with a grey beard, stormy sea behind him"
 
@@ -28,7 +28,7 @@ async def test_runpod_receives_a_graph_with_the_prompt_and_size(
     settings = local_settings.model_copy(
         update={"runpod_api_key": runpod_fake.api_key, "runpod_endpoint_url": runpod_fake.base}
     )
-    container = build_container(settings)
+    container = operator_container(settings)
     try:
         runpod = container.providers.image("runpod")
         assert runpod.capabilities.text_to_image
@@ -49,7 +49,7 @@ async def test_comfyui_gets_the_builder_and_without_one_text_is_refused(
     local_settings: Settings, comfy_fake: FakeComfyUI, http: httpx.AsyncClient
 ) -> None:
     settings = local_settings.model_copy(update={"comfyui_url": comfy_fake.url})
-    container = build_container(settings)
+    container = operator_container(settings)
     try:
         assert container.providers.image("comfyui").capabilities.text_to_image
     finally:

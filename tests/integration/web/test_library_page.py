@@ -7,9 +7,9 @@ import re
 import httpx
 
 from castsmith.api.app import create_app
-from castsmith.bootstrap import build_container
 from castsmith.config import Settings
 from castsmith.db.models import Actor
+from tests.harness import operator_container
 
 
 def _names(html: str) -> list[str]:
@@ -25,7 +25,7 @@ async def test_pages_forward_and_back_with_filters(
     sqlite_database_url: str, local_settings: Settings
 ) -> None:
     settings = local_settings.model_copy(update={"database_url": sqlite_database_url})
-    container = build_container(settings)
+    container = operator_container(settings)
     with container.sessions.begin() as session:
         for n in range(1, 61):
             sex = "female" if n % 2 else "male"
@@ -64,7 +64,7 @@ async def test_empty_library_and_demo_cast(
     sqlite_database_url: str, local_settings: Settings
 ) -> None:
     settings = local_settings.model_copy(update={"database_url": sqlite_database_url})
-    container = build_container(settings)
+    container = operator_container(settings)
     app = create_app(container)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -85,12 +85,12 @@ def test_modes_and_public_paths() -> None:
 
 
 def test_scopes() -> None:
-    assert access.owner_scope() is None  # CLI and workers: unrestricted
-    with access.acting_as(access.Principal(3, "alice")):
-        assert access.owner_scope() == 3
-        assert access.may_access(3) and not access.may_access(4) and not access.may_access(None)
-        assert access.owner_for_new(9) == 3
-    with access.acting_as(access.Principal(1, "root", role=access.ADMIN)):
-        assert access.owner_scope() is None and access.owner_for_new(9) == 9
-    with access.acting_as(access.ANONYMOUS):
-        assert access.owner_scope() == access.NOBODY
+    assert access.owner_scope(access.OPERATOR) is None  # CLI and workers: unrestricted
+    alice = access.Principal(3, "alice")
+    assert access.owner_scope(alice) == 3
+    assert access.may_access(alice, 3)
+    assert not access.may_access(alice, 4) and not access.may_access(alice, None)
+    assert access.owner_for_new(alice, 9) == 3
+    root = access.Principal(1, "root", role=access.ADMIN)
+    assert access.owner_scope(root) is None and access.owner_for_new(root, 9) == 9
+    assert access.owner_scope(access.ANONYMOUS) == access.NOBODY

@@ -18,6 +18,7 @@ from castsmith.db.models import (
     TrainingDataItem,
 )
 from castsmith.domain import access
+from castsmith.domain.access import Principal
 from castsmith.domain.errors import Conflict, NotFound
 
 
@@ -49,7 +50,7 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _conditions(filters: ActorFilters) -> list[ColumnElement[bool]]:
+def _conditions(filters: ActorFilters, caller: Principal) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = [
         Actor.deleted_at.is_not(None) if filters.deleted else Actor.deleted_at.is_(None)
     ]
@@ -67,7 +68,7 @@ def _conditions(filters: ActorFilters) -> list[ColumnElement[bool]]:
         conds.append(Actor.sex == filters.sex)
     if filters.owner_id is not None:
         conds.append(Actor.owner_id == filters.owner_id)
-    scope = access.owner_scope()
+    scope = access.owner_scope(caller)
     if scope is not None:
         # A user lists only their own actors, whatever the filters ask for.
         conds.append(Actor.owner_id == scope)
@@ -84,11 +85,30 @@ def _conditions(filters: ActorFilters) -> list[ColumnElement[bool]]:
     return conds
 
 
+def current_posters(session: Session, actor_ids: Iterable[int]) -> dict[int, PosterFrameVersion]:
+    """The current poster version of each actor that has one.
+
+    For actors already read through :class:`ActorRepository` (which checked the caller):
+    posters hang off them.
+    """
+    ids = list(actor_ids)
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(PosterFrameVersion).where(
+            PosterFrameVersion.actor_id.in_(ids), PosterFrameVersion.is_current
+        )
+    )
+    return {row.actor_id: row for row in rows}
+
+
 class ActorRepository:
     """Queries over ``actors`` and what hangs off them."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, caller: Principal) -> None:
         self.session = session
+        # Whom every read and write here is done for: owned rows are narrowed to it.
+        self.caller = caller
 
     def add(self, actor: Actor) -> Actor:
         """Insert ``actor``; ``Conflict`` when its name is taken (also by a deleted actor)."""
@@ -104,23 +124,21 @@ class ActorRepository:
 
     def get(self, actor_id: int, *, include_deleted: bool = False) -> Actor:
         """The actor with ``actor_id``; ``NotFound`` when unknown (or deleted)."""
-        access.caller()  # nobody recorded is NoCaller, whether the id exists or not
         actor = self.session.get(Actor, actor_id)
         if actor is None or (actor.deleted_at is not None and not include_deleted):
             raise NotFound(f"actor {actor_id} not found")
-        if not access.may_access(actor.owner_id):
+        if not access.may_access(self.caller, actor.owner_id):
             raise NotFound(f"actor {actor_id} not found")
         return actor
 
     def get_for_update(self, actor_id: int, *, include_deleted: bool = False) -> Actor:
         """Like :meth:`get`, locking the row on PostgreSQL until the transaction ends."""
-        access.caller()
         actor = self.session.scalars(
             select(Actor).where(Actor.id == actor_id).with_for_update()
         ).first()
         if actor is None or (actor.deleted_at is not None and not include_deleted):
             raise NotFound(f"actor {actor_id} not found")
-        if not access.may_access(actor.owner_id):
+        if not access.may_access(self.caller, actor.owner_id):
             raise NotFound(f"actor {actor_id} not found")
         return actor
 
@@ -134,9 +152,14 @@ class ActorRepository:
         if other is not None and other.id != actor.id:
             raise Conflict(f"an actor named {new_name!r} already exists")
 
+    def ids_before(self, filters: ActorFilters, first_id: int, limit: int) -> list[int]:
+        """Up to ``limit`` ids of matching actors before ``first_id``, newest first."""
+        query = select(Actor.id).where(*_conditions(filters, self.caller), Actor.id < first_id)
+        return list(self.session.scalars(query.order_by(Actor.id.desc()).limit(limit)))
+
     def search(self, filters: ActorFilters, *, after_id: int | None, limit: int) -> ActorPage:
         """A page of actors in id order, after ``after_id`` (keyset pagination)."""
-        conds = _conditions(filters)
+        conds = _conditions(filters, self.caller)
         query = select(Actor).where(*conds)
         if after_id is not None:
             query = query.where(Actor.id > after_id)
@@ -153,22 +176,12 @@ class ActorRepository:
         return ActorPage(items=items, total=total, last_id=items[-1].id if more else None)
 
     def all_live(self) -> Sequence[Actor]:
-        """Every actor not soft-deleted, in id order (for exports)."""
-        return list(
-            self.session.scalars(select(Actor).where(Actor.deleted_at.is_(None)).order_by(Actor.id))
-        )
-
-    def current_posters(self, actor_ids: Iterable[int]) -> dict[int, PosterFrameVersion]:
-        """The current poster version of each actor that has one."""
-        ids = list(actor_ids)
-        if not ids:
-            return {}
-        rows = self.session.scalars(
-            select(PosterFrameVersion).where(
-                PosterFrameVersion.actor_id.in_(ids), PosterFrameVersion.is_current
-            )
-        )
-        return {row.actor_id: row for row in rows}
+        """Every actor not soft-deleted that the caller may see, in id order (for exports)."""
+        query = select(Actor).where(Actor.deleted_at.is_(None))
+        scope = access.owner_scope(self.caller)
+        if scope is not None:
+            query = query.where(Actor.owner_id == scope)
+        return list(self.session.scalars(query.order_by(Actor.id)))
 
     def soft_delete(self, actor: Actor) -> None:
         """Hide ``actor`` from listings; its rows and objects stay."""

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from castsmith.db.models_costs import ProviderCall
 from castsmith.domain import access
+from castsmith.domain.access import Principal
 from castsmith.domain.errors import ValidationError
 
 #: What ``by`` may name, and the column each groups on.
@@ -52,8 +53,10 @@ class CostTotal:
 class CostRepository:
     """The ledger's rows and totals within a session."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, caller: Principal) -> None:
         self.session = session
+        # Whom every read and write here is done for: owned rows are narrowed to it.
+        self.caller = caller
 
     def add(self, **values: Any) -> ProviderCall:
         """Record one provider call."""
@@ -145,7 +148,6 @@ class CostRepository:
         # SQLite keeps the UTC timestamp as ISO text.
         return func.substr(ProviderCall.created_at, 1, 10)
 
-    @staticmethod
-    def _scoped(query: Select[Any]) -> Select[Any]:
-        scope = access.owner_scope()
+    def _scoped(self, query: Select[Any]) -> Select[Any]:
+        scope = access.owner_scope(self.caller)
         return query if scope is None else query.where(ProviderCall.owner_id == scope)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from castsmith.db.models import Actor
 from castsmith.db.models_lora import LoraTraining
 from castsmith.domain import access
+from castsmith.domain.access import Principal
 from castsmith.domain.errors import NotFound
 
 UPDATABLE = frozenset(
@@ -47,8 +48,10 @@ UPDATABLE = frozenset(
 class LoraRepository:
     """Queries and writes on ``lora_trainings`` inside one session."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, caller: Principal) -> None:
         self.session = session
+        # Whom every read and write here is done for: owned rows are narrowed to it.
+        self.caller = caller
 
     def lock_actor(self, actor_id: int) -> Actor:
         """Lock the actor row so version numbers of one actor are handed out in turn."""
@@ -76,7 +79,6 @@ class LoraRepository:
 
     def get(self, training_id: int) -> LoraTraining:
         """The training ``training_id``; ``NotFound`` when there is none."""
-        access.caller()  # nobody recorded is NoCaller, whether the row exists or not
         row = self.session.get(LoraTraining, training_id)
         # A version belongs to its actor's owner; anyone else gets the unknown-id answer.
         owner = (
@@ -84,7 +86,7 @@ class LoraRepository:
             if row
             else None
         )
-        if row is None or not access.may_access(owner):
+        if row is None or not access.may_access(self.caller, owner):
             raise NotFound(f"LoRA training {training_id} not found")
         return row
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
 from castsmith.domain import access
 from castsmith.domain import personas as rules
+from castsmith.domain.access import Principal
 from castsmith.domain.cursors import Cursors
 from castsmith.domain.errors import NotFound, ValidationError
 
@@ -43,8 +44,10 @@ class TaskPage:
 class PersonaRepository:
     """Queries over ``persona_tasks`` and ``persona_results``; the caller commits."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, caller: Principal) -> None:
         self.session = session
+        # Whom every read and write here is done for: owned rows are narrowed to it.
+        self.caller = caller
 
     # --- tasks ---------------------------------------------------------------------
 
@@ -70,12 +73,11 @@ class PersonaRepository:
 
     def get_task(self, task_id: str, *, lock: bool = False) -> PersonaTask:
         """The task with the public ``task_id``; ``NotFound`` when there is none."""
-        access.caller()  # nobody recorded is NoCaller, whether the task exists or not
         query = select(PersonaTask).where(PersonaTask.task_id == task_id)
         if lock:
             query = query.with_for_update()
         task = self.session.scalars(query).first()
-        if task is None or not access.may_access(task.owner_id):
+        if task is None or not access.may_access(self.caller, task.owner_id):
             raise NotFound(f"persona task {task_id} not found")
         return task
 
@@ -97,7 +99,7 @@ class PersonaRepository:
         query = select(PersonaTask).order_by(PersonaTask.id.desc()).limit(limit + 1)
         if status is not None:
             query = query.where(PersonaTask.status == status)
-        scope = access.owner_scope()
+        scope = access.owner_scope(self.caller)
         if scope is not None:
             query = query.where(PersonaTask.owner_id == scope)
         if cursor:

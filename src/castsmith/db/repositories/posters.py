@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, AssetRendition, PosterFrameVersion
 from castsmith.db.repositories.actors import ActorRepository
+from castsmith.domain.access import Principal
 from castsmith.domain.errors import NotFound
 
 
@@ -31,8 +32,10 @@ class PosterRecord:
 class PosterRepository:
     """Queries over ``poster_frame_versions`` and the assets they point at."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, caller: Principal) -> None:
         self.session = session
+        # Versions hang off actors: they are reached only through an actor the caller may.
+        self.caller = caller
 
     def max_version(self, actor_id: int) -> int:
         """The highest version number recorded for the actor (0 when none)."""
@@ -113,7 +116,7 @@ class PosterRepository:
         A clash on ``(actor_id, version)`` surfaces as ``IntegrityError`` so the caller
         can pick another number.
         """
-        ActorRepository(self.session).get_for_update(actor_id, include_deleted=True)
+        ActorRepository(self.session, self.caller).get_for_update(actor_id, include_deleted=True)
         if make_current:
             self._clear_current(actor_id)
         row = PosterFrameVersion(
@@ -130,7 +133,7 @@ class PosterRepository:
 
     def make_current(self, actor_id: int, version: int) -> PosterFrameVersion:
         """Make ``version`` the actor's current poster; ``NotFound`` when it does not exist."""
-        ActorRepository(self.session).get_for_update(actor_id)
+        ActorRepository(self.session, self.caller).get_for_update(actor_id)
         record = self.get(actor_id, version)
         if not record.version.is_current:
             self._clear_current(actor_id)

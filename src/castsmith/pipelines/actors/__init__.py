@@ -52,7 +52,9 @@ async def _show(
 ) -> dict[str, Any]:
     def read() -> ActorView:
         with services.sessions() as session:
-            actor = ActorRepository(session).get(actor_id, include_deleted=include_deleted)
+            actor = ActorRepository(session, services.caller).get(
+                actor_id, include_deleted=include_deleted
+            )
             return load_views(session, [actor])[0]
 
     return await to_json(services, await asyncio.to_thread(read))
@@ -66,13 +68,13 @@ async def get_actor(services: Services, actor_id: int) -> dict[str, Any]:
 async def create_actor(services: Services, fields: dict[str, Any]) -> dict[str, Any]:
     """Create an actor from user fields; ``InvalidName`` / ``Conflict`` on bad input."""
     values = clean_actor_fields(fields, partial=False)
-    values["owner_id"] = access.owner_for_new(values.get("owner_id"))
+    values["owner_id"] = access.owner_for_new(services.caller, values.get("owner_id"))
 
     def write() -> int:
         # The name check reads before the insert writes: IMMEDIATE so SQLite queues it.
         with services.sessions.begin() as session:
             _require_user(session, values.get("owner_id"))
-            return ActorRepository(session).add(Actor(**values)).id
+            return ActorRepository(session, services.caller).add(Actor(**values)).id
 
     return await _show(services, await asyncio.to_thread(write))
 
@@ -95,11 +97,11 @@ async def update_actor(services: Services, actor_id: int, fields: dict[str, Any]
     threshold = validate_threshold(fields.pop(ACTOR_THRESHOLD, None))
     values = clean_actor_fields(fields, partial=True)
     if "owner_id" in values:
-        access.check_owner_change(values["owner_id"])
+        access.check_owner_change(services.caller, values["owner_id"])
 
     def write() -> None:
         with services.sessions.begin() as session:
-            repo = ActorRepository(session)
+            repo = ActorRepository(session, services.caller)
             actor = repo.get_for_update(actor_id)
             if "owner_id" in values:
                 _require_user(session, values["owner_id"])
@@ -127,7 +129,9 @@ async def list_actors(
 
     def read() -> tuple[list[ActorView], int, int | None]:
         with services.sessions() as session:
-            page = ActorRepository(session).search(filters, after_id=after_id, limit=size)
+            page = ActorRepository(session, services.caller).search(
+                filters, after_id=after_id, limit=size
+            )
             return load_views(session, page.items), page.total, page.last_id
 
     loaded, total, last_id = await asyncio.to_thread(read)
@@ -141,7 +145,7 @@ async def delete_actor(services: Services, actor_id: int) -> None:
 
     def write() -> None:
         with services.sessions.begin() as session:
-            repo = ActorRepository(session)
+            repo = ActorRepository(session, services.caller)
             repo.soft_delete(repo.get_for_update(actor_id))
 
     await asyncio.to_thread(write)
@@ -152,7 +156,7 @@ async def restore_actor(services: Services, actor_id: int) -> dict[str, Any]:
 
     def write() -> None:
         with services.sessions.begin() as session:
-            repo = ActorRepository(session)
+            repo = ActorRepository(session, services.caller)
             repo.restore(repo.get_for_update(actor_id, include_deleted=True))
 
     await asyncio.to_thread(write)
@@ -168,7 +172,7 @@ async def purge_actor(services: Services, actor_id: int) -> list[str]:
 
     def write() -> list[str]:
         with services.sessions.begin() as session:
-            repo = ActorRepository(session)
+            repo = ActorRepository(session, services.caller)
             return repo.purge(repo.get_for_update(actor_id, include_deleted=True))
 
     keys = await asyncio.to_thread(write)
@@ -207,7 +211,7 @@ async def set_base_image(
 
     def actor_name() -> str:
         with services.sessions() as session:
-            return ActorRepository(session).get(actor_id).name
+            return ActorRepository(session, services.caller).get(actor_id).name
 
     name = await asyncio.to_thread(actor_name)
     base = provenance or AssetProvenance()
@@ -222,7 +226,9 @@ async def set_base_image(
     )
 
     def point_actor(session: Session, asset_id: int) -> None:
-        ActorRepository(session).get_for_update(actor_id).base_image_asset_id = asset_id
+        ActorRepository(session, services.caller).get_for_update(
+            actor_id
+        ).base_image_asset_id = asset_id
 
     await store_asset(
         services,
@@ -242,7 +248,7 @@ async def base_image_from_url(services: Services, actor_id: int, url: str) -> di
 
     def exists() -> None:
         with services.sessions() as session:
-            ActorRepository(session).get(actor_id)
+            ActorRepository(session, services.caller).get(actor_id)
 
     await asyncio.to_thread(exists)
     fetched = await fetch_url(url, policy_from_settings(services.settings), field="url")
@@ -274,7 +280,7 @@ async def enqueue_base_image(
 
     def check() -> None:
         with services.sessions() as session:
-            ActorRepository(session).get(actor_id)
+            ActorRepository(session, services.caller).get(actor_id)
 
     await asyncio.to_thread(check)
     if prompt is not None and len(prompt) > 4000:
@@ -285,6 +291,7 @@ async def enqueue_base_image(
         KIND_BASE_IMAGE,
         {"actor_id": actor_id, "prompt": prompt, "seed": seed},
         idempotency_key=f"{KIND_BASE_IMAGE}:{actor_id}",
+        owner_id=services.caller.user_id,
         webhook_url=webhook_url,
     )
     return {"job_id": job.id, "kind": job.kind, "status": job.status, "actor_id": actor_id}
@@ -302,7 +309,7 @@ async def generate_base_image(
 
     def subject() -> PortraitSubject:
         with services.sessions() as session:
-            actor = ActorRepository(session).get(actor_id)
+            actor = ActorRepository(session, services.caller).get(actor_id)
             return PortraitSubject(
                 name=actor.name,
                 description=actor.description,

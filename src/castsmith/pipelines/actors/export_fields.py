@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Actor, Asset, PosterFrameVersion
-from castsmith.db.repositories.actors import ActorRepository
+from castsmith.db.repositories.actors import current_posters
 from castsmith.pipelines._assets import public_pair
 from castsmith.pipelines._services import Services
 
@@ -50,7 +50,7 @@ def lora_fields(actor: Actor) -> dict[str, Any]:
 
 def poster_source(session: Session, actor_id: int) -> tuple[PosterFrameVersion | None, str | None]:
     """The actor's current poster version and its image's key. Sync."""
-    poster = ActorRepository(session).current_posters([actor_id]).get(actor_id)
+    poster = current_posters(session, [actor_id]).get(actor_id)
     if poster is None:
         return None, None
     asset = session.get(Asset, poster.asset_id)

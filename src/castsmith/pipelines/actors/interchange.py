@@ -23,8 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Actor, Asset, PosterFrameVersion
-from castsmith.db.repositories.actors import ActorRepository
+from castsmith.db.repositories.actors import ActorRepository, current_posters
 from castsmith.db.repositories.assets import AssetRepository
+from castsmith.domain.access import Principal
 from castsmith.domain.actors import (
     validate_actor_name,
     validate_age,
@@ -32,7 +33,7 @@ from castsmith.domain.actors import (
     validate_strength,
     validate_token,
 )
-from castsmith.domain.errors import CastsmithError, ValidationError
+from castsmith.domain.errors import CastsmithError, Forbidden, ValidationError
 from castsmith.domain.keys import validate_key
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.actors.export_fields import (
@@ -114,8 +115,7 @@ def _column_values(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
 
 def _import_poster(session: Session, actor: Actor, frames: dict[str, Any], bucket: str) -> bool:
     """Record imported poster URLs as the actor's current poster version (if new)."""
-    repo = ActorRepository(session)
-    current = repo.current_posters([actor.id]).get(actor.id)
+    current = current_posters(session, [actor.id]).get(actor.id)
     if current is not None and (current.params or {}).get("poster_frames") == frames:
         return False
     urls = [
@@ -159,13 +159,16 @@ def _import_poster(session: Session, actor: Actor, frames: dict[str, Any], bucke
 
 
 def import_actors_data(
-    session: Session, records: list[dict[str, Any]], *, bucket: str = ""
+    session: Session, records: list[dict[str, Any]], caller: Principal, *, bucket: str = ""
 ) -> dict[str, int]:
     """Create or update actors from ``actorsData.json`` records; return counts.
 
     Every record is checked before anything is written, so one bad record leaves the
-    database unchanged (the caller's transaction).
+    database unchanged (the caller's transaction). Records are matched by name across
+    the whole library, so only an admin (or the operator) may import.
     """
+    if not caller.is_admin:
+        raise Forbidden("only an admin can import actorsData.json")
     if not isinstance(records, list):
         raise ValidationError("actorsData.json must hold a list of actor records", "file")
     for index, record in enumerate(records):
@@ -175,7 +178,7 @@ def import_actors_data(
             validate_actor_name(record.get("name"))
         except ValidationError as exc:
             raise ValidationError(f"record {index}: {exc}", "name") from None
-    repo = ActorRepository(session)
+    repo = ActorRepository(session, caller)
     counts = {"created": 0, "updated": 0, "posters": 0}
     for record in records:
         columns, rest = _column_values(record)
@@ -248,7 +251,9 @@ async def import_actors_data_file(services: Services, path: Path) -> dict[str, i
 
     def write() -> dict[str, int]:
         with services.sessions.begin() as session:
-            return import_actors_data(session, records, bucket=services.settings.s3_bucket)
+            return import_actors_data(
+                session, records, services.caller, bucket=services.settings.s3_bucket
+            )
 
     return await asyncio.to_thread(write)
 
@@ -260,9 +265,9 @@ async def actors_data(services: Services) -> list[dict[str, Any]]:
 
     def read() -> list[Row]:
         with services.sessions() as session:
-            repo = ActorRepository(session)
+            repo = ActorRepository(session, services.caller)
             actors = list(repo.all_live())
-            posters = repo.current_posters(a.id for a in actors)
+            posters = current_posters(session, (a.id for a in actors))
             renditions = AssetRepository(session).renditions(p.asset_id for p in posters.values())
             ids = [p.asset_id for p in posters.values()]
             originals: dict[int, str] = {}

@@ -25,8 +25,9 @@ from castsmith.db.repositories.actors import ActorRepository
 from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.training import PENDING
 from castsmith.db.repositories.training_rows import DatasetRow, ItemRow, dataset_rows
+from castsmith.domain.access import Principal
 from castsmith.domain.actors import validate_actor_name
-from castsmith.domain.errors import ValidationError
+from castsmith.domain.errors import Forbidden, ValidationError
 from castsmith.domain.keys import validate_name
 from castsmith.pipelines._assets import public_pair
 from castsmith.pipelines._services import Services
@@ -47,8 +48,10 @@ from castsmith.pipelines.training.curation import ItemChecks, judge_rows, thresh
 _N = re.compile(r"_(\d+)\.[A-Za-z0-9]+\Z")
 
 
-def _find_actor(session: Session, character_id: str, entries: list[dict[str, Any]]) -> Actor:
-    repo = ActorRepository(session)
+def _find_actor(
+    session: Session, caller: Principal, character_id: str, entries: list[dict[str, Any]]
+) -> Actor:
+    repo = ActorRepository(session, caller)
     candidates = [character_id]
     if character_id.isdigit():
         candidates.append(str(int(character_id)))
@@ -75,15 +78,23 @@ def _find_actor(session: Session, character_id: str, entries: list[dict[str, Any
     return repo.add(Actor(name=validate_actor_name(name), legacy_id=character_id, extra={}))
 
 
-def import_manifest(session: Session, manifest: dict[str, Any], *, bucket: str = "") -> int:
-    """Record one manifest's training images; return the actor's id."""
+def import_manifest(
+    session: Session, manifest: dict[str, Any], caller: Principal, *, bucket: str = ""
+) -> int:
+    """Record one manifest's training images; return the actor's id.
+
+    Manifests find their actor by legacy id or name across the whole library, so only
+    an admin (or the operator) may import them.
+    """
+    if not caller.is_admin:
+        raise Forbidden("only an admin can import training manifests")
     if not isinstance(manifest, dict) or "character_id" not in manifest:
         raise ValidationError("a manifest must be an object with a character_id", "file")
     entries = manifest.get("training_data") or []
     if not isinstance(entries, list):
         raise ValidationError("training_data must be a list", "training_data")
     character_id = str(manifest["character_id"])
-    actor = _find_actor(session, character_id, entries)
+    actor = _find_actor(session, caller, character_id, entries)
     assets = AssetRepository(session)
     existing = {
         item.filename: item
@@ -236,7 +247,9 @@ async def import_manifests_dir(services: Services, folder: Path) -> list[int]:
             for path, manifest in manifests:
                 try:
                     ids.append(
-                        import_manifest(session, manifest, bucket=services.settings.s3_bucket)
+                        import_manifest(
+                            session, manifest, services.caller, bucket=services.settings.s3_bucket
+                        )
                     )
                 except ValidationError as exc:
                     raise ValidationError(f"{path.name}: {exc}", exc.field) from None
@@ -263,7 +276,7 @@ async def actor_manifest(services: Services, actor_id: int) -> dict[str, Any]:
         # One trip to a worker thread and one read of the training rows: the entries,
         # the keys to sign and the curation checks all come from the same rows.
         with services.sessions() as session:
-            actor = ActorRepository(session).get(actor_id)
+            actor = ActorRepository(session, services.caller).get(actor_id)
             rows = dataset_rows(session, actor_id, pending=True)
             limits = thresholds(services.settings, actor.extra)
             stored = [row for row in rows if row.item.status != PENDING]

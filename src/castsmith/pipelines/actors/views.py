@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Actor, Asset, PosterFrameVersion
-from castsmith.db.repositories.actors import ActorRepository
+from castsmith.db.repositories.actors import current_posters
 from castsmith.db.repositories.assets import AssetRepository
 from castsmith.domain.keys import POSTER_SIZES
 from castsmith.pipelines._assets import asset_url, public_pair
@@ -29,8 +29,8 @@ class ActorView:
 
 def load_views(session: Session, actors: list[Actor]) -> list[ActorView]:
     """Read the actors' base image keys, current posters and renditions in one round."""
-    repo, assets = ActorRepository(session), AssetRepository(session)
-    posters = repo.current_posters(actor.id for actor in actors)
+    assets = AssetRepository(session)
+    posters = current_posters(session, (actor.id for actor in actors))
     wanted = {a.base_image_asset_id for a in actors if a.base_image_asset_id is not None}
     wanted.update(version.asset_id for version in posters.values())
     found: list[Asset] = (

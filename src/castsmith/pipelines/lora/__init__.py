@@ -62,7 +62,7 @@ def _params(request: TrainRequest, actor_trigger: str | None) -> TrainingParams:
 
 def _active(services: Services, actor_id: int) -> int | None:
     with services.sessions() as session:
-        for row in LoraRepository(session).for_actor(actor_id):
+        for row in LoraRepository(session, services.caller).for_actor(actor_id):
             if row.status not in TERMINAL:
                 return row.version
     return None
@@ -90,7 +90,7 @@ async def start_training(
 
     def create() -> int:
         with services.sessions.begin() as session:
-            row = LoraRepository(session).create(
+            row = LoraRepository(session, services.caller).create(
                 actor_id,
                 source=SOURCE_TRAINED,
                 provider=trainer.name,
@@ -120,12 +120,12 @@ async def start_training(
 
 def _delete(services: Services, training_id: int) -> None:
     with services.sessions.begin() as session:
-        session.delete(LoraRepository(session).get(training_id))
+        session.delete(LoraRepository(session, services.caller).get(training_id))
 
 
 def _set_job(services: Services, training_id: int, job_id: int) -> None:
     with services.sessions.begin() as session:
-        LoraRepository(session).set(training_id, job_id=job_id)
+        LoraRepository(session, services.caller).set(training_id, job_id=job_id)
 
 
 async def versions(services: Services, actor_id: int) -> list[dict[str, Any]]:
@@ -134,7 +134,9 @@ async def versions(services: Services, actor_id: int) -> list[dict[str, Any]]:
     def read() -> list[dict[str, Any]]:
         load_actor(services, actor_id)
         with services.sessions() as session:
-            return [view(row) for row in LoraRepository(session).for_actor(actor_id)]
+            return [
+                view(row) for row in LoraRepository(session, services.caller).for_actor(actor_id)
+            ]
 
     return await asyncio.to_thread(read)
 
@@ -168,7 +170,7 @@ async def make_current(services: Services, training_id: int) -> dict[str, Any]:
 
     def change() -> None:
         with services.sessions.begin() as session:
-            repo = LoraRepository(session)
+            repo = LoraRepository(session, services.caller)
             row = repo.get(training_id)
             if not row.weights_key:
                 raise Conflict(f"LoRA v{row.version} has no weights ({row.status})")
@@ -211,7 +213,7 @@ async def pick_strength(services: Services, training_id: int, strength: object) 
 
     def change() -> None:
         with services.sessions.begin() as session:
-            repo = LoraRepository(session)
+            repo = LoraRepository(session, services.caller)
             row = repo.get(training_id)
             repo.set(training_id, strength=value)
             session.refresh(row)

@@ -47,7 +47,7 @@ class Delivered:
 def current_version(services: Services, actor_id: int) -> LoraTraining | None:
     """The actor's current stored LoRA version, if it has one. Sync."""
     with services.sessions() as session:
-        for row in LoraRepository(session).for_actor(actor_id):
+        for row in LoraRepository(session, services.caller).for_actor(actor_id):
             if row.is_current and row.weights_key:
                 session.expunge(row)
                 return row

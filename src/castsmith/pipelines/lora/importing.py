@@ -64,7 +64,7 @@ async def import_file(
 
     def create() -> tuple[int, int]:
         with services.sessions.begin() as session:
-            row = LoraRepository(session).create(
+            row = LoraRepository(session, services.caller).create(
                 actor_id,
                 source=SOURCE_IMPORTED,
                 provider=IMPORT_PROVIDER,
@@ -88,7 +88,7 @@ async def import_file(
 
 def _drop(services: Services, training_id: int) -> None:
     with services.sessions.begin() as session:
-        session.delete(LoraRepository(session).get(training_id))
+        session.delete(LoraRepository(session, services.caller).get(training_id))
 
 
 async def import_url(

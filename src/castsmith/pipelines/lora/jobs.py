@@ -55,6 +55,7 @@ async def queue_follow_ups(services: Services, training_id: int) -> dict[str, An
         provider=services.providers.for_role("poster").name,
         idempotency_key=f"{TEST_GRID}:{training_id}",
         label=f"v{row.version}",
+        owner_id=services.caller.user_id,
     )
     await asyncio.to_thread(
         update, services, training_id, poster_job_id=poster_id, grid_job_id=grid.id

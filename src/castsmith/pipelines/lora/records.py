@@ -24,7 +24,7 @@ def trainer_registry(services: Services) -> TrainerRegistry:
 def load(services: Services, training_id: int) -> LoraTraining:
     """The training row, detached (``NotFound`` when unknown). Sync."""
     with services.sessions() as session:
-        row = LoraRepository(session).get(training_id)
+        row = LoraRepository(session, services.caller).get(training_id)
         session.expunge(row)
         return row
 
@@ -32,7 +32,7 @@ def load(services: Services, training_id: int) -> LoraTraining:
 def load_actor(services: Services, actor_id: int) -> Actor:
     """The actor row, detached. Sync."""
     with services.sessions() as session:
-        actor = ActorRepository(session).get(actor_id)
+        actor = ActorRepository(session, services.caller).get(actor_id)
         session.expunge(actor)
         return actor
 
@@ -40,7 +40,7 @@ def load_actor(services: Services, actor_id: int) -> Actor:
 def update(services: Services, training_id: int, **values: Any) -> None:
     """Set fields of a training in their own transaction. Sync."""
     with services.sessions.begin() as session:
-        LoraRepository(session).set(training_id, **values)
+        LoraRepository(session, services.caller).set(training_id, **values)
 
 
 async def update_async(services: Services, training_id: int, **values: Any) -> None:

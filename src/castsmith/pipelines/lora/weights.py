@@ -61,7 +61,7 @@ async def store_weights(
     key = services.keys.lora_weights(actor_name, version)
 
     def with_row(session: Session, asset: Asset) -> None:
-        repo = LoraRepository(session)
+        repo = LoraRepository(session, services.caller)
         repo.set(
             training_id,
             weights_key=asset.storage_key,

@@ -66,7 +66,7 @@ async def create_task(
 
     def write() -> None:
         with services.sessions.begin() as session:
-            PersonaRepository(session).create_task(task_id, request, owner_id)
+            PersonaRepository(session, services.caller).create_task(task_id, request, owner_id)
 
     await asyncio.to_thread(write)
     try:
@@ -79,7 +79,7 @@ async def create_task(
 
 def _delete_task(services: Services, task_id: str) -> None:
     with services.sessions.begin() as session:
-        session.delete(PersonaRepository(session).get_task(task_id))
+        session.delete(PersonaRepository(session, services.caller).get_task(task_id))
 
 
 async def _start_job(services: Services, task_id: str, webhook_url: str | None = None) -> int:
@@ -89,12 +89,13 @@ async def _start_job(services: Services, task_id: str, webhook_url: str | None =
         KIND_TASK,
         {"task_id": task_id},
         label=f"persona task {task_id}",
+        owner_id=services.caller.user_id,
         webhook_url=webhook_url,
     )
 
     def point() -> None:
         with services.sessions.begin() as session:
-            PersonaRepository(session).get_task(task_id).job_id = job.id
+            PersonaRepository(session, services.caller).get_task(task_id).job_id = job.id
 
     await asyncio.to_thread(point)
     return int(job.id)
@@ -107,7 +108,7 @@ async def retry_failed(
 
     def reset() -> None:
         with services.sessions.begin() as session:
-            repo = PersonaRepository(session)
+            repo = PersonaRepository(session, services.caller)
             task = repo.get_task(task_id, lock=True)
             if task.status not in (rules.COMPLETED_WITH_ERRORS, rules.FAILED):
                 raise Conflict(
@@ -137,7 +138,7 @@ async def regenerate_persona(
 
     def reset() -> None:
         with services.sessions.begin() as session:
-            repo = PersonaRepository(session)
+            repo = PersonaRepository(session, services.caller)
             task = repo.get_task(task_id, lock=True)
             if task.status not in (rules.COMPLETED, rules.COMPLETED_WITH_ERRORS, rules.FAILED):
                 raise Conflict(f"persona task {task_id} is {task.status}; wait until it ends")
@@ -159,7 +160,7 @@ async def get_task(
 
     def read() -> tuple[PersonaTask, list[Any], dict[int, Any], dict[str, int], dict[int, str]]:
         with services.sessions() as session:
-            repo = PersonaRepository(session)
+            repo = PersonaRepository(session, services.caller)
             task = repo.get_task(task_id)
             results = repo.results(task) if with_results else []
             assets = repo.assets_of(results)
@@ -192,7 +193,9 @@ async def list_tasks(
 
     def read() -> Any:
         with services.sessions() as session:
-            return PersonaRepository(session).list_tasks(status=status, cursor=cursor, limit=limit)
+            return PersonaRepository(session, services.caller).list_tasks(
+                status=status, cursor=cursor, limit=limit
+            )
 
     page = await asyncio.to_thread(read)
     return {

@@ -189,7 +189,7 @@ class PersonaImages:
         file = persona_file(data, info, made.provenance, prompt, "persona_base", None, meta)
 
         def record(session: Session, reserved: Reserved) -> None:
-            repo = PersonaRepository(session)
+            repo = PersonaRepository(session, self.services.caller)
             row = repo.get_result(repo.get_task(task.task_id), result.id)
             repo.record_base(row, prompt, reserved.ids[0])
             if also is not None:
@@ -249,7 +249,7 @@ class PersonaImages:
         ]
 
         def record(session: Session, reserved: Reserved) -> None:
-            repo = PersonaRepository(session)
+            repo = PersonaRepository(session, self.services.caller)
             row = repo.get_result(repo.get_task(task.task_id), result.id)
             repo.complete_result(row, list(reserved.ids))
 

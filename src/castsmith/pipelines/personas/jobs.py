@@ -44,7 +44,7 @@ async def run_task(ctx: Ctx) -> dict[str, Any] | WaitForChildren:
 
     def load() -> PersonaTask:
         with services.sessions.begin() as session:
-            repo = PersonaRepository(session)
+            repo = PersonaRepository(session, services.caller)
             task = repo.get_task(task_id, lock=True)
             if task.status in (rules.PENDING, rules.GENERATING_DATA):
                 # A pending task, or one whose data attempt died midway: (re)start it.
@@ -74,7 +74,7 @@ async def run_task(ctx: Ctx) -> dict[str, Any] | WaitForChildren:
 
         def store() -> None:
             with services.sessions.begin() as session:
-                repo = PersonaRepository(session)
+                repo = PersonaRepository(session, services.caller)
                 locked = repo.get_task(task_id, lock=True)
                 repo.add_results(locked, personas)
                 repo.set_status(locked, rules.DATA_GENERATED)
@@ -85,7 +85,7 @@ async def run_task(ctx: Ctx) -> dict[str, Any] | WaitForChildren:
 
 def _fail_data(services: Services, task_id: str, error: str) -> None:
     with services.sessions.begin() as session:
-        repo = PersonaRepository(session)
+        repo = PersonaRepository(session, services.caller)
         task = repo.get_task(task_id, lock=True)
         repo.set_status(task, rules.FAILED)
         task.error_log = [{"persona": None, "result_id": None, "error": error}]
@@ -109,7 +109,7 @@ async def _spawn_images(ctx: Ctx, task_id: str) -> dict[str, Any] | WaitForChild
 
     def open_results() -> list[tuple[int, str, bool]]:
         with services.sessions.begin() as session:
-            repo = PersonaRepository(session)
+            repo = PersonaRepository(session, services.caller)
             task = repo.get_task(task_id, lock=True)
             repo.set_status(task, rules.GENERATING_IMAGES)
             todo = [r for r in repo.results(task) if r.status != rules.RESULT_COMPLETED]
@@ -144,7 +144,7 @@ async def finish_task(ctx: Ctx, summary: ChildrenSummary | None) -> dict[str, An
 
     def settle() -> dict[str, Any]:
         with services.sessions.begin() as session:
-            repo = PersonaRepository(session)
+            repo = PersonaRepository(session, services.caller)
             task = repo.get_task(task_id, lock=True)
             status = repo.settle(task, child_errors)
             counts = repo.result_counts([task.id])[task.id]
@@ -175,7 +175,7 @@ def _child_errors(ctx: Ctx, summary: ChildrenSummary | None) -> dict[int, str]:
 def _load(services: Services, task_id: str, result_id: int) -> tuple[PersonaTask, Any]:
     """The task and the persona an image job works on."""
     with services.sessions() as session:
-        repo = PersonaRepository(session)
+        repo = PersonaRepository(session, services.caller)
         task = repo.get_task(task_id)
         return task, repo.get_result(task, result_id)
 
@@ -185,7 +185,7 @@ def _load_grid(
 ) -> tuple[PersonaTask, Any, Asset | None]:
     """The task, the persona and its recorded base (None when missing), in one read."""
     with services.sessions() as session:
-        repo = PersonaRepository(session)
+        repo = PersonaRepository(session, services.caller)
         task = repo.get_task(task_id)
         result = repo.get_result(task, result_id)
         if result.status == rules.RESULT_COMPLETED or result.base_image_asset_id is None:
@@ -273,7 +273,7 @@ async def run_grid(ctx: Ctx) -> dict[str, Any]:
 
 def _mark(services: Services, task_id: str, result_id: int, status: str, error: str | None) -> None:
     with services.sessions.begin() as session:
-        repo = PersonaRepository(session)
+        repo = PersonaRepository(session, services.caller)
         repo.mark_result(repo.get_result(repo.get_task(task_id), result_id), status, error)
 
 

@@ -57,7 +57,7 @@ async def _no_progress(_percent: float, _message: str) -> None:
 async def _load_actor(services: Services, actor_id: int) -> Any:
     def load() -> Any:
         with services.sessions() as session:
-            return ActorRepository(session).get(actor_id)
+            return ActorRepository(session, services.caller).get(actor_id)
 
     return await asyncio.to_thread(load)
 
@@ -181,7 +181,7 @@ async def resolve_actor(services: Services, ref: str | int) -> ActorRef:
 
     def find() -> ActorRef:
         with services.sessions() as session:
-            repo = ActorRepository(session)
+            repo = ActorRepository(session, services.caller)
             text = str(ref).strip()
             if text.isdigit():
                 try:
@@ -253,7 +253,7 @@ async def request_batch(
 
     def select_ids() -> list[int]:
         with services.sessions() as session:
-            repo = ActorRepository(session)
+            repo = ActorRepository(session, services.caller)
             if actor_ids is not None:
                 for actor_id in actor_ids:
                     repo.get(actor_id)
@@ -273,6 +273,7 @@ async def request_batch(
         KIND_BATCH,
         {"actor_ids": ids, "overrides": overrides.payload(), "provider": provider.name},
         webhook_url=webhook_url,
+        owner_id=services.caller.user_id,
     )
     return job
 
@@ -282,8 +283,8 @@ async def history(services: Services, actor_id: int) -> list[dict[str, Any]]:
 
     def load() -> list[Any]:
         with services.sessions() as session:
-            ActorRepository(session).get(actor_id)
-            return PosterRepository(session).history(actor_id)
+            ActorRepository(session, services.caller).get(actor_id)
+            return PosterRepository(session, services.caller).history(actor_id)
 
     records = await asyncio.to_thread(load)
     return [await version_view(services, record) for record in records]
@@ -294,9 +295,9 @@ async def make_current(services: Services, actor_id: int, version: int) -> dict[
 
     def change() -> Any:
         with services.sessions.begin() as session:
-            PosterRepository(session).make_current(actor_id, version)
+            PosterRepository(session, services.caller).make_current(actor_id, version)
         with services.sessions() as session:
-            return PosterRepository(session).get(actor_id, version)
+            return PosterRepository(session, services.caller).get(actor_id, version)
 
     record = await asyncio.to_thread(change)
     return await version_view(services, record)

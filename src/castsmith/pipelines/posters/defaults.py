@@ -72,7 +72,7 @@ async def get_defaults(services: Services, actor_id: int) -> dict[str, Any]:
 
     def load() -> dict[str, Any]:
         with services.sessions() as session:
-            return stored_defaults(ActorRepository(session).get(actor_id))
+            return stored_defaults(ActorRepository(session, services.caller).get(actor_id))
 
     return await asyncio.to_thread(load)
 
@@ -89,7 +89,7 @@ async def save_defaults(
 
     def store() -> dict[str, Any]:
         with services.sessions.begin() as session:
-            actor = ActorRepository(session).get_for_update(actor_id)
+            actor = ActorRepository(session, services.caller).get_for_update(actor_id)
             # Checked on their own: what was remembered before must not hide a bad value.
             previous = dict(actor.extra or {})
             actor.extra = {k: v for k, v in previous.items() if k != DEFAULTS_KEY}

@@ -140,12 +140,12 @@ async def save_poster_version(
         return [AssetKeys(keys.source, keys.renditions)]
 
     def first(session: Session) -> int:
-        return PosterRepository(session).max_version(actor.id) + 1
+        return PosterRepository(session, services.caller).max_version(actor.id) + 1
 
     def record(session: Session, reserved: Reserved) -> None:
         asset = AssetRepository(session).get(reserved.ids[0])
         asset.meta = {**(asset.meta or {}), "poster_version": reserved.n}
-        PosterRepository(session).add_version(
+        PosterRepository(session, services.caller).add_version(
             actor.id,
             reserved.n,
             reserved.ids[0],

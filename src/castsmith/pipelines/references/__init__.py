@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from castsmith.db.models import Asset, CharacterReference
 from castsmith.db.repositories.actors import ActorRepository
 from castsmith.domain import access
+from castsmith.domain.access import Principal
 from castsmith.domain.errors import (
     NotFound,
     StorageUnavailable,
@@ -103,7 +104,7 @@ async def check_actor(services: Services, actor_id: int) -> None:
     def read() -> None:
         with services.sessions() as session:
             try:
-                ActorRepository(session).get(actor_id)
+                ActorRepository(session, services.caller).get(actor_id)
             except NotFound as exc:
                 raise ActorNotFound(f"actor_id: no actor with id {actor_id}") from exc
 
@@ -126,6 +127,7 @@ def enqueue_generate(
         payload=request.payload(),
         provider=provider.name,
         webhook_url=webhook_url,
+        owner_id=services.caller.user_id,
     )
     return services.queue.enqueue_many([spec])[0]
 
@@ -167,9 +169,9 @@ def _rows(session: Session, query: Any) -> list[ReferenceRow]:
     ]
 
 
-def _owned() -> list[Any]:
-    """Conditions narrowing references to the caller's own (none for admins)."""
-    scope = access.owner_scope()
+def _owned(caller: Principal) -> list[Any]:
+    """Conditions narrowing references to ``caller``'s own (none for admins)."""
+    scope = access.owner_scope(caller)
     return [] if scope is None else [CharacterReference.owner_id == scope]
 
 
@@ -184,7 +186,7 @@ async def find(services: Services, image_id: str, *, signed: bool = False) -> Re
     may be anyone (even without a login), so the owner is not checked here.
     """
     validate_segment(image_id, "image_id")
-    owned = [] if signed else _owned()
+    owned = [] if signed else _owned(services.caller)
 
     def read() -> list[ReferenceRow]:
         with services.sessions() as session:
@@ -222,7 +224,7 @@ async def list_references(
             query = query.where(CharacterReference.video_job_id == video_job_id)
         if actor_id is not None:
             query = query.where(CharacterReference.actor_id == actor_id)
-        query = query.where(*_owned())
+        query = query.where(*_owned(services.caller))
         query = query.order_by(CharacterReference.created_at.desc(), CharacterReference.id)
         with services.sessions() as session:
             return _rows(session, query.limit(limit))

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, CharacterReference
-from castsmith.domain import access
 from castsmith.domain.errors import CastsmithError
 from castsmith.jobs.registry import HandlerRegistry, JobPayload, PayloadRowId
 from castsmith.pipelines._assets import AssetProvenance
@@ -170,7 +169,7 @@ async def _handle_generate(ctx: Ctx) -> dict[str, Any]:
         aspect_ratio=payload.aspect_ratio,
         seed=payload.seed,
         # The handler acts as the job's owner: what it makes is theirs.
-        owner_id=access.acting_user_id(),
+        owner_id=ctx.services.caller.user_id,
         actor_id=payload.actor_id,
     )
     if request.actor_id is not None:

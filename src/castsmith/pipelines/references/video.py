@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, CharacterReference, VideoJob
-from castsmith.domain.access import acting_user_id, current, may_access
+from castsmith.domain.access import Principal, may_access
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
 from castsmith.domain.keys import validate_key, validate_segment
 from castsmith.imaging.served import served_type
@@ -47,11 +47,10 @@ class VideoJobInfo:
     created: bool
 
 
-def _may_create_by_writing() -> bool:
+def _may_create_by_writing(caller: Principal) -> bool:
     # Admins and the operator may start a video job by writing into it; an ordinary
     # user creates it first, so nobody can claim an id another user is about to use.
-    caller = current()
-    return caller is None or caller.is_admin
+    return caller.is_admin
 
 
 async def create_video_job(services: Services, job_id: str | None) -> VideoJobInfo:
@@ -61,15 +60,16 @@ async def create_video_job(services: Services, job_id: str | None) -> VideoJobIn
     """
     wanted = job_id if job_id is not None else f"vj-{secrets.token_hex(8)}"
     job_prefix(wanted)
+    caller = services.caller
 
     def work() -> VideoJobInfo:
         with services.sessions.begin() as session:
             row = session.get(VideoJob, wanted)
             if row is None:
-                owner = acting_user_id()
+                owner = caller.user_id
                 session.add(VideoJob(id=wanted, owner_id=owner))
                 return VideoJobInfo(wanted, owner, created=True)
-            if not may_access(row.owner_id):
+            if not may_access(caller, row.owner_id):
                 raise Conflict(f"the video job id '{wanted}' is taken; choose another")
             return VideoJobInfo(wanted, row.owner_id, created=False)
 
@@ -87,15 +87,16 @@ async def open_video_job(services: Services, job_id: str, *, create: bool) -> No
     and the operator start a job by writing into it (see :func:`create_video_job`).
     """
     job_prefix(job_id)
-    create = create and _may_create_by_writing()
+    caller = services.caller
+    create = create and _may_create_by_writing(caller)
 
     def work() -> None:
         with services.sessions.begin() as session:
             row = session.get(VideoJob, job_id)
             if row is None and create:
-                session.add(VideoJob(id=job_id, owner_id=acting_user_id()))
+                session.add(VideoJob(id=job_id, owner_id=caller.user_id))
                 return
-            if row is None or not may_access(row.owner_id):
+            if row is None or not may_access(caller, row.owner_id):
                 raise NotFound(
                     f"no video job with id '{job_id}'; create it with POST /api/video-jobs"
                 )
@@ -137,7 +138,7 @@ async def persist_asset(
             raise Conflict(f"video job '{job_id}' already has a file at '{relative}'")
         return [AssetKeys(key)]
 
-    provenance = AssetProvenance(owner_id=acting_user_id(), meta={"video_job_id": job_id})
+    provenance = AssetProvenance(owner_id=services.caller.user_id, meta={"video_job_id": job_id})
     file = NewAsset(data, "video_job_file", stored_type, provenance)
     await write_assets(services, [file], only_once)
     return JobAsset(relative, key, len(data), await asset_url(services, key))

@@ -104,7 +104,11 @@ async def enqueue_generate_all(
     await check_request(services, actor_id, options)
     payload = {"actor_id": actor_id, **options.payload()}
     view: JobView = await asyncio.to_thread(
-        services.queue.enqueue, KIND_ALL, payload, webhook_url=webhook_url
+        services.queue.enqueue,
+        KIND_ALL,
+        payload,
+        webhook_url=webhook_url,
+        owner_id=services.caller.user_id,
     )
     return view
 
@@ -132,5 +136,6 @@ async def enqueue_generate_one(
         provider=provider,
         label=prompt_id,
         webhook_url=webhook_url,
+        owner_id=services.caller.user_id,
     )
     return view

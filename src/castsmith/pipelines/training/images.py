@@ -104,7 +104,7 @@ class ActorFacts:
 def load_actor(services: Services, actor_id: int) -> ActorFacts:
     """Read an actor (``NotFound`` when unknown) with its base image key. Sync."""
     with services.sessions() as session:
-        actor: Actor = ActorRepository(session).get(actor_id)
+        actor: Actor = ActorRepository(session, services.caller).get(actor_id)
         base = session.get(Asset, actor.base_image_asset_id) if actor.base_image_asset_id else None
         return ActorFacts(
             id=actor.id,

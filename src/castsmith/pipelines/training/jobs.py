@@ -141,7 +141,7 @@ def owned_assets(services: Services, asset_ids: list[int]) -> list[int]:
     holds it: their actor's base image or training image, their persona's images, their
     reference. A check job naming someone else's assets measures none of them.
     """
-    scope = access.owner_scope()
+    scope = access.owner_scope(services.caller)
     if scope is None or not asset_ids:
         return asset_ids
     with services.sessions() as session:
