@@ -1,7 +1,9 @@
-"""Access control: users, API tokens, login sessions, CSRF and ownership.
+"""Access control: users, API tokens, login sessions, CSRF and each request's scope.
 
-:func:`install` puts the authentication middleware in front of a FastAPI app; routers
-get :func:`castsmith.auth.guard.ownership_guard` as a dependency. See SECURITY.md.
+:func:`install` puts the authentication middleware in front of a FastAPI app; routes
+hand the use cases the container scoped to the request's caller
+(:func:`castsmith.auth.scope.container_of`), and the repositories narrow every owned
+row to that caller. See SECURITY.md.
 """
 
 from __future__ import annotations
@@ -10,14 +12,13 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from castsmith.auth.guard import ownership_guard
 from castsmith.auth.middleware import AuthMiddleware
 from castsmith.auth.policy import auth_required, is_loopback
 
 if TYPE_CHECKING:
     from castsmith.bootstrap import Container
 
-__all__ = ["AuthMiddleware", "auth_required", "install", "is_loopback", "ownership_guard"]
+__all__ = ["AuthMiddleware", "auth_required", "install", "is_loopback"]
 
 
 def install(app: FastAPI, container: Container) -> None:

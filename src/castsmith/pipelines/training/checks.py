@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from castsmith.db.models import Actor, Asset, ImageCheck, TrainingDataItem, utcnow
+from castsmith.db.models import Asset, ImageCheck, TrainingDataItem, utcnow
+from castsmith.db.repositories.actors import ActorRepository
 from castsmith.db.repositories.training_rows import AssetRow
-from castsmith.domain.errors import ImageError
+from castsmith.domain.access import Principal
+from castsmith.domain.errors import ImageError, NotFound
 from castsmith.imaging.curation import ANALYSIS_VERSION, Analysis, analyse, preload
 from castsmith.pipelines._services import Services
 
@@ -76,10 +78,13 @@ def is_placeholder(asset: Asset | AssetRow) -> bool:
     return asset.provider == "offline" or bool((asset.meta or {}).get("placeholder"))
 
 
-def actor_asset_ids(session: Session, actor_id: int) -> list[int]:
-    """The base image and every stored training image of an actor."""
-    actor = session.get(Actor, actor_id)
-    ids = [actor.base_image_asset_id] if actor and actor.base_image_asset_id else []
+def actor_asset_ids(session: Session, caller: Principal, actor_id: int) -> list[int]:
+    """The base image and every stored training image of an actor ``caller`` may see."""
+    try:
+        actor = ActorRepository(session, caller).get(actor_id, include_deleted=True)
+    except NotFound:
+        return []
+    ids = [actor.base_image_asset_id] if actor.base_image_asset_id else []
     ids += session.scalars(
         select(TrainingDataItem.asset_id).where(
             TrainingDataItem.actor_id == actor_id, TrainingDataItem.status != "pending"
@@ -208,7 +213,7 @@ async def check_assets(
             with services.sessions() as session:
                 ids = list(asset_ids)
                 if actor_id is not None:
-                    ids += actor_asset_ids(session, actor_id)
+                    ids += actor_asset_ids(session, services.caller, actor_id)
                 return unchecked(session, ids, again=redo)
 
         todo = await asyncio.to_thread(find)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from castsmith.config import Settings
 from castsmith.db.models import Actor, Asset, TrainingDataItem
+from castsmith.db.repositories.actors import ActorRepository
 from castsmith.db.repositories.training import REJECTED, SYNCED
 from castsmith.db.repositories.training_rows import (
     AssetRow,
@@ -127,12 +128,10 @@ def _pending(item: ItemRow, placeholder: bool = False) -> ItemChecks:
     return ItemChecks(item.id, item.status, checks, verdict)
 
 
-def dataset_checks(session: Session, actor_id: int, limits: Thresholds) -> list[ItemChecks]:
-    """Every stored training image of the actor with its checks, in number order. Sync."""
-    actor = session.get(Actor, actor_id)
-    if actor is None or actor.deleted_at is not None:
-        raise NotFound(f"actor {actor_id} not found")
-    return judge_rows(session, actor, dataset_rows(session, actor_id), limits)
+def dataset_checks(session: Session, actor: Actor, limits: Thresholds) -> list[ItemChecks]:
+    """Every stored training image of ``actor`` (read through the caller's
+    :class:`ActorRepository`) with its checks, in number order. Sync."""
+    return judge_rows(session, actor, dataset_rows(session, actor.id), limits)
 
 
 def judge_rows(
@@ -240,11 +239,9 @@ def _judged(
 
 def _load(services: Services, actor_id: int) -> tuple[str, Thresholds, list[ItemChecks]]:
     with services.sessions() as session:
-        actor = session.get(Actor, actor_id)
-        if actor is None or actor.deleted_at is not None:
-            raise NotFound(f"actor {actor_id} not found")
+        actor = ActorRepository(session, services.caller).get(actor_id)
         limits = thresholds(services.settings, actor.extra)
-        return actor.name, limits, dataset_checks(session, actor_id, limits)
+        return actor.name, limits, dataset_checks(session, actor, limits)
 
 
 async def item_checks(services: Services, actor_id: int) -> dict[int, dict[str, Any]]:
@@ -272,12 +269,13 @@ async def require_ready(
 
 def _triage(services: Services, actor_id: int) -> list[int]:
     with services.sessions.begin() as session:
-        actor = session.get(Actor, actor_id)
-        if actor is None:
+        try:
+            actor = ActorRepository(session, services.caller).get(actor_id)
+        except NotFound:
             return []
         limits = thresholds(services.settings, actor.extra)
         rejected: list[int] = []
-        for entry in dataset_checks(session, actor_id, limits):
+        for entry in dataset_checks(session, actor, limits):
             if entry.status != SYNCED or entry.verdict.verdict is not Verdict.REJECT:
                 continue
             item = session.get(TrainingDataItem, entry.item_id)
