@@ -45,9 +45,7 @@ def fuzz(max_examples: int, *, admin: bool, database_url: str | None) -> FuzzRep
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
-        container = build_container(
-            Settings(data_dir=folder, database_url=url, auth="required")
-        )
+        container = build_container(Settings(data_dir=folder, database_url=url, auth="required"))
         try:
             raw = new_token()
             with container.sessions.begin() as session:
