@@ -194,3 +194,11 @@ def test_a_new_room_without_a_rule_is_named(tree: Path) -> None:
 def test_a_standard_library_name_is_not_ours(tree: Path) -> None:
     plant(tree, "domain/planted.py", "import json\nfrom collections import abc\nimport castsmithx")
     assert new_problems(tree) == []
+
+
+def test_modules_stay_small() -> None:
+    # One job per module: none over 400 lines, and the typical one well under 200.
+    sizes = {path: len(path.read_text().splitlines()) for path in SRC.rglob("*.py")}
+    assert [str(path) for path, size in sizes.items() if size > 400] == []
+    ordered = sorted(sizes.values())
+    assert ordered[len(ordered) // 2] < 200

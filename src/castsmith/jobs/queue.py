@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from castsmith.config import ProviderLimit, Settings
 from castsmith.domain import access
 from castsmith.domain import jobs as rules
-from castsmith.domain.access import Principal
+from castsmith.domain.access import OPERATOR, Principal
 from castsmith.domain.cursors import Cursors
 from castsmith.domain.errors import Conflict, NotFound, ValidationError
 from castsmith.jobs.actions import UserActions
@@ -39,13 +39,7 @@ from castsmith.jobs.sql import (
     system_clock,
     take_ended,
 )
-from castsmith.jobs.types import (
-    ChildrenSummary,
-    EventView,
-    JobSpec,
-    JobView,
-    RunView,
-)
+from castsmith.jobs.types import ChildrenSummary, EventView, JobSpec, JobView, RunView
 
 if TYPE_CHECKING:
     from castsmith.jobs.registry import HandlerRegistry
@@ -170,8 +164,7 @@ class JobQueue(UserActions, WorkerSide):
                 f"priority must be between {rules.PRIORITY_MIN} and {rules.PRIORITY_MAX}",
                 field="priority",
             )
-        # Whom the job acts for is part of what is queued; no owner means the operator.
-        owner_id = spec.owner_id
+        owner_id = spec.owner_id  # named by whoever queues it; None: the operator
         max_attempts = spec.max_attempts or (defaults.max_attempts if defaults else None)
         return {
             "kind": spec.kind,
@@ -296,8 +289,7 @@ class JobQueue(UserActions, WorkerSide):
         cursor: str | None = None,
         limit: int = 50,
     ) -> tuple[list[JobView], str | None]:
-        """Jobs ``caller`` may see, newest first, filtered; returns a page and the cursor
-        of the next one."""
+        """Jobs ``caller`` may see, newest first, filtered: a page and the next cursor."""
         limit = max(1, min(limit, MAX_PAGE))
         query = select(JOBS)
         if status:
@@ -397,7 +389,7 @@ class JobQueue(UserActions, WorkerSide):
 
     def children_summary(self, parent_id: int) -> ChildrenSummary:
         """The children of ``parent_id`` with their aggregate status and error log."""
-        children, _ = self.list_jobs(access.OPERATOR, parent_id=parent_id, limit=MAX_PAGE)
+        children, _ = self.list_jobs(OPERATOR, parent_id=parent_id, limit=MAX_PAGE)
         children.sort(key=lambda c: c.id)
         end = parent_end(children)
         return ChildrenSummary(status=end.status, children=children, error_log=end.error_log)

@@ -281,13 +281,8 @@ class ComfyUIProvider(WorkflowImageProvider):
         """Read socket events until the prompt ends; return early if the socket drops."""
         try:
             while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise self._timed_out(prompt_id)
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a
-                # cancellation that races with a message, and a cancelled job would
-                # keep following its prompt.
-                async with asyncio.timeout(remaining):
+                # Not wait_for: on 3.11 it drops a cancellation that races a message.
+                async with asyncio.timeout(deadline - time.monotonic()):
                     message = await socket.recv()
                 if isinstance(message, bytes):
                     continue  # binary preview frames
