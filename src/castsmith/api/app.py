@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -38,6 +40,13 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        threads = container.settings.server_threads
+        if threads is not None:
+            # Blocking work runs in these threads. Fewer threads fight less over the GIL
+            # with the event loop: one serves reads fastest on SQLite (BENCHMARKS.md).
+            asyncio.get_running_loop().set_default_executor(
+                ThreadPoolExecutor(threads, thread_name_prefix="castsmith-server")
+            )
         try:
             async with jobs.app_worker(app, container, run_worker):
                 yield

@@ -83,21 +83,28 @@ class AuthMiddleware:
     def _authenticate(self, request: Request) -> tuple[Principal | None, sessions.Session | None]:
         header = request.headers.get("authorization", "")
         scheme, _, credential = header.partition(" ")
-        with self.container.sessions() as db, db.begin():
+        # A read session: on SQLite it takes no lock, so requests never queue here behind
+        # each other; the token's last use is written apart, at most once a minute.
+        with self.container.sessions() as db:
             users = UserRepository(db)
             if scheme.lower() == "bearer" and credential.strip():
-                user = users.user_for_token(token_hash(credential.strip()))
-                if user is None:
+                hashed = token_hash(credential.strip())
+                found = users.user_for_token(hashed)
+                if found is None:
                     return None, None
+                user, touch = found
+                if touch:
+                    with self.container.sessions.begin() as writing:
+                        UserRepository(writing).touch_token(hashed)
                 return Principal(user.id, user.username, user.role, via="token"), None
             cookie = request.cookies.get(sessions.COOKIE_NAME)
             if cookie:
                 session = sessions.verify(self.secret, cookie)
                 if session is not None and users.session_revoked(session.nonce):
                     session = None  # logged out: a kept copy of the cookie is dead
-                found = users.get(session.user_id) if session is not None else None
-                if session is not None and found is not None and not found.disabled:
-                    principal = Principal(found.id, found.username, found.role, via="session")
+                known = users.get(session.user_id) if session is not None else None
+                if session is not None and known is not None and not known.disabled:
+                    principal = Principal(known.id, known.username, known.role, via="session")
                     return principal, session
         return None, None
 

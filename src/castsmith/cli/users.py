@@ -32,7 +32,7 @@ def _session(ctx: typer.Context) -> Iterator[Session]:
 
     engine = make_engine(settings_from_context(ctx).database_url)
     try:
-        with make_session_factory(engine)() as session, session.begin():
+        with make_session_factory(engine).begin() as session:
             yield session
     finally:
         engine.dispose()

@@ -32,5 +32,13 @@ class ServerSettings(BaseSettings):
         description="Seconds a web login session lasts.",
         validation_alias=alias("session_max_age"),
     )
+    server_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Threads each server process runs blocking work on (database reads, "
+        "image work); unset: Python's default. 1 serves reads fastest (see docs).",
+        validation_alias=alias("server_threads"),
+    )
     log_level: str = Field(default="INFO", validation_alias=alias("log_level"))
     log_json: bool = Field(default=True, validation_alias=alias("log_json"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -62,17 +63,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay readable after commit.
+class SqliteSessions(sessionmaker[Session]):
+    """Sessions on SQLite: ``sessions()`` reads, ``sessions.begin()`` writes.
 
-    On SQLite, ORM sessions begin with ``BEGIN IMMEDIATE``: a deferred transaction that
-    reads and then writes fails at once with "database is locked" when another
-    connection committed in between, while an immediate one waits its turn (up to the
-    busy timeout). Sessions are short here, so serialising them costs little; the job
-    queue's own reads use plain connections and stay deferred.
+    A write session begins ``BEGIN IMMEDIATE``: a deferred transaction that reads and
+    then writes fails at once with "database is locked" when another connection
+    committed in between, while an immediate one waits its turn (up to the busy
+    timeout). A read session begins deferred and takes no lock at all (WAL): readers
+    never queue behind each other, in one process or across several serving one file.
+    Every write in castsmith goes through ``begin()``; a plain session is never
+    committed.
     """
-    if engine.dialect.name == "sqlite":
-        return sessionmaker(
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine, expire_on_commit=False)
+        self.writes = sessionmaker(
             engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
         )
+
+    def begin(self) -> AbstractContextManager[Session]:
+        """A write session in an immediate transaction, committed when the block ends."""
+        return self.writes.begin()
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit (see
+    :class:`SqliteSessions` for how SQLite sessions begin)."""
+    if engine.dialect.name == "sqlite":
+        return SqliteSessions(engine)
     return sessionmaker(engine, expire_on_commit=False)

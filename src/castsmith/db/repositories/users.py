@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -146,8 +146,10 @@ class UserRepository:
             self.session.flush()
         return token
 
-    def user_for_token(self, token_hash: str, *, touch: bool = True) -> User | None:
-        """The enabled user a live (unrevoked, unexpired) token belongs to, or ``None``."""
+    def user_for_token(self, token_hash: str) -> tuple[User, bool] | None:
+        """The enabled user a live (unrevoked, unexpired) token belongs to, and whether
+        the token's last use is due to be recorded (:meth:`touch_token`); ``None`` for
+        no such token. Reads only."""
         row = self.session.execute(
             select(ApiToken, User)
             .join(User, User.id == ApiToken.user_id)
@@ -164,10 +166,15 @@ class UserRepository:
             return None
         last = as_utc(token.last_used_at)
         # Record use at most once a minute: a write per request would serialise readers.
-        if touch and (last is None or now - last > TOUCH_INTERVAL):
-            token.last_used_at = now
-            self.session.flush()
-        return user
+        return user, last is None or now - last > TOUCH_INTERVAL
+
+    def touch_token(self, token_hash: str) -> None:
+        """Record that the token was used now."""
+        self.session.execute(
+            update(ApiToken)
+            .where(ApiToken.token_hash == token_hash)
+            .values(last_used_at=datetime.now(UTC))
+        )
 
 
 def token_state(token: ApiToken, now: datetime | None = None) -> str:
