@@ -4,12 +4,13 @@ One claim is one write transaction:
 
 1. Jobs whose lease ran out (their worker died) are taken back: the attempt's run is
    recorded as ``lost`` and the job is queued again (or failed once out of attempts).
-2. For providers with limits, a per-provider lock (``pg_advisory_xact_lock`` on
-   PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serializes claims) is taken and
-   the free budget is counted: running jobs against the concurrency cap, run starts in
-   the last 60 s against the requests-per-minute limit.
-3. Queued jobs whose time has come are picked, highest priority first, then oldest,
+2. Queued jobs whose time has come are picked, highest priority first, then oldest,
    with ``FOR UPDATE SKIP LOCKED`` so concurrent claimers never wait on each other.
+3. For the limited providers those jobs name, a per-provider lock
+   (``pg_advisory_xact_lock`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already
+   serializes claims) is taken and the free budget is counted: running jobs against
+   the concurrency cap, run starts in the last 60 s against the requests-per-minute
+   limit. Jobs past their provider's budget stay queued.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, Select, func, literal, select, text, union_all, update
 
 from castsmith.config import ProviderLimit
 from castsmith.domain import jobs as rules
@@ -84,40 +85,87 @@ def reap_expired(conn: Connection, now: datetime) -> None:
 def provider_budgets(
     conn: Connection, limits: Mapping[str, ProviderLimit], now: datetime
 ) -> dict[str, int]:
-    """How many more jobs of each limited provider may start right now."""
+    """How many more jobs of each limited provider may start right now.
+
+    Takes the providers' locks first, in name order, in one statement (unnest keeps the
+    array's order, so every claimer locks alike), and counts in one more.
+    """
     names = sorted(limits)
     if not names:
         return {}
     if conn.dialect.name == "postgresql":
-        for name in names:
-            conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                {"k": f"castsmith.provider.{name}"},
-            )
-    running: dict[str, int] = dict(
         conn.execute(
-            select(JOBS.c.provider, func.count())
-            .where(JOBS.c.status == rules.RUNNING, JOBS.c.provider.in_(names))
-            .group_by(JOBS.c.provider)
-        ).all()
+            text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) k"),
+            {"keys": [f"castsmith.provider.{name}" for name in names]},
+        )
+    running = select(JOBS.c.provider, func.count(), literal("running")).where(
+        JOBS.c.status == rules.RUNNING, JOBS.c.provider.in_(names)
     )
-    started: dict[str, int] = dict(
-        conn.execute(
-            select(RUNS.c.provider, func.count())
-            .where(RUNS.c.provider.in_(names), RUNS.c.started_at > now - RATE_WINDOW)
-            .group_by(RUNS.c.provider)
-        ).all()
+    started = select(RUNS.c.provider, func.count(), literal("started")).where(
+        RUNS.c.provider.in_(names), RUNS.c.started_at > now - RATE_WINDOW
     )
+    counts: dict[tuple[str, str], int] = {
+        (provider, what): n
+        for provider, n, what in conn.execute(
+            union_all(running.group_by(JOBS.c.provider), started.group_by(RUNS.c.provider))
+        ).all()
+    }
     budgets: dict[str, int] = {}
     for name in names:
         limit = limits[name]
         free = 1 << 30
         if limit.concurrency is not None:
-            free = min(free, limit.concurrency - running.get(name, 0))
+            free = min(free, limit.concurrency - counts.get((name, "running"), 0))
         if limit.rpm is not None:
-            free = min(free, limit.rpm - started.get(name, 0))
+            free = min(free, limit.rpm - counts.get((name, "started"), 0))
         budgets[name] = max(free, 0)
     return budgets
+
+
+def _choose_limited(
+    conn: Connection,
+    query: Select[Any],
+    count: int,
+    limits: Mapping[str, ProviderLimit],
+    now: datetime,
+) -> list[int]:
+    """Pick up to ``count`` candidates within the limits of the providers they name.
+
+    Budgets are counted only for the limited providers the candidates name: a claim of
+    jobs that name none (the common case) takes no lock and counts nothing. When an
+    exhausted provider's jobs filled the window, one more look skips every limited
+    provider without budget, so they never starve the others; it takes no new lock, so
+    claimers always lock in one order.
+    """
+    chosen: list[int] = []
+    budgets: dict[str, int] = {}
+    for second_look in (False, True):
+        wanted = query
+        if second_look:
+            blocked = sorted(set(limits) - {n for n, free in budgets.items() if free > 0})
+            wanted = wanted.where(JOBS.c.provider.is_(None) | JOBS.c.provider.not_in(blocked))
+            if chosen:
+                wanted = wanted.where(JOBS.c.id.not_in(chosen))
+        # Over-fetch a little: the limits may drop some candidates.
+        candidates = conn.execute(
+            wanted.limit((count - len(chosen)) * 2).with_for_update(skip_locked=True)
+        ).all()
+        if not second_look:
+            named = {row.provider for row in candidates if row.provider in limits}
+            budgets = provider_budgets(conn, {n: limits[n] for n in named}, now)
+        dropped = False
+        for row in candidates:
+            if len(chosen) >= count:
+                break
+            if row.provider in limits:
+                if budgets.get(row.provider, 0) <= 0:
+                    dropped = True
+                    continue
+                budgets[row.provider] -= 1
+            chosen.append(row.id)
+        if len(chosen) >= count or not dropped:
+            break
+    return chosen
 
 
 def claim(
@@ -138,19 +186,18 @@ def claim(
     now = clock()
     if reap:
         reap_expired(conn, now)
-    budgets = provider_budgets(conn, limits or {}, now)
-    # Read the clock again only after counting: a job that ended before the count
-    # then always ends before the new runs start, so recorded run times never show
-    # more overlap than the limits allowed.
-    now = clock()
-    exhausted = [name for name, free in budgets.items() if free <= 0]
+    order = (JOBS.c.priority.desc(), JOBS.c.id)
     query = select(JOBS.c.id, JOBS.c.provider).where(
         JOBS.c.status == rules.QUEUED, JOBS.c.run_after <= now
     )
     if queues:
         query = query.where(JOBS.c.queue.in_(list(queues)))
-    if exhausted:
-        query = query.where(JOBS.c.provider.is_(None) | JOBS.c.provider.not_in(exhausted))
+    query = query.order_by(*order)
+    chosen = _choose_limited(conn, query, count, limits, now) if limits else None
+    # Read the clock again only after counting: a job that ended before the count
+    # then always ends before the new runs start, so recorded run times never show
+    # more overlap than the limits allowed.
+    now = clock()
     lease = now + timedelta(seconds=lease_seconds)
     claimed = (
         update(JOBS)
@@ -164,30 +211,16 @@ def claim(
         )
         .returning(*JOBS.c)
     )
-    order = (JOBS.c.priority.desc(), JOBS.c.id)
-    if not budgets:
+    if chosen is None:
         # No provider limits to weigh: pick and take the jobs in one statement (one
         # round trip less between a wake-up and the start of the job).
-        picked = query.with_only_columns(JOBS.c.id).order_by(*order).limit(count)
+        picked = query.with_only_columns(JOBS.c.id).limit(count)
         picked = picked.with_for_update(skip_locked=True)
         rows = list(conn.execute(claimed.where(JOBS.c.id.in_(picked.scalar_subquery()))).all())
-    else:
-        # Over-fetch a little: the limits may drop some candidates.
-        candidates = conn.execute(
-            query.order_by(*order).limit(count * 2).with_for_update(skip_locked=True)
-        ).all()
-        chosen: list[int] = []
-        for row in candidates:
-            if len(chosen) >= count:
-                break
-            if row.provider in budgets:
-                if budgets[row.provider] <= 0:
-                    continue
-                budgets[row.provider] -= 1
-            chosen.append(row.id)
-        if not chosen:
-            return []
+    elif chosen:
         rows = list(conn.execute(claimed.where(JOBS.c.id.in_(chosen))).all())
+    else:
+        return []
     if not rows:
         return []
     rows.sort(key=lambda r: (-r.priority, r.id))
