@@ -103,8 +103,10 @@ def test_references_generate_and_open_link(page: Any, live_app: LiveApp) -> None
 def test_no_horizontal_scroll_at_390px(browser: Any, live_app: LiveApp) -> None:
     context = browser.new_context(base_url=live_app.url, viewport={"width": 390, "height": 844})
     tab = context.new_page()
+    # An actor of its own: the test must not depend on another test having made one.
+    actor = live_app.post("/api/actors", {"name": "narrow_screen_actor"})
     try:
-        for path in ("/", "/personas", "/references", "/jobs", "/actors/1"):
+        for path in ("/", "/personas", "/references", "/jobs", f"/actors/{actor['id']}"):
             tab.goto(path)
             wide = tab.evaluate("document.documentElement.scrollWidth")
             assert wide <= 390, f"{path} scrolls sideways ({wide} px)"

@@ -283,19 +283,20 @@ class JobQueue(UserActions, WorkerSide):
         self,
         caller: Principal,
         *,
-        status: str | None = None,
-        kind: str | None = None,
+        status: str | Sequence[str] | None = None,
+        kind: str | Sequence[str] | None = None,
         parent_id: int | None = None,
         cursor: str | None = None,
         limit: int = 50,
     ) -> tuple[list[JobView], str | None]:
-        """Jobs ``caller`` may see, newest first, filtered: a page and the next cursor."""
+        """Jobs ``caller`` may see, newest first, filtered (a status or kind, or any of
+        several): a page and the next cursor."""
         limit = max(1, min(limit, MAX_PAGE))
         query = select(JOBS)
-        if status:
-            query = query.where(JOBS.c.status == status)
-        if kind:
-            query = query.where(JOBS.c.kind == kind)
+        for column, wanted in ((JOBS.c.status, status), (JOBS.c.kind, kind)):
+            if wanted:
+                one = isinstance(wanted, str)
+                query = query.where(column == wanted if one else column.in_(list(wanted)))
         if parent_id is not None:
             query = query.where(JOBS.c.parent_id == parent_id)
         scope = access.owner_scope(caller)

@@ -26,13 +26,12 @@ def running_training(queue: JobQueue, caller: Principal, actor_id: int) -> dict[
     follows each job and its children on ``/api/events?after=``.
     """
     after = latest_event(queue)
-    found: dict[int, Any] = {}
-    for kind in TRAINING_KINDS:
-        for status in ACTIVE:
-            items, _ = queue.list_jobs(caller, status=status, kind=kind, limit=100)
-            for job in items:
-                if job.parent_id is None and job.payload.get("actor_id") == actor_id:
-                    found[job.id] = job
+    items, _ = queue.list_jobs(caller, status=ACTIVE, kind=TRAINING_KINDS, limit=500)
+    found = {
+        job.id: job
+        for job in items
+        if job.parent_id is None and job.payload.get("actor_id") == actor_id
+    }
     jobs = [
         {
             "id": job.id,

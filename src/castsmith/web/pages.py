@@ -124,12 +124,17 @@ async def actor_page(request: Request, actor_id: ActorId) -> HTMLResponse:
         with services.sessions() as session:
             return placeholder_flags(session, [actor_id]).get(actor_id, {})
 
-    actor["placeholder"] = await asyncio.to_thread(flags)
-    posters = await _optional(_poster_history(services, actor_id), [])
-    training = await _optional(_training(services, actor_id), None)
-    references = await _optional(_references(services, actor_id=actor_id), [])
-    live = await asyncio.to_thread(running_training, services.queue, services.caller, actor_id)
-    lora_panel = await _optional(lora_panel_data(services, actor_id), None)
+    # The sections read at the same time, each on a connection of its own: the page
+    # waits for the slowest of them, not for their sum.
+    placeholder, posters, training, references, live, lora_panel = await asyncio.gather(
+        asyncio.to_thread(flags),
+        _optional(_poster_history(services, actor_id), []),
+        _optional(_training(services, actor_id), None),
+        _optional(_references(services, actor_id=actor_id), []),
+        asyncio.to_thread(running_training, services.queue, services.caller, actor_id),
+        _optional(lora_panel_data(services, actor_id), None),
+    )
+    actor["placeholder"] = placeholder
     return _page(
         request,
         "actor.html",
