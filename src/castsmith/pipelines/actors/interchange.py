@@ -35,6 +35,7 @@ from castsmith.domain.actors import (
 )
 from castsmith.domain.errors import CastsmithError, Forbidden, ValidationError
 from castsmith.domain.keys import validate_key
+from castsmith.pipelines._assets import AssetProvenance, FileFacts, asset_row
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.actors.export_fields import (
     POSTER_FRAME_URL,
@@ -128,16 +129,9 @@ def _import_poster(session: Session, actor: Actor, frames: dict[str, Any], bucke
     if key is None:
         return False
     assets = AssetRepository(session)
+    imported = AssetProvenance(meta={"actor_id": actor.id, "source": "import"})
     asset = assets.by_key(key) or assets.add(
-        Asset(
-            storage_key=key,
-            kind="poster_frame",
-            content_type="image/webp",
-            size_bytes=0,
-            md5="",
-            sha256="",
-            meta={"actor_id": actor.id, "source": "import"},
-        )
+        asset_row(key, FileFacts("image/webp", 0, "", ""), "poster_frame", imported)
     )
     latest = session.scalar(
         select(func.max(PosterFrameVersion.version)).where(PosterFrameVersion.actor_id == actor.id)

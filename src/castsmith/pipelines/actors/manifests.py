@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from castsmith.db.models import Actor, Asset, PosterFrameVersion, TrainingDataItem
+from castsmith.db.models import Actor, PosterFrameVersion, TrainingDataItem
 from castsmith.db.repositories.actors import ActorRepository
 from castsmith.db.repositories.assets import AssetRepository
 from castsmith.db.repositories.training import PENDING
@@ -29,7 +29,7 @@ from castsmith.domain.access import Principal
 from castsmith.domain.actors import validate_actor_name
 from castsmith.domain.errors import Forbidden, ValidationError
 from castsmith.domain.keys import validate_name
-from castsmith.pipelines._assets import public_pair
+from castsmith.pipelines._assets import AssetProvenance, FileFacts, asset_row, public_pair
 from castsmith.pipelines._services import Services
 from castsmith.pipelines.actors.export_fields import (
     POSTER_FRAME_URL,
@@ -116,17 +116,14 @@ def import_manifest(
         meta["actor_id"] = actor.id
         asset = assets.by_key(key)
         if asset is None:
-            asset = assets.add(
-                Asset(
-                    storage_key=key,
-                    kind="training_image",
-                    content_type="image/jpeg",
-                    size_bytes=int(entry.get("size_bytes") or 0),
-                    md5=str(entry.get("md5_hash") or ""),
-                    sha256="",
-                    meta=meta,
-                )
+            # The object is already in the store: only its row is recorded.
+            facts = FileFacts(
+                "image/jpeg",
+                int(entry.get("size_bytes") or 0),
+                str(entry.get("md5_hash") or ""),
+                "",
             )
+            asset = assets.add(asset_row(key, facts, "training_image", AssetProvenance(meta=meta)))
         else:
             asset.size_bytes = int(entry.get("size_bytes") or asset.size_bytes)
             asset.md5 = str(entry.get("md5_hash") or asset.md5)
