@@ -80,33 +80,35 @@ class AuthMiddleware:
         state[PRINCIPAL] = principal
         await self.app(scope, receive, send)
 
+    def _token_caller(self, hashed: str) -> Principal | None:
+        # Read without a lock; the token's last use is written apart, at most once a minute.
+        with self.container.sessions() as db:
+            found = UserRepository(db).user_for_token(hashed)
+        if found is None:
+            return None
+        user, touch = found
+        if touch:
+            with self.container.sessions.begin() as db:
+                UserRepository(db).touch_token(hashed)
+        return Principal(user.id, user.username, user.role, via="token")
+
     def _authenticate(self, request: Request) -> tuple[Principal | None, sessions.Session | None]:
         header = request.headers.get("authorization", "")
         scheme, _, credential = header.partition(" ")
-        # A read session: on SQLite it takes no lock, so requests never queue here behind
-        # each other; the token's last use is written apart, at most once a minute.
+        if scheme.lower() == "bearer" and credential.strip():
+            return self._token_caller(token_hash(credential.strip())), None
+        session = sessions.verify(self.secret, request.cookies.get(sessions.COOKIE_NAME) or "")
+        if session is None:
+            return None, None
+        # A read session: on SQLite it takes no lock, so requests never queue here.
         with self.container.sessions() as db:
             users = UserRepository(db)
-            if scheme.lower() == "bearer" and credential.strip():
-                hashed = token_hash(credential.strip())
-                found = users.user_for_token(hashed)
-                if found is None:
-                    return None, None
-                user, touch = found
-                if touch:
-                    with self.container.sessions.begin() as writing:
-                        UserRepository(writing).touch_token(hashed)
-                return Principal(user.id, user.username, user.role, via="token"), None
-            cookie = request.cookies.get(sessions.COOKIE_NAME)
-            if cookie:
-                session = sessions.verify(self.secret, cookie)
-                if session is not None and users.session_revoked(session.nonce):
-                    session = None  # logged out: a kept copy of the cookie is dead
-                known = users.get(session.user_id) if session is not None else None
-                if session is not None and known is not None and not known.disabled:
-                    principal = Principal(known.id, known.username, known.role, via="session")
-                    return principal, session
-        return None, None
+            if users.session_revoked(session.nonce):
+                return None, None  # logged out: a kept copy of the cookie is dead
+            known = users.get(session.user_id)
+            if known is None or known.disabled:
+                return None, None
+            return Principal(known.id, known.username, known.role, via="session"), session
 
 
 async def _refuse_anonymous(scope: Scope, path: str, send: Send) -> None:

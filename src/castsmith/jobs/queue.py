@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from castsmith.config import ProviderLimit, Settings
-from castsmith.domain import access
+from castsmith.db.owned import owned_by
 from castsmith.domain import jobs as rules
 from castsmith.domain.access import OPERATOR, Principal
 from castsmith.domain.cursors import Cursors
@@ -299,9 +299,7 @@ class JobQueue(UserActions, WorkerSide):
                 query = query.where(column == wanted if one else column.in_(list(wanted)))
         if parent_id is not None:
             query = query.where(JOBS.c.parent_id == parent_id)
-        scope = access.owner_scope(caller)
-        if scope is not None:
-            query = query.where(JOBS.c.owner_id == scope)
+        query = query.where(*owned_by(JOBS.c.owner_id, caller))
         if cursor:
             query = query.where(JOBS.c.id < decode_cursor(cursor))
         with self.engine.connect() as conn:

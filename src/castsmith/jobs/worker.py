@@ -124,9 +124,6 @@ class Worker(Generic[S]):
         Periodic tasks act as the operator; each handler acts as its job's owner (see
         :mod:`castsmith.jobs.acting`).
         """
-        await self._run()
-
-    async def _run(self) -> None:
         helpers = [
             asyncio.create_task(self._heartbeat_loop(), name="castsmith-heartbeat"),
             asyncio.create_task(self._flush_loop(), name="castsmith-flush"),

@@ -17,6 +17,7 @@ from castsmith.db.models import (
     PosterFrameVersion,
     TrainingDataItem,
 )
+from castsmith.db.owned import owned_by
 from castsmith.domain import access
 from castsmith.domain.access import Principal
 from castsmith.domain.errors import Conflict, NotFound
@@ -68,10 +69,8 @@ def _conditions(filters: ActorFilters, caller: Principal) -> list[ColumnElement[
         conds.append(Actor.sex == filters.sex)
     if filters.owner_id is not None:
         conds.append(Actor.owner_id == filters.owner_id)
-    scope = access.owner_scope(caller)
-    if scope is not None:
-        # A user lists only their own actors, whatever the filters ask for.
-        conds.append(Actor.owner_id == scope)
+    # A user lists only their own actors, whatever the filters ask for.
+    conds += owned_by(Actor.owner_id, caller)
     if filters.has_lora is not None:
         # Spelled as the predicate of ix_actors_live_lora, so PostgreSQL proves the
         # index covers this listing and counts its total from the index alone.
@@ -177,10 +176,9 @@ class ActorRepository:
 
     def all_live(self) -> Sequence[Actor]:
         """Every actor not soft-deleted that the caller may see, in id order (for exports)."""
-        query = select(Actor).where(Actor.deleted_at.is_(None))
-        scope = access.owner_scope(self.caller)
-        if scope is not None:
-            query = query.where(Actor.owner_id == scope)
+        query = select(Actor).where(
+            Actor.deleted_at.is_(None), *owned_by(Actor.owner_id, self.caller)
+        )
         return list(self.session.scalars(query.order_by(Actor.id)))
 
     def soft_delete(self, actor: Actor) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models_costs import ProviderCall
-from castsmith.domain import access
+from castsmith.db.owned import owned_by
 from castsmith.domain.access import Principal
 from castsmith.domain.errors import ValidationError
 
@@ -149,5 +149,4 @@ class CostRepository:
         return func.substr(ProviderCall.created_at, 1, 10)
 
     def _scoped(self, query: Select[Any]) -> Select[Any]:
-        scope = access.owner_scope(self.caller)
-        return query if scope is None else query.where(ProviderCall.owner_id == scope)
+        return query.where(*owned_by(ProviderCall.owner_id, self.caller))

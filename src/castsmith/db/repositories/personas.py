@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, PersonaResult, PersonaTask
+from castsmith.db.owned import owned_by
 from castsmith.domain import access
 from castsmith.domain import personas as rules
 from castsmith.domain.access import Principal
@@ -99,9 +100,7 @@ class PersonaRepository:
         query = select(PersonaTask).order_by(PersonaTask.id.desc()).limit(limit + 1)
         if status is not None:
             query = query.where(PersonaTask.status == status)
-        scope = access.owner_scope(self.caller)
-        if scope is not None:
-            query = query.where(PersonaTask.owner_id == scope)
+        query = query.where(*owned_by(PersonaTask.owner_id, self.caller))
         if cursor:
             query = query.where(PersonaTask.id < decode_cursor(cursor))
         rows = list(self.session.scalars(query))

@@ -23,9 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from castsmith.db.models import Asset, CharacterReference
+from castsmith.db.owned import owned_by
 from castsmith.db.repositories.actors import ActorRepository
-from castsmith.domain import access
-from castsmith.domain.access import Principal
 from castsmith.domain.errors import (
     NotFound,
     StorageUnavailable,
@@ -169,12 +168,6 @@ def _rows(session: Session, query: Any) -> list[ReferenceRow]:
     ]
 
 
-def _owned(caller: Principal) -> list[Any]:
-    """Conditions narrowing references to ``caller``'s own (none for admins)."""
-    scope = access.owner_scope(caller)
-    return [] if scope is None else [CharacterReference.owner_id == scope]
-
-
 def _base_query() -> Any:
     return select(CharacterReference, Asset).join(Asset, Asset.id == CharacterReference.asset_id)
 
@@ -186,7 +179,7 @@ async def find(services: Services, image_id: str, *, signed: bool = False) -> Re
     may be anyone (even without a login), so the owner is not checked here.
     """
     validate_segment(image_id, "image_id")
-    owned = [] if signed else _owned(services.caller)
+    owned = [] if signed else owned_by(CharacterReference.owner_id, services.caller)
 
     def read() -> list[ReferenceRow]:
         with services.sessions() as session:
@@ -224,7 +217,7 @@ async def list_references(
             query = query.where(CharacterReference.video_job_id == video_job_id)
         if actor_id is not None:
             query = query.where(CharacterReference.actor_id == actor_id)
-        query = query.where(*_owned(services.caller))
+        query = query.where(*owned_by(CharacterReference.owner_id, services.caller))
         query = query.order_by(CharacterReference.created_at.desc(), CharacterReference.id)
         with services.sessions() as session:
             return _rows(session, query.limit(limit))
